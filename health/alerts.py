@@ -1,0 +1,25 @@
+"""Alerts: one record per transition of a condition (firing, resolved)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+SEVERITIES = ("CRITICAL", "WARNING", "INFO")
+
+
+@dataclass(frozen=True)
+class Alert:
+    severity: str
+    code: str
+    message: str
+    at: datetime
+    source: str = "default"
+    resolved: bool = False
+    details: dict = field(default_factory=dict, compare=False)
+
+    def __str__(self) -> str:
+        state = "RESOLVED" if self.resolved else self.severity
+        when = self.at.strftime("%Y-%m-%d %H:%M:%S %Z")
+        message = " ".join(self.message.split())  # one line, whatever the message held
+        return f"[{state}] {self.code} ({self.source}) {when}: {message}"

@@ -1,0 +1,268 @@
+"""Regular trading hours for any exchange_calendars code, as epoch floats and aware datetimes.
+
+exchange_calendars answers every question we have, but at ~100 µs a call; the gate runs in
+the trading loop's hot path. So each calendar's sessions are read once into plain lists of
+epoch floats and every query is a bisect. Boundaries follow exchange_calendars: the open
+minute is inside the session, the close minute is outside.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+
+class CalendarError(ValueError):
+    """A calendar question that cannot be answered (unknown code, date out of range)."""
+
+
+class UnknownCalendarError(CalendarError):
+    pass
+
+
+class CalendarRangeError(CalendarError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """One trading session; epoch floats for arithmetic, aware datetimes for people."""
+
+    day: date
+    open_ts: float
+    close_ts: float
+    break_start_ts: float | None
+    break_end_ts: float | None
+    early_close: bool
+    late_open: bool
+    tz: tzinfo
+
+    @property
+    def open(self) -> datetime:
+        return datetime.fromtimestamp(self.open_ts, self.tz)
+
+    @property
+    def close(self) -> datetime:
+        return datetime.fromtimestamp(self.close_ts, self.tz)
+
+    @property
+    def break_start(self) -> datetime | None:
+        return None if self.break_start_ts is None else datetime.fromtimestamp(self.break_start_ts, self.tz)
+
+    @property
+    def break_end(self) -> datetime | None:
+        return None if self.break_end_ts is None else datetime.fromtimestamp(self.break_end_ts, self.tz)
+
+    def rth_intervals(self) -> list[tuple[float, float]]:
+        """The session's trading time, the lunch break cut out."""
+        if self.break_start_ts is None or self.break_end_ts is None:
+            return [(self.open_ts, self.close_ts)]
+        return [(self.open_ts, self.break_start_ts), (self.break_end_ts, self.close_ts)]
+
+    @property
+    def rth_seconds(self) -> float:
+        return sum(end - start for start, end in self.rth_intervals())
+
+    def contains(self, ts: float) -> bool:
+        if not self.open_ts <= ts < self.close_ts:
+            return False
+        return self.break_start_ts is None or not self.break_start_ts <= ts < self.break_end_ts
+
+
+@dataclass(frozen=True, slots=True)
+class MarketState:
+    """Where the market stands at one instant, for the gate and the console's RTH clock."""
+
+    phase: str  # "open", "break", "pre_open" (trading day, before open), "post_close", "closed"
+    session: Session | None  # the session ``ts`` falls on (trading day), else None
+    previous: Session | None  # the last session that closed before ``ts``
+    next: Session | None  # the next session whose open is after ``ts``
+
+    @property
+    def is_open(self) -> bool:
+        return self.phase == "open"
+
+
+class MarketCalendar:
+    """Sessions of one exchange calendar, preloaded as floats."""
+
+    def __init__(self, code: str = "XNYS") -> None:
+        import exchange_calendars as xcals  # heavy import kept off module import
+
+        try:
+            cal = xcals.get_calendar(code)
+        except xcals.errors.InvalidCalendarName:
+            raise UnknownCalendarError(
+                f"unknown exchange calendar {code!r} (see exchange_calendars.get_calendar_names())"
+            ) from None
+        self.code = code
+        self.tz: tzinfo = ZoneInfo(str(cal.tz))
+        self.tz_name = str(cal.tz)
+        sessions = cal.sessions
+        self._days: list[date] = [ts.date() for ts in sessions]
+        self._day_index = {d: i for i, d in enumerate(self._days)}
+        self._opens: list[float] = _epochs(cal.opens)
+        self._closes: list[float] = _epochs(cal.closes)
+        self._break_starts: list[float | None] = _epochs_or_none(cal.break_starts)
+        self._break_ends: list[float | None] = _epochs_or_none(cal.break_ends)
+        self._early = {d.date() for d in cal.early_closes}
+        self._late = {d.date() for d in cal.late_opens}
+        self._cal = cal
+        self.first_day: date = self._days[0]
+        self.last_day: date = self._days[-1]
+
+    def __repr__(self) -> str:
+        return f"MarketCalendar({self.code!r}, {self.first_day}..{self.last_day})"
+
+    # -- sessions by date -------------------------------------------------------------
+    def check_range(self, day: date) -> None:
+        if not self.first_day <= day <= self.last_day:
+            raise CalendarRangeError(
+                f"{day.isoformat()} is outside the {self.code} calendar's range "
+                f"({self.first_day.isoformat()} to {self.last_day.isoformat()})"
+            )
+
+    def _session(self, i: int) -> Session:
+        day = self._days[i]
+        return Session(
+            day=day,
+            open_ts=self._opens[i],
+            close_ts=self._closes[i],
+            break_start_ts=self._break_starts[i],
+            break_end_ts=self._break_ends[i],
+            early_close=day in self._early,
+            late_open=day in self._late,
+            tz=self.tz,
+        )
+
+    def session(self, day: date) -> Session | None:
+        """The session on ``day``, or None if the exchange does not trade that day."""
+        self.check_range(day)
+        i = self._day_index.get(day)
+        return None if i is None else self._session(i)
+
+    def is_trading_day(self, day: date) -> bool:
+        self.check_range(day)
+        return day in self._day_index
+
+    def next_trading_day(self, day: date) -> date:
+        i = bisect.bisect_right(self._days, day)
+        if i >= len(self._days):
+            raise CalendarRangeError(f"no {self.code} session after {day} in the calendar's range")
+        return self._days[i]
+
+    def previous_trading_day(self, day: date) -> date:
+        i = bisect.bisect_left(self._days, day) - 1
+        if i < 0:
+            raise CalendarRangeError(f"no {self.code} session before {day} in the calendar's range")
+        return self._days[i]
+
+    def sessions_between(self, start: date, end: date) -> list[Session]:
+        lo = bisect.bisect_left(self._days, start)
+        hi = bisect.bisect_right(self._days, end)
+        return [self._session(i) for i in range(lo, hi)]
+
+    def holiday_name(self, day: date) -> str | None:
+        """The name of the holiday on ``day`` if the calendar knows one (slow; for people)."""
+        if day.weekday() >= 5 or day in self._day_index:
+            return None
+        stamp = _pd_day(day)
+        try:
+            names = self._cal.regular_holidays.holidays(stamp, stamp, return_name=True)
+            if len(names):
+                return str(names.iloc[0])
+        except Exception:  # calendars without named holidays
+            pass
+        return "market holiday"
+
+    # -- sessions by instant (hot path) ------------------------------------------------
+    def local_date(self, ts: float) -> date:
+        return datetime.fromtimestamp(ts, self.tz).date()
+
+    def state(self, ts: float) -> MarketState:
+        """Market phase at ``ts``: a bisect over preloaded closes, no pandas."""
+        closes = self._closes
+        i = bisect.bisect_right(closes, ts)  # first session whose close is after ts
+        if i >= len(closes):
+            if ts >= closes[-1] and self.local_date(ts) > self.last_day:
+                raise CalendarRangeError(
+                    f"{self.local_date(ts).isoformat()} is after the {self.code} calendar's "
+                    f"last session {self.last_day.isoformat()}"
+                )
+            prev = self._session(len(closes) - 1)
+            return MarketState("post_close", None, prev, None)
+        if i == 0 and ts < self._opens[0]:
+            raise CalendarRangeError(
+                f"{self.local_date(ts).isoformat()} is before the {self.code} calendar's "
+                f"first session {self.first_day.isoformat()}"
+            )
+        prev = self._session(i - 1) if i > 0 else None
+        if ts >= self._opens[i]:
+            sess = self._session(i)
+            bs, be = self._break_starts[i], self._break_ends[i]
+            if bs is not None and be is not None and bs <= ts < be:
+                return MarketState("break", sess, prev, self._session(i + 1) if i + 1 < len(closes) else None)
+            nxt = self._session(i + 1) if i + 1 < len(closes) else None
+            return MarketState("open", sess, prev, nxt)
+        nxt = self._session(i)
+        if nxt.day == self.local_date(ts):
+            return MarketState("pre_open", nxt, prev, nxt)
+        if prev is not None and prev.day == self.local_date(ts):
+            return MarketState("post_close", prev, prev, nxt)
+        return MarketState("closed", None, prev, nxt)
+
+    def bounds_at(self, ts: float) -> tuple[float, float, float, float, float]:
+        """(open, close, break_start, break_end, previous_close) of the session that closes
+        next after ``ts``; breaks absent are (inf, inf). For the gate's per-session cache."""
+        i = bisect.bisect_right(self._closes, ts)
+        if i >= len(self._closes) or (i == 0 and ts < self._opens[0]):
+            raise CalendarRangeError(
+                f"{datetime.fromtimestamp(ts, self.tz):%Y-%m-%d %H:%M %Z} is outside the "
+                f"{self.code} calendar's range ({self.first_day} to {self.last_day})"
+            )
+        bs = self._break_starts[i]
+        be = self._break_ends[i]
+        prev_close = self._closes[i - 1] if i > 0 else float("-inf")
+        return (
+            self._opens[i],
+            self._closes[i],
+            float("inf") if bs is None else bs,
+            float("inf") if be is None else be,
+            prev_close,
+        )
+
+    def fmt(self, ts: float, pattern: str = "%a %Y-%m-%d %H:%M %Z") -> str:
+        return datetime.fromtimestamp(ts, self.tz).strftime(pattern)
+
+
+def _epochs(series) -> list[float]:
+    return [float(v) / 1e9 for v in series.values.astype("datetime64[ns]").astype("int64")]
+
+
+def _epochs_or_none(series) -> list[float | None]:
+    mask = series.isna().values
+    values = series.values.astype("datetime64[ns]").astype("int64")
+    return [None if m else float(v) / 1e9 for m, v in zip(mask, values, strict=True)]
+
+
+def _pd_day(day: date):
+    import pandas as pd
+
+    return pd.Timestamp(day)
+
+
+@functools.lru_cache(maxsize=16)
+def get_calendar(code: str = "XNYS") -> MarketCalendar:
+    """Shared, cached calendars: building one costs ~0.1 s."""
+    return MarketCalendar(code)
+
+
+def day_bounds(day: date, tz: tzinfo) -> tuple[float, float]:
+    """Epoch bounds of a calendar day in the exchange's time zone (DST-correct)."""
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    nxt = day + timedelta(days=1)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)
+    return start.timestamp(), end.timestamp()

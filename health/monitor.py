@@ -1,0 +1,267 @@
+"""ProductionMonitor: the recorder hook that lives inside the trading loop.
+
+Costs the loop next to nothing and never breaks it: the gate is float comparisons against the
+cached session, recording is a deque append, the disk and the alert sinks are served by
+background threads, and nothing the store or a sink does can raise into the caller.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import queue
+import socket
+import sys
+import threading
+import time
+import uuid
+import weakref
+from datetime import datetime
+from importlib import metadata
+
+from health import codes
+from health.alerts import Alert
+from health.calendar import MarketCalendar, get_calendar
+from health.config import MonitorConfig
+from health.gate import FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
+from health.timestamps import clock_epoch, resolve_tz, to_epoch
+from store.paths import resolve_store_path
+from store.recorder import Recorder, RunInfo
+
+log = logging.getLogger("production_health")
+
+_LIVE: weakref.WeakSet[ProductionMonitor] = weakref.WeakSet()
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("production-health")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _log_files() -> list[str]:
+    """Files the loop's own logging writes to: where diagnostics should look first."""
+    files = []
+    for logger in (logging.getLogger(), *logging.Logger.manager.loggerDict.values()):
+        for handler in getattr(logger, "handlers", ()):
+            name = getattr(handler, "baseFilename", None)
+            if name and name not in files:
+                files.append(name)
+    return files
+
+
+class ProductionMonitor:
+    """See CONTRACT §2. Thread-safe for a single loop thread plus the background threads."""
+
+    def __init__(self, config: MonitorConfig | None = None) -> None:
+        self.config = config = config or MonitorConfig()
+        self.calendar: MarketCalendar = get_calendar(config.calendar)
+        self.naive_tz = resolve_tz(config.naive_timezone or self.calendar.tz)
+        self.gate = Gate(self.calendar, config.max_data_age_seconds, config.future_tolerance_seconds)
+        self.source = config.source
+        self.store_path = resolve_store_path(config.store_path)
+        self._clock = config.clock
+        self._now = time.time if config.clock is None else self._injected_now
+        self._firing: dict[str, Alert] = {}
+        self._alerts: queue.SimpleQueue = queue.SimpleQueue()
+        self._alert_thread: threading.Thread | None = None
+        self._closed = False
+        self.recorder = Recorder(
+            self.store_path,
+            self._run_info(),
+            flush_interval=config.flush_interval_seconds,
+            max_pending=config.max_buffered_events,
+            on_failure=self._store_failed,
+            on_recover=self._store_recovered,
+        )
+        self._put = self.recorder.put
+        self._beat = self.recorder.beat
+        self._evaluate = self.gate.evaluate
+        _LIVE.add(self)
+
+    def _injected_now(self) -> float:
+        return clock_epoch(self._clock())
+
+    def _run_info(self) -> RunInfo:
+        thresholds = self.config.thresholds()
+        thresholds["store_path"] = str(self.store_path)
+        thresholds["cwd"] = os.getcwd()
+        thresholds["log_files"] = _log_files()
+        thresholds["timezone"] = self.calendar.tz_name
+        return RunInfo(
+            run_id=uuid.uuid4().hex,
+            source=self.source,
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            argv=list(sys.argv),
+            version=package_version(),
+            config=thresholds,
+            started_at=self._now(),
+            heartbeat_gap=2 * float(self.config.check_interval_seconds),
+        )
+
+    def __repr__(self) -> str:
+        return f"ProductionMonitor(source={self.source!r}, calendar={self.calendar.code!r}, store={str(self.store_path)!r})"
+
+    # -- the loop's API ---------------------------------------------------------------------
+    def should_generate_signals(self, data_timestamp: object) -> tuple[bool, str]:
+        data_ts = to_epoch(data_timestamp, self.naive_tz)  # bad input is the caller's bug: raise
+        now = self._now()
+        try:
+            allowed, code, reason, age = self._evaluate(now, data_ts)
+        except Exception as exc:  # fail closed, never crash the loop
+            log.exception("health gate failed")
+            return False, f"health gate error: {exc}"
+        self._put(("gate", now, allowed, code, reason, age, data_ts))
+        if code != OK:
+            if code == STALE or code == PREVIOUS_SESSION:
+                self._fire(codes.STALE_DATA, reason, now)
+            elif code == FUTURE:
+                self._fire(codes.TIMING_ANOMALY, reason, now)
+        elif self._firing:
+            self._resolve_data_alerts(now)
+        return allowed, reason
+
+    def record_activity(self) -> None:
+        self._beat(self._now())
+
+    def record_signal(self, symbol: object, data_timestamp: object, **details: object) -> None:
+        data_ts = to_epoch(data_timestamp, self.naive_tz)
+        now = self._now()
+        try:
+            payload = json.dumps(details, default=str) if details else None
+        except (TypeError, ValueError) as exc:
+            payload = json.dumps({"unserialisable_details": str(exc)})
+        self._put(("sig", now, str(symbol), data_ts, payload))
+        try:
+            in_rth = self.calendar.state(now).is_open
+        except Exception:
+            in_rth = False
+        if not in_rth:
+            self._fire(
+                codes.AFTER_HOURS_SIGNALS,
+                f"signal for {symbol!s:.40} generated outside RTH at {self.calendar.fmt(now)}",
+                now,
+            )
+        elif codes.AFTER_HOURS_SIGNALS in self._firing:
+            self._resolve(codes.AFTER_HOURS_SIGNALS, "signals generated during RTH again", now)
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until everything recorded so far is in the store and alerts are delivered."""
+        ok = self.recorder.flush(timeout)
+        self._drain_alerts_sync(timeout)
+        return ok
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.recorder.mark_stopped(self._now())
+            self.recorder.close()
+        except Exception:
+            log.exception("health monitor: error while closing")
+        self._drain_alerts_sync(2.0)
+        _LIVE.discard(self)
+
+    def __enter__(self) -> ProductionMonitor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- in-process alerts ------------------------------------------------------------------
+    def _fire(self, code: str, message: str, now: float) -> None:
+        if code in self._firing:
+            return
+        alert = self._alert(code, message, now, resolved=False)
+        self._firing[code] = alert
+        self._emit(alert)
+
+    def _resolve(self, code: str, message: str, now: float) -> None:
+        if self._firing.pop(code, None) is None:
+            return
+        self._emit(self._alert(code, message, now, resolved=True))
+
+    def _resolve_data_alerts(self, now: float) -> None:
+        for code in (codes.STALE_DATA, codes.TIMING_ANOMALY):
+            if code in self._firing:
+                self._resolve(code, "the gate accepts the data again: fresh and in time", now)
+
+    def _alert(self, code: str, message: str, now: float, resolved: bool) -> Alert:
+        return Alert(
+            severity=codes.SEVERITY[code],
+            code=code,
+            message=message,
+            at=datetime.fromtimestamp(now, self.calendar.tz),
+            source=self.source,
+            resolved=resolved,
+        )
+
+    def _emit(self, alert: Alert) -> None:
+        self._put(
+            ("alert", alert.at.timestamp(), alert.code, alert.severity, alert.message, int(alert.resolved), None)
+        )
+        if self.config.alert_callback is None:
+            return
+        self._alerts.put(alert)
+        if self._alert_thread is None or not self._alert_thread.is_alive():
+            self._alert_thread = threading.Thread(
+                target=self._alert_loop, name=f"health-alerts-{self.source}", daemon=True
+            )
+            self._alert_thread.start()
+
+    def _alert_loop(self) -> None:
+        while True:
+            try:
+                alert = self._alerts.get(timeout=30)
+            except queue.Empty:
+                return
+            self._deliver(alert)
+
+    def _deliver(self, alert: Alert) -> None:
+        try:
+            self.config.alert_callback(alert)
+        except Exception:
+            log.exception("health monitor: alert_callback raised for %s", alert.code)
+
+    def _drain_alerts_sync(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._alerts.empty() and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def _store_failed(self, message: str) -> None:
+        now = time.time()
+        self._fire(codes.STORE_ERROR, message, now)
+
+    def _store_recovered(self, message: str) -> None:
+        self._resolve(codes.STORE_ERROR, message, time.time())
+
+    def _after_fork_in_child(self) -> None:
+        self._firing = {}
+        self._alerts = queue.SimpleQueue()
+        self._alert_thread = None
+        self.recorder.reset_after_fork(self._run_info())
+        self._put = self.recorder.put
+        self._beat = self.recorder.beat
+
+
+def _close_all() -> None:
+    for monitor in list(_LIVE):
+        monitor.close()
+
+
+def _after_fork() -> None:
+    for monitor in list(_LIVE):
+        try:
+            monitor._after_fork_in_child()
+        except Exception:
+            log.exception("health monitor: could not restart after fork")
+
+
+atexit.register(_close_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,73 @@
+"""Normalise every timestamp form the contract accepts to UTC epoch seconds, once, at the edge.
+
+The trading loop hands us whatever its data feed produced: aware or naive datetimes,
+pandas Timestamps, epoch seconds or milliseconds. Everything inside the program works on
+floats (UTC epoch seconds) so the hot path never does time-zone arithmetic twice.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo
+
+# Epoch magnitudes: seconds stay below 1e11 until the year 5138; milliseconds below 1e14
+# until 5138 too; beyond that we read microseconds, then nanoseconds (numpy/pandas ints).
+_MS_FROM = 1e11
+_US_FROM = 1e14
+_NS_FROM = 1e17
+
+
+def to_epoch(value: object, naive_tz: tzinfo) -> float:
+    """Return UTC epoch seconds for ``value``.
+
+    Raises ``TypeError`` for a type we do not accept and ``ValueError`` for a value that
+    cannot be a market-data time (NaN, NaT, before 1970).
+    """
+    if isinstance(value, datetime):
+        try:
+            if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+                value = value.replace(tzinfo=naive_tz)
+            ts = value.timestamp()
+        except (ValueError, OverflowError) as exc:  # pandas.NaT and friends
+            raise ValueError(f"timestamp {value!r} is not a valid time: {exc}") from None
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"timestamp must be a datetime, pandas.Timestamp or epoch seconds/milliseconds, "
+            f"not {type(value).__name__} ({value!r:.60})"
+        )
+    else:
+        ts = float(value)
+        if not math.isfinite(ts):
+            raise ValueError(f"timestamp {value!r} is not a finite number")
+        if ts >= _NS_FROM:
+            ts /= 1e9
+        elif ts >= _US_FROM:
+            ts /= 1e6
+        elif ts >= _MS_FROM:
+            ts /= 1e3
+    if not ts > 0:
+        raise ValueError(f"timestamp {value!r} lies before 1970-01-01, not a market-data time")
+    return ts
+
+
+def clock_epoch(value: object) -> float:
+    """Read what a ``clock`` callable returned: an aware datetime or epoch seconds."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("clock() returned a naive datetime; return an aware one")
+        return value.timestamp()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"clock() must return an aware datetime or epoch seconds, not {value!r}")
+    return float(value)
+
+
+def resolve_tz(name_or_tz: str | tzinfo) -> tzinfo:
+    if isinstance(name_or_tz, tzinfo):
+        return name_or_tz
+    return ZoneInfo(name_or_tz)
+
+
+def from_epoch(ts: float, tz: tzinfo = UTC) -> datetime:
+    return datetime.fromtimestamp(ts, tz)

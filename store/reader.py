@@ -1,0 +1,252 @@
+"""Read-only access for the report, the console and the watchdog.
+
+Opened with ``mode=ro``: a reader never creates the store, never writes, never takes a write
+lock. In WAL mode readers do not block the writer, so the trading loop never waits on us.
+Every query is bounded by a time window and served by an index, so the cost of a report
+grows with the day's events, not with the size of the store.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from urllib.parse import quote
+
+from store.records import (
+    AlertRecord,
+    EventRecord,
+    GateRecord,
+    RunRecord,
+    SignalRecord,
+    SpanRecord,
+)
+from store.schema import SCHEMA_VERSION
+
+
+class StoreUnavailable(RuntimeError):
+    """The store is missing, unreadable or not a health store."""
+
+
+class SchemaTooNew(StoreUnavailable):
+    """The store was written by a newer production-health."""
+
+
+def _ro_uri(path: Path) -> str:
+    return f"file:{quote(str(path.resolve()))}?mode=ro"
+
+
+class StoreReader:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 2.0) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise StoreUnavailable(f"health store {self.path} does not exist")
+        if self.path.is_dir():
+            raise StoreUnavailable(f"health store {self.path} is a directory, not a file")
+        try:
+            self.conn = sqlite3.connect(
+                _ro_uri(self.path), uri=True, timeout=timeout, check_same_thread=False
+            )
+            self.conn.execute("PRAGMA query_only=1")
+            version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
+            tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
+        if version > SCHEMA_VERSION:
+            self.conn.close()
+            raise SchemaTooNew(
+                f"health store {self.path} has schema version {version}, newer than this "
+                f"program knows ({SCHEMA_VERSION}): upgrade production-health"
+            )
+        if version == 0 or "runs" not in tables:
+            self.conn.close()
+            raise StoreUnavailable(f"{self.path} is not a production-health store (no schema)")
+        self.schema_version = version
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> StoreReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the store file now: changes when it is replaced."""
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def data_version(self) -> int:
+        """Changes whenever another connection commits: free change detection."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def _q(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        try:
+            return self.conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
+
+    @staticmethod
+    def _src(source: str | None, column: str = "source") -> tuple[str, tuple]:
+        return ("", ()) if source is None else (f" AND {column} = ?", (source,))
+
+    # -- whole-store facts ---------------------------------------------------------------
+    def sources(self) -> list[str]:
+        return [r[0] for r in self._q("SELECT DISTINCT source FROM runs ORDER BY source")]
+
+    def first_record_at(self) -> float | None:
+        row = self._q("SELECT min(started_at) FROM runs")
+        return row[0][0] if row else None
+
+    def last_activity(self, source: str | None = None, before: float | None = None) -> float | None:
+        """End of the newest uptime span (the last heartbeat), optionally before a time."""
+        cond, params = self._src(source)
+        if before is None:
+            rows = self._q(f"SELECT max(end) FROM spans WHERE 1=1{cond}", params)
+        else:
+            rows = self._q(
+                f"SELECT max(min(end, ?)) FROM spans WHERE start < ?{cond}", (before, before, *params)
+            )
+        return rows[0][0] if rows else None
+
+    # -- windows ------------------------------------------------------------------------
+    def runs(
+        self, start: float | None = None, end: float | None = None, source: str | None = None
+    ) -> list[RunRecord]:
+        """Runs alive at some point in [start, end) (all runs when no window is given)."""
+        cond, params = self._src(source)
+        where = "1=1"
+        args: tuple = ()
+        if start is not None and end is not None:
+            where = "started_at < ? AND coalesce(stopped_at, last_seen, started_at) >= ?"
+            args = (end, start)
+        rows = self._q(
+            "SELECT run_id, source, pid, host, argv, version, config, started_at, stopped_at, "
+            f"last_seen FROM runs WHERE {where}{cond} ORDER BY started_at",
+            (*args, *params),
+        )
+        return [_run(r) for r in rows]
+
+    def latest_runs(self) -> list[RunRecord]:
+        """The newest run of each source."""
+        rows = self._q(
+            "SELECT run_id, source, pid, host, argv, version, config, started_at, stopped_at, "
+            "last_seen FROM runs r WHERE started_at = (SELECT max(started_at) FROM runs "
+            "WHERE source = r.source) ORDER BY source"
+        )
+        return [_run(r) for r in rows]
+
+    def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, RunRecord]:
+        ids = list(set(run_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self._q(
+            "SELECT run_id, source, pid, host, argv, version, config, started_at, stopped_at, "
+            f"last_seen FROM runs WHERE run_id IN ({marks})",
+            ids,
+        )
+        return {r[0]: _run(r) for r in rows}
+
+    def spans(self, start: float, end: float, source: str | None = None, slack: float = 0.0) -> list[SpanRecord]:
+        """Spans overlapping [start - slack, end): slack covers a span's up-time after its
+        last beat (2 x the check interval)."""
+        cond, params = self._src(source)
+        rows = self._q(
+            f"SELECT run_id, seq, source, start, end, beats FROM spans WHERE end >= ? AND start < ?{cond} "
+            "ORDER BY start",
+            (start - slack, end, *params),
+        )
+        return [SpanRecord(*r) for r in rows]
+
+    def gate(self, start: float, end: float, source: str | None = None) -> list[GateRecord]:
+        cond, params = self._src(source)
+        rows = self._q(
+            "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
+            f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? AND bucket < ?{cond} "
+            "ORDER BY bucket",
+            (start - 3600, end, *params),
+        )
+        return [GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows if r[9] >= start and r[8] < end]
+
+    def last_gate(self, source: str | None = None, limit: int = 1) -> list[GateRecord]:
+        cond, params = self._src(source)
+        rows = self._q(
+            "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
+            f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= "
+            f"(SELECT coalesce(max(bucket), 0) - 7200 FROM gate){cond} ORDER BY last_at DESC LIMIT ?",
+            (*params, limit),
+        )
+        return [GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
+
+    def signals(self, start: float, end: float, source: str | None = None) -> list[SignalRecord]:
+        cond, params = self._src(source)
+        rows = self._q(
+            "SELECT id, source, run_id, at, symbol, data_ts, details FROM signals "
+            f"WHERE at >= ? AND at < ?{cond} ORDER BY at",
+            (start, end, *params),
+        )
+        return [SignalRecord(*r) for r in rows]
+
+    def signal_times(self, start: float, end: float, source: str | None = None) -> list[tuple[float, float]]:
+        """(at, data_ts) pairs only: what the analysis needs, without building records."""
+        cond, params = self._src(source)
+        return self._q(
+            f"SELECT at, data_ts FROM signals WHERE at >= ? AND at < ?{cond} ORDER BY at",
+            (start, end, *params),
+        )
+
+    def events(self, start: float, end: float, source: str | None = None) -> list[EventRecord]:
+        cond, params = self._src(source)
+        rows = self._q(
+            f"SELECT id, source, run_id, at, kind, detail FROM events WHERE at >= ? AND at < ?{cond} "
+            "ORDER BY at",
+            (start, end, *params),
+        )
+        return [EventRecord(*r) for r in rows]
+
+    def alerts(self, start: float, end: float, source: str | None = None) -> list[AlertRecord]:
+        cond, params = self._src(source)
+        rows = self._q(
+            "SELECT id, source, code, severity, message, at, resolved, origin, detail FROM alerts "
+            f"WHERE at >= ? AND at < ?{cond} ORDER BY at",
+            (start, end, *params),
+        )
+        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
+
+    def alerts_since_id(self, after_id: int, limit: int = 200) -> list[AlertRecord]:
+        rows = self._q(
+            "SELECT id, source, code, severity, message, at, resolved, origin, detail FROM alerts "
+            "WHERE id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
+
+    # -- health of the store itself ----------------------------------------------------
+    def quick_check(self) -> str:
+        rows = self._q("PRAGMA quick_check")
+        return "; ".join(str(r[0]) for r in rows[:5])
+
+    def wal_bytes(self) -> int:
+        try:
+            return os.path.getsize(f"{self.path}-wal")
+        except OSError:
+            return 0
+
+
+def _run(r: tuple) -> RunRecord:
+    try:
+        argv = tuple(json.loads(r[4])) if r[4] else ()
+    except ValueError:
+        argv = ()
+    try:
+        config = json.loads(r[6]) if r[6] else {}
+    except ValueError:
+        config = {}
+    return RunRecord(r[0], r[1], r[2], r[3], argv, r[5], config, r[7], r[8], r[9])

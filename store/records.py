@@ -1,0 +1,105 @@
+"""Plain, frozen records read from the store: what the analysis and the console work on."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    run_id: str
+    source: str
+    pid: int | None
+    host: str | None
+    argv: tuple[str, ...]
+    version: str | None
+    config: dict = field(hash=False, compare=False)
+    started_at: float = 0.0
+    stopped_at: float | None = None
+    last_seen: float | None = None
+
+    @property
+    def clean_stop(self) -> bool:
+        return self.stopped_at is not None
+
+    @property
+    def heartbeat_interval(self) -> float:
+        return float(self.config.get("check_interval_seconds", 60))
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecord:
+    run_id: str
+    seq: int
+    source: str
+    start: float
+    end: float  # the last heartbeat of the span
+    beats: int
+
+
+@dataclass(frozen=True, slots=True)
+class GateRecord:
+    """Gate decisions of one source, bucket and reason code, aggregated."""
+
+    source: str
+    bucket: int
+    code: str
+    allowed: bool
+    count: int
+    min_age: float
+    max_age: float
+    sum_age: float
+    first_at: float
+    last_at: float
+    last_reason: str
+    last_data_ts: float | None
+
+    @property
+    def mean_age(self) -> float:
+        return self.sum_age / self.count if self.count else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRecord:
+    id: int
+    source: str
+    run_id: str | None
+    at: float
+    symbol: str
+    data_ts: float
+    details: str | None
+
+    @property
+    def data_age(self) -> float:
+        return self.at - self.data_ts
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    id: int
+    source: str | None
+    run_id: str | None
+    at: float
+    kind: str
+    detail: str | None
+
+    def detail_dict(self) -> dict:
+        try:
+            value = json.loads(self.detail) if self.detail else {}
+        except ValueError:
+            return {"text": self.detail}
+        return value if isinstance(value, dict) else {"value": value}
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    id: int
+    source: str | None
+    code: str
+    severity: str
+    message: str
+    at: float
+    resolved: bool
+    origin: str | None
+    detail: str | None

@@ -1,0 +1,137 @@
+"""Schema and forward migrations, versioned with ``PRAGMA user_version``.
+
+Storage grows with what matters, not with heartbeat count: heartbeats are coalesced into
+uptime spans (one row per unbroken run of beats), routine gate decisions into buckets (count
+and data-age range per source, bucket and reason code). Signals, lifecycle events and alerts
+are kept one row each.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+
+# Gate decisions are aggregated into buckets of this many seconds; "closed" decisions, the
+# bulk outside RTH, into hourly buckets.
+GATE_BUCKET_SECONDS = 300
+CLOSED_BUCKET_SECONDS = 3600
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["runs"].create(
+        {
+            "run_id": str,
+            "source": str,
+            "pid": int,
+            "host": str,
+            "argv": str,  # JSON list
+            "version": str,
+            "config": str,  # JSON object: the monitor's thresholds
+            "started_at": float,
+            "stopped_at": float,  # set on a clean stop only
+            "last_seen": float,  # newest event written for this run
+        },
+        pk="run_id",
+        not_null={"source", "started_at"},
+    )
+    db["runs"].create_index(["source", "started_at"])
+    db["spans"].create(
+        {"run_id": str, "seq": int, "source": str, "start": float, "end": float, "beats": int},
+        pk=("run_id", "seq"),
+        not_null={"source", "start", "end", "beats"},
+    )
+    db["spans"].create_index(["end"])
+    db["gate"].create(
+        {
+            "source": str,
+            "bucket": int,  # epoch seconds, start of the bucket
+            "code": str,
+            "allowed": int,
+            "count": int,
+            "min_age": float,
+            "max_age": float,
+            "sum_age": float,
+            "first_at": float,
+            "last_at": float,
+            "last_reason": str,
+            "last_data_ts": float,
+        },
+        pk=("source", "bucket", "code"),
+        not_null={"allowed", "count", "first_at", "last_at"},
+    )
+    db["gate"].create_index(["bucket"])
+    db["signals"].create(
+        {
+            "id": int,
+            "source": str,
+            "run_id": str,
+            "at": float,
+            "symbol": str,
+            "data_ts": float,
+            "details": str,  # JSON object or NULL
+        },
+        pk="id",
+        not_null={"source", "at", "symbol", "data_ts"},
+    )
+    db["signals"].create_index(["at"])
+    db["events"].create(
+        {"id": int, "source": str, "run_id": str, "at": float, "kind": str, "detail": str},
+        pk="id",
+        not_null={"at", "kind"},
+    )
+    db["events"].create_index(["at"])
+    db["alerts"].create(
+        {
+            "id": int,
+            "source": str,
+            "code": str,
+            "severity": str,
+            "message": str,
+            "at": float,
+            "resolved": int,
+            "origin": str,  # "monitor" (in process) or "watchdog"
+            "detail": str,
+        },
+        pk="id",
+        not_null={"code", "severity", "at", "resolved"},
+    )
+    db["alerts"].create_index(["at"])
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1}
+
+
+class SchemaTooNewError(RuntimeError):
+    pass
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the store to SCHEMA_VERSION; safe when several processes start at once."""
+    if schema_version(conn) == SCHEMA_VERSION:
+        return SCHEMA_VERSION
+    db = sqlite_utils.Database(conn)
+    conn.execute("BEGIN IMMEDIATE")  # one migrator at a time; re-read under the lock
+    try:
+        current = schema_version(conn)
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNewError(
+                f"store schema version {current} is newer than this program's {SCHEMA_VERSION}: "
+                f"upgrade production-health"
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[version](db)
+            conn.execute(f"PRAGMA user_version = {version}")
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return SCHEMA_VERSION
