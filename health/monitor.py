@@ -167,6 +167,15 @@ class ProductionMonitor:
         self._drain_alerts_sync(2.0)
         _LIVE.discard(self)
 
+    def abandon(self) -> None:
+        """For simulations and tests: write what was recorded, then stop as if the process
+        had died — no clean stop is recorded, so the analysis sees an unclean exit."""
+        if self._closed:
+            return
+        self._closed = True
+        self.recorder.close()
+        _LIVE.discard(self)
+
     def __enter__(self) -> ProductionMonitor:
         return self
 

@@ -154,7 +154,9 @@ class StoreReader:
         )
         return {r[0]: _run(r) for r in rows}
 
-    def spans(self, start: float, end: float, source: str | None = None, slack: float = 0.0) -> list[SpanRecord]:
+    def spans(
+        self, start: float, end: float, source: str | None = None, slack: float = 0.0
+    ) -> list[SpanRecord]:
         """Spans overlapping [start - slack, end): slack covers a span's up-time after its
         last beat (2 x the check interval)."""
         cond, params = self._src(source)
@@ -173,7 +175,9 @@ class StoreReader:
             "ORDER BY bucket",
             (start - 3600, end, *params),
         )
-        return [GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows if r[9] >= start and r[8] < end]
+        return [
+            GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows if r[9] >= start and r[8] < end
+        ]
 
     def last_gate(self, source: str | None = None, limit: int = 1) -> list[GateRecord]:
         cond, params = self._src(source)

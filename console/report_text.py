@@ -1,0 +1,197 @@
+"""The human report, rendered with Rich; in the spirit of the seed's example, with the zone
+shown on every time and colour only on a terminal.
+
+Loop-supplied text goes in as ``rich.text.Text`` (never parsed as markup) after ``clean``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from console.sanitize import clean
+from health.durations import fmt_duration, fmt_limit
+from health.report import HealthReport
+
+STATUS_STYLE = {
+    "HEALTHY": ("✔", "bold green"),
+    "CLOSED": ("●", "bold blue"),
+    "DEGRADED": ("▲", "bold yellow"),
+    "UNHEALTHY": ("✖", "bold red"),
+    "UNKNOWN": ("?", "bold magenta"),
+}
+SEVERITY_STYLE = {"CRITICAL": ("✖", "red"), "WARNING": ("▲", "yellow"), "INFO": ("●", "blue")}
+
+
+def _t(report: HealthReport, ts: float | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:
+    return "—" if ts is None else datetime.fromtimestamp(ts, report.tz).strftime(fmt)
+
+
+def _section(title: str) -> Rule:
+    return Rule(Text(title, style="bold"), align="left", style="dim")
+
+
+def _kv(rows: list[tuple[str, str | Text]]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="dim", no_wrap=True)
+    table.add_column(overflow="fold")
+    for key, value in rows:
+        table.add_row(key, value if isinstance(value, Text) else Text(value))
+    return table
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}%"
+
+
+def render_report(report: HealthReport) -> RenderableType:
+    icon, style = STATUS_STYLE.get(report.status, ("?", "bold"))
+    parts: list[RenderableType] = []
+    title = Text(f"PRODUCTION HEALTH REPORT: {report.day.isoformat()}", style="bold")
+    title.append(f"   {report.calendar} · {report.tz_name}", style="dim")
+    parts.append(Rule(title, style="bold", characters="═"))
+    parts.append(Text.assemble((f"{icon} OVERALL STATUS: {report.status}", style)))
+
+    s = report.session
+    if s.is_trading_day:
+        hours = f"{_t(report, s.open, '%H:%M')}–{_t(report, s.close, '%H:%M %Z')}"
+        if s.early_close:
+            hours += " (early close)"
+        if s.break_start is not None:
+            hours += f", break {_t(report, s.break_start, '%H:%M')}–{_t(report, s.break_end, '%H:%M')}"
+        session_line = f"trading day, {hours}"
+        if report.is_today:
+            session_line += (
+                f" — {s.phase.replace('_', ' ')} now, {fmt_duration(s.elapsed_rth_seconds)} of RTH elapsed"
+            )
+    else:
+        session_line = (
+            f"not a trading day ({s.holiday or 'weekend'})"
+            if s.holiday or report.day.weekday() >= 5
+            else "not a trading day"
+        )
+    parts.append(_kv([("Session", session_line), ("Store", clean(report.store_path))]))
+
+    parts.append(_section("SYSTEM UPTIME"))
+    multi = len(report.sources) > 1
+    for x in report.sources:
+        rows: list[tuple[str, str | Text]] = []
+        if multi:
+            rows.append(("Loop", Text(clean(x.source), style="bold")))
+        cov_style = "green" if (x.rth_coverage_pct or 0) >= x.thresholds.min_rth_coverage_pct else "red"
+        rows.append(
+            (
+                "RTH coverage",
+                Text(_pct(x.rth_coverage_pct), style=cov_style if x.rth_coverage_pct is not None else ""),
+            )
+        )
+        rows.append(
+            (
+                "Uptime",
+                f"{x.uptime_pct:.1f}% of {'the day so far' if report.is_today else 'the day'} ({fmt_duration(x.uptime_seconds)})",
+            )
+        )
+        rows.append(("Last activity", _t(report, x.last_activity)))
+        if x.latest_pid is not None:
+            alive = {True: "running now", False: "not running now", None: "state unknown (other host)"}[
+                x.latest_alive
+            ]
+            rows.append(("Process", clean(f"pid {x.latest_pid} on {x.latest_host}: {alive}")))
+        rows.append(
+            (
+                "Lifecycle",
+                f"{x.starts} start(s), {x.clean_stops} clean stop(s), {len(x.unclean_exits)} unclean exit(s)",
+            )
+        )
+        for g in x.gaps:
+            end = "now" if g.ongoing else _t(report, g.end, "%H:%M:%S")
+            rows.append(
+                (
+                    "Gap",
+                    f"{_t(report, g.start, '%H:%M:%S')}–{end} {_t(report, g.start, '%Z')} ({fmt_duration(g.rth_seconds)} of RTH)",
+                )
+            )
+        parts.append(Padding(_kv(rows), (0, 0, 0, 2), expand=False))
+
+    parts.append(_section("DATA FRESHNESS"))
+    for x in report.sources:
+        rows = []
+        if multi:
+            rows.append(("Loop", Text(clean(x.source), style="bold")))
+        rows.append(
+            (
+                "Signals",
+                f"{x.signals_total} total, {x.signals_rth} during RTH, {x.signals_after_hours} after hours, {x.signals_stale} stale",
+            )
+        )
+        if x.max_data_age is not None:
+            age_style = "red" if x.max_data_age > x.thresholds.max_data_age_seconds else "green"
+            rows.append(
+                (
+                    "Data age",
+                    Text(
+                        f"max {fmt_duration(x.max_data_age)}, median {fmt_duration(x.median_data_age or 0)} (limit {fmt_limit(x.thresholds.max_data_age_seconds)})",
+                        style=age_style,
+                    ),
+                )
+            )
+            rows.append(("Newest data", _t(report, x.newest_data_ts)))
+        gate = f"{x.gate_allowed} allowed, {x.gate_blocked} blocked"
+        if x.gate_by_code:
+            gate += (
+                " ("
+                + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(x.gate_by_code.items()))
+                + ")"
+            )
+        rows.append(("Gate", gate))
+        if x.last_gate_reason:
+            rows.append(
+                (
+                    "Last decision",
+                    Text(
+                        f"{_t(report, x.last_gate_at, '%H:%M:%S %Z')}: {clean(x.last_gate_reason, one_line=True)}"
+                    ),
+                )
+            )
+        parts.append(Padding(_kv(rows), (0, 0, 0, 2), expand=False))
+        hourly = _hourly(x)
+        if hourly is not None:
+            parts.append(Padding(hourly, (0, 0, 0, 2), expand=False))
+
+    parts.append(_section("IDENTIFIED ISSUES"))
+    if not report.issues:
+        parts.append(Padding(Text("none", style="green"), (0, 0, 0, 2), expand=False))
+    for issue in report.issues:
+        icon, style = SEVERITY_STYLE.get(issue.severity, ("●", ""))
+        line = Text.assemble((f"{icon} {issue.severity} ", style), (issue.code, "bold"), " — ")
+        line.append(clean(issue.message, one_line=True))
+        parts.append(Padding(line, (0, 0, 0, 2), expand=False))
+
+    parts.append(_section("RECOMMENDATIONS"))
+    if not report.recommendations:
+        parts.append(Padding(Text("nothing to do", style="green"), (0, 0, 0, 2), expand=False))
+    for rec in report.recommendations:
+        parts.append(Padding(Text(f"» {clean(rec.title)}", style="bold"), (0, 0, 0, 2), expand=False))
+        for n, step in enumerate(rec.steps, 1):
+            parts.append(Padding(Text(f"{n}. {clean(step, one_line=True)}"), (0, 0, 0, 5), expand=False))
+    parts.append(Rule(style="dim", characters="═"))
+    return Group(*parts)
+
+
+def _hourly(x) -> Table | None:
+    hours = sorted(set(x.hourly_signals) | set(x.hourly_allowed) | set(x.hourly_blocked))
+    if not hours:
+        return None
+    table = Table(title=None, show_edge=False, box=None, padding=(0, 1), header_style="dim")
+    table.add_column("hour", style="dim")
+    for h in hours:
+        table.add_column(f"{h:02d}", justify="right")
+    table.add_row("signals", *[str(x.hourly_signals.get(h, 0) or "·") for h in hours])
+    table.add_row("allowed", *[str(x.hourly_allowed.get(h, 0) or "·") for h in hours])
+    table.add_row("blocked", *[str(x.hourly_blocked.get(h, 0) or "·") for h in hours])
+    return table

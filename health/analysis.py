@@ -1,0 +1,324 @@
+"""Analysis of one date: pure functions from plain records (no SQLite here) to a report.
+
+Definitions (CONTRACT §3): the window is the calendar day in the exchange's time zone, or its
+elapsed part for today. Activity at t keeps a loop up until t + 2 x its check interval (capped
+by a clean stop and by now). RTH coverage is the share of the session's RTH (breaks cut out;
+for today the elapsed part) during which the loop was up. A gap is a silence between
+heartbeats whose RTH part is longer than ``max_uptime_gap_minutes``.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from health import intervals as iv
+from health.calendar import MarketCalendar, day_bounds
+from health.gate import FUTURE, PREVIOUS_SESSION, STALE
+from health.report import (
+    Gap,
+    HealthReport,
+    SessionInfo,
+    SourceAnalysis,
+    Thresholds,
+    UnexpectedExit,
+)
+from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
+
+WHOLE_HOUR_SLACK = 120.0  # seconds around a whole-hour offset still read as a tz label error
+
+
+@dataclass(frozen=True)
+class SourceInputs:
+    source: str
+    runs: tuple[RunRecord, ...]  # runs alive in the window
+    spans: tuple[SpanRecord, ...]  # spans overlapping the window
+    gate: tuple[GateRecord, ...]
+    signals: tuple[tuple[float, float], ...]  # (at, data_ts)
+    alerts: tuple[AlertRecord, ...] = ()
+    events: tuple[EventRecord, ...] = ()
+    last_activity: float | None = None  # newest heartbeat at or before the window's end
+    config: dict = field(default_factory=dict)  # the newest recorded run config
+    later_starts: tuple[float, ...] = ()  # start times of this source's runs after the window
+    latest_run: RunRecord | None = None
+
+
+@dataclass(frozen=True)
+class DayInputs:
+    day: date
+    calendar: MarketCalendar
+    now: float
+    sources: tuple[SourceInputs, ...]
+    store_path: str = ""
+    alive: Callable[[RunRecord], bool | None] = lambda run: None  # pid alive on this host?
+    overrides: dict = field(default_factory=dict)  # threshold flags
+
+
+def window(day: date, calendar: MarketCalendar, now: float) -> tuple[float, float, bool]:
+    start, end = day_bounds(day, calendar.tz)
+    is_today = start <= now < end
+    return start, (min(end, now) if is_today else end), is_today
+
+
+def session_info(
+    day: date, calendar: MarketCalendar, now: float, win_end: float, is_today: bool
+) -> SessionInfo:
+    sess = calendar.session(day)
+    phase = None
+    if is_today:
+        phase = calendar.state(now).phase
+    if sess is None:
+        return SessionInfo(False, None, None, False, holiday=calendar.holiday_name(day), phase=phase)
+    rth = sess.rth_intervals()
+    return SessionInfo(
+        True,
+        sess.open_ts,
+        sess.close_ts,
+        sess.early_close,
+        sess.break_start_ts,
+        sess.break_end_ts,
+        rth_seconds=iv.total(rth),
+        elapsed_rth_seconds=iv.total(iv.clip(rth, sess.open_ts, win_end)),
+        phase=phase,
+    )
+
+
+def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
+    cal = inp.calendar
+    win_start, win_end, _ = window(inp.day, cal, inp.now)
+    th = Thresholds.from_config(src.config, **inp.overrides)
+    sess = cal.session(inp.day)
+    rth = iv.clip(sess.rth_intervals(), win_start, win_end) if sess else []
+
+    # Uptime: each span keeps the loop up until its last beat + 2 x that run's interval.
+    runs = {r.run_id: r for r in src.runs}
+    ups = []
+    beats = []
+    for span in src.spans:
+        run = runs.get(span.run_id)
+        interval = run.heartbeat_interval if run else th.check_interval_seconds
+        end = span.end + 2 * interval
+        if run and run.stopped_at is not None and run.stopped_at >= span.end:
+            end = min(end, run.stopped_at)
+        ups.append((span.start, min(end, inp.now)))
+        beats.append((span.start, span.end))
+    up = iv.merge(ups)
+    up_in_window = iv.clip(up, win_start, win_end)
+    uptime = iv.total(up_in_window)
+    window_seconds = max(0.0, win_end - win_start)
+    rth_total = iv.total(rth)
+    rth_up = iv.total(iv.intersect(up, rth))
+    coverage = (100.0 * rth_up / rth_total) if rth_total > 0 else None
+
+    gaps = _gaps(src.source, beats, rth, sess, win_end, th, inp.now)
+
+    # Signals and data freshness.
+    tz = cal.tz
+    total = rth_n = stale = future = 0
+    ages: list[float] = []
+    hourly: Counter[int] = Counter()
+    newest = None
+    for at, data_ts in src.signals:
+        total += 1
+        age = at - data_ts
+        ages.append(age)
+        in_rth = sess is not None and sess.contains(at)
+        if in_rth:
+            rth_n += 1
+        if age < -th.future_tolerance_seconds:
+            future += 1
+        elif age > th.max_data_age_seconds or (in_rth and data_ts <= _prev_close(cal, at)):
+            stale += 1
+        hourly[datetime.fromtimestamp(at, tz).hour] += 1
+        if newest is None or data_ts > newest:
+            newest = data_ts
+    whole_hours, whole_count = _whole_hour_offset(ages)
+
+    # Gate decisions (aggregated buckets).
+    allowed = blocked = stale_rth = gate_future = 0
+    by_code: Counter[str] = Counter()
+    h_allowed: Counter[int] = Counter()
+    h_blocked: Counter[int] = Counter()
+    stale_first = stale_last = stale_max = None
+    last_reason = last_at = None
+    for g in src.gate:
+        hour = datetime.fromtimestamp(max(g.first_at, win_start), tz).hour
+        if g.allowed:
+            allowed += g.count
+            h_allowed[hour] += g.count
+        else:
+            blocked += g.count
+            by_code[g.code] += g.count
+            h_blocked[hour] += g.count
+        if (
+            g.code in (STALE, PREVIOUS_SESSION)
+            and sess is not None
+            and (sess.contains(g.first_at) or sess.contains(g.last_at))
+        ):
+            stale_rth += g.count
+            stale_first = g.first_at if stale_first is None else min(stale_first, g.first_at)
+            stale_last = g.last_at if stale_last is None else max(stale_last, g.last_at)
+            stale_max = g.max_age if stale_max is None else max(stale_max, g.max_age)
+        if g.code == FUTURE:
+            gate_future += g.count
+        if last_at is None or g.last_at > last_at:
+            last_at, last_reason = g.last_at, g.last_reason
+
+    # Lifecycle.
+    starts = sum(1 for r in src.runs if win_start <= r.started_at < win_end)
+    clean = sum(1 for r in src.runs if r.stopped_at is not None and win_start <= r.stopped_at < win_end)
+    unclean = _unclean_exits(inp, src, th, win_start, win_end)
+    store_errors = tuple((a.at, a.message) for a in src.alerts if a.code == "STORE_ERROR" and not a.resolved)
+    dropped = sum(int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events")
+
+    latest = src.latest_run
+    return SourceAnalysis(
+        source=src.source,
+        thresholds=th,
+        uptime_seconds=uptime,
+        window_seconds=window_seconds,
+        rth_up_seconds=rth_up,
+        rth_coverage_pct=coverage,
+        uptime_pct=(100.0 * uptime / window_seconds) if window_seconds else 0.0,
+        last_activity=src.last_activity,
+        up_intervals=tuple(up_in_window),
+        gaps=tuple(gaps),
+        signals_total=total,
+        signals_rth=rth_n,
+        signals_after_hours=total - rth_n,
+        signals_stale=stale,
+        signals_future=future,
+        whole_hour_offset=whole_hours,
+        whole_hour_count=whole_count,
+        max_data_age=max(ages) if ages else None,
+        median_data_age=statistics.median(ages) if ages else None,
+        newest_data_ts=newest,
+        gate_allowed=allowed,
+        gate_blocked=blocked,
+        gate_by_code=dict(by_code),
+        gate_stale_rth=stale_rth,
+        gate_stale_first=stale_first,
+        gate_stale_last=stale_last,
+        gate_stale_max_age=stale_max,
+        gate_future=gate_future,
+        last_gate_reason=last_reason,
+        last_gate_at=last_at,
+        hourly_signals=dict(hourly),
+        hourly_allowed=dict(h_allowed),
+        hourly_blocked=dict(h_blocked),
+        starts=starts,
+        clean_stops=clean,
+        unclean_exits=tuple(unclean),
+        store_errors=store_errors,
+        dropped_events=dropped,
+        latest_run_id=latest.run_id if latest else None,
+        latest_pid=latest.pid if latest else None,
+        latest_host=latest.host if latest else None,
+        latest_alive=inp.alive(latest) if latest else None,
+        latest_log_files=tuple(latest.config.get("log_files") or ()) if latest else (),
+        latest_cwd=latest.config.get("cwd") if latest else None,
+        latest_argv=latest.argv if latest else (),
+    )
+
+
+def _prev_close(cal: MarketCalendar, at: float) -> float:
+    try:
+        return cal.bounds_at(at)[4]
+    except ValueError:
+        return float("-inf")
+
+
+def _gaps(source, beats, rth, sess, win_end, th: Thresholds, now: float) -> list[Gap]:
+    if sess is None or not rth:
+        return []
+    end = min(sess.close_ts, win_end)
+    beat_runs = iv.merge(beats, join_within=th.up_after_beat)
+    out = []
+    for s, e in iv.complement(beat_runs, sess.open_ts, end):
+        rth_part = iv.total(iv.intersect([(s, e)], rth))
+        if rth_part > th.max_gap_seconds:
+            out.append(Gap(source, s, e, rth_part, ongoing=(e >= now - 1 and e < sess.close_ts)))
+    return out
+
+
+def _whole_hour_offset(ages: list[float]) -> tuple[int | None, int]:
+    """Most signals' data off by the same whole number of hours smells of a tz label error."""
+    if len(ages) < 3:
+        return None, 0
+    offsets: Counter[int] = Counter()
+    for age in ages:
+        hours = round(age / 3600)
+        if hours != 0 and abs(age - hours * 3600) <= WHOLE_HOUR_SLACK:
+            offsets[hours] += 1
+    if not offsets:
+        return None, 0
+    hours, count = offsets.most_common(1)[0]
+    if count * 2 >= len(ages):
+        return hours, count
+    return None, 0
+
+
+def _unclean_exits(
+    inp: DayInputs, src: SourceInputs, th: Thresholds, lo: float, hi: float
+) -> list[UnexpectedExit]:
+    """Runs that ended without close(): a later run took over, or the process is gone."""
+    out = []
+    runs = sorted(src.runs, key=lambda r: r.started_at)
+    starts = [r.started_at for r in runs] + list(src.later_starts)
+    for run in runs:
+        if run.stopped_at is not None:
+            continue
+        last = run.last_seen or run.started_at
+        if not lo <= last < hi:
+            continue
+        later = any(s > run.started_at for s in starts)
+        if later:
+            out.append(
+                UnexpectedExit(run.run_id, run.source, run.pid, run.host, run.started_at, last, "restarted")
+            )
+            continue
+        alive = inp.alive(run)
+        silent = inp.now - last > max(th.up_after_beat, th.max_gap_seconds)
+        if alive is False:
+            out.append(
+                UnexpectedExit(
+                    run.run_id, run.source, run.pid, run.host, run.started_at, last, "process gone"
+                )
+            )
+        elif alive is None and silent:
+            out.append(
+                UnexpectedExit(run.run_id, run.source, run.pid, run.host, run.started_at, last, "silent")
+            )
+    return out
+
+
+def analyze(inp: DayInputs) -> HealthReport:
+    from health.recommendations import recommend
+    from health.rules import evaluate_rules, status_of
+
+    cal = inp.calendar
+    win_start, win_end, is_today = window(inp.day, cal, inp.now)
+    session = session_info(inp.day, cal, inp.now, win_end, is_today)
+    sources = tuple(analyze_source(inp, s) for s in inp.sources)
+    issues = evaluate_rules(inp, session, sources)
+    status = status_of(session, issues)
+    return HealthReport(
+        day=inp.day,
+        calendar=cal.code,
+        tz=cal.tz,
+        tz_name=cal.tz_name,
+        now=inp.now,
+        is_today=is_today,
+        status=status,
+        session=session,
+        sources=sources,
+        issues=tuple(issues),
+        recommendations=tuple(recommend(inp, session, sources, issues)),
+        store_path=inp.store_path,
+        window_start=win_start,
+        window_end=win_end,
+        generated_at=inp.now,
+    )

@@ -1,0 +1,130 @@
+"""From the store to the analysis' plain inputs: the only place the analysis touches SQLite,
+and every query bounded by the day's window."""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import date, datetime
+
+from health.analysis import DayInputs, SourceInputs, analyze, window
+from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
+from health.report import HealthReport
+from store.reader import StoreReader, StoreUnavailable
+from store.records import RunRecord
+
+MAX_INTERVAL_SLACK = 7200.0  # spans ending this long before the window can still cover it
+
+
+class ReportUnavailable(RuntimeError):
+    """The report cannot be made (UNKNOWN, exit 3): the reason is one line for stderr."""
+
+
+def process_alive(run: RunRecord) -> bool | None:
+    """Is the run's process alive? None when it ran on another host (cannot tell)."""
+    if run.pid is None or run.host != socket.gethostname():
+        return None
+    import psutil
+
+    try:
+        proc = psutil.Process(run.pid)
+        # pid reuse: the process must be older than the run it claims to be
+        return proc.create_time() <= run.started_at + 5 and proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
+        return False
+    except psutil.Error:
+        return None
+
+
+def today(calendar: MarketCalendar, now: float | None = None) -> date:
+    return datetime.fromtimestamp(time.time() if now is None else now, calendar.tz).date()
+
+
+def load_day(
+    reader: StoreReader,
+    calendar: MarketCalendar,
+    day: date,
+    now: float,
+    source: str | None = None,
+    overrides: dict | None = None,
+    alive=process_alive,
+) -> DayInputs:
+    calendar.check_range(day)
+    win_start, win_end, _ = window(day, calendar, now)
+    first = reader.first_record_at()
+    if first is None:
+        raise ReportUnavailable(f"health store {reader.path} holds no records yet")
+    if win_end <= first and calendar.local_date(first) > day:
+        raise ReportUnavailable(
+            f"{day.isoformat()} is before the store's first record "
+            f"({calendar.fmt(first, '%Y-%m-%d %H:%M %Z')})"
+        )
+    if win_start > now:
+        raise ReportUnavailable(f"{day.isoformat()} is in the future")
+    all_sources = reader.sources()
+    if source is not None and source not in all_sources:
+        raise ReportUnavailable(
+            f"no loop named {source!r} in {reader.path} (sources: {', '.join(all_sources) or 'none'})"
+        )
+    names = [source] if source else all_sources
+    inputs = []
+    for name in names:
+        runs = reader.runs(win_start, win_end, name)
+        before = [r for r in reader.runs(source=name) if r.started_at < win_end]
+        if not before:
+            continue  # this loop did not exist yet on that day
+        config_run = runs[-1] if runs else before[-1]
+        later = tuple(r.started_at for r in reader.runs(source=name) if r.started_at >= win_end)
+        inputs.append(
+            SourceInputs(
+                source=name,
+                runs=tuple(runs),
+                spans=tuple(reader.spans(win_start, win_end, name, slack=MAX_INTERVAL_SLACK)),
+                gate=tuple(reader.gate(win_start, win_end, name)),
+                signals=tuple(reader.signal_times(win_start, win_end, name)),
+                alerts=tuple(reader.alerts(win_start, win_end, name)),
+                events=tuple(reader.events(win_start, win_end, name)),
+                last_activity=reader.last_activity(name, before=win_end),
+                config=config_run.config,
+                later_starts=later,
+                latest_run=config_run,
+            )
+        )
+    if not inputs:
+        raise ReportUnavailable(f"{day.isoformat()} is before the store's first record")
+    return DayInputs(
+        day=day,
+        calendar=calendar,
+        now=now,
+        sources=tuple(inputs),
+        store_path=str(reader.path),
+        alive=alive,
+        overrides=overrides or {},
+    )
+
+
+def build_report(
+    store_path,
+    day: date | None = None,
+    calendar_code: str = "XNYS",
+    source: str | None = None,
+    now: float | None = None,
+    overrides: dict | None = None,
+) -> HealthReport:
+    """The whole engine behind --report, check-production-health and the console browser."""
+    now = time.time() if now is None else now
+    calendar = get_calendar(calendar_code)
+    day = day or today(calendar, now)
+    try:
+        reader = StoreReader(store_path)
+    except StoreUnavailable as exc:
+        raise ReportUnavailable(str(exc)) from None
+    try:
+        inputs = load_day(reader, calendar, day, now, source, overrides)
+        return analyze(inputs)
+    except StoreUnavailable as exc:
+        raise ReportUnavailable(str(exc)) from None
+    except CalendarRangeError as exc:
+        raise ReportUnavailable(str(exc)) from None
+    finally:
+        reader.close()

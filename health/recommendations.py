@@ -1,0 +1,183 @@
+"""Recommendations: each issue becomes concrete steps filled with facts from the store and the
+machine — which pid on which host was last seen when, whether it runs now, which log to read,
+how it was started — instead of generic advice."""
+
+from __future__ import annotations
+
+import shlex
+import socket
+from datetime import datetime
+
+from health import codes
+from health.durations import fmt_duration, fmt_limit
+from health.report import Issue, Recommendation, SessionInfo, SourceAnalysis
+
+
+def _at(ts: float | None, tz) -> str:
+    return "never" if ts is None else datetime.fromtimestamp(ts, tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
+def _process_facts(x: SourceAnalysis, tz) -> list[str]:
+    steps = []
+    if x.latest_pid is None:
+        return [f"No run of loop '{x.source}' is recorded: is ProductionMonitor created in the loop?"]
+    here = x.latest_host == socket.gethostname()
+    where = f"pid {x.latest_pid} on {x.latest_host}"
+    if x.latest_alive is True:
+        steps.append(
+            f"{where} is still running but silent since {_at(x.last_activity, tz)}: it may be hung — "
+            f"see where it is stuck with `py-spy dump --pid {x.latest_pid}`"
+        )
+    elif x.latest_alive is False:
+        steps.append(f"{where} was last seen {_at(x.last_activity, tz)} and is not running now")
+    elif not here:
+        steps.append(
+            f"{where} was last seen {_at(x.last_activity, tz)}; it runs on another host: "
+            f"`ssh {x.latest_host} ps -o pid,stat,etime,cmd -p {x.latest_pid}`"
+        )
+    else:
+        steps.append(f"Check the process: `ps -o pid,stat,etime,cmd -p {x.latest_pid}`")
+    return steps
+
+
+def _log_step(x: SourceAnalysis, around: float | None, tz) -> str:
+    when = f" around {_at(around, tz)}" if around else ""
+    if x.latest_log_files:
+        files = " ".join(shlex.quote(f) for f in x.latest_log_files[:3])
+        return f"Read its log{when} for errors and tracebacks: `tail -n 200 {files}` (or `diagnose-production --logs '{x.latest_log_files[0]}'`)"
+    return (
+        f"Read its output{when}: the loop recorded no log file, so look where it was started "
+        f"(`journalctl --user -n 200` under systemd, or the tmux/screen session); pass `--logs GLOB` to diagnose-production"
+    )
+
+
+def _restart_step(x: SourceAnalysis) -> str | None:
+    if not x.latest_argv or x.latest_argv[0] in ("-c", ""):
+        return None
+    cmd = " ".join(shlex.quote(a) for a in x.latest_argv)
+    cwd = f"cd {shlex.quote(x.latest_cwd)} && " if x.latest_cwd else ""
+    return f"Restart it as it was started: `{cwd}python {cmd}`"
+
+
+def recommend(
+    inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...], issues: list[Issue]
+) -> list[Recommendation]:
+    tz = inp.calendar.tz
+    by_source = {x.source: x for x in sources}
+    out: list[Recommendation] = []
+    seen: set[tuple[str | None, str]] = set()
+    for issue in issues:
+        x = by_source.get(issue.source)
+        if x is None:
+            continue
+        group = (
+            "down"
+            if issue.code
+            in (codes.ZERO_RTH_COVERAGE, codes.NO_ACTIVITY, codes.LOW_RTH_COVERAGE, codes.UPTIME_GAP)
+            else issue.code
+        )
+        if (issue.source, group) in seen:
+            continue
+        seen.add((issue.source, group))
+        rec = _for(group, issue, x, tz, len(sources) > 1, inp.store_path)
+        if rec:
+            out.append(rec)
+    return out
+
+
+def _for(
+    group: str, issue: Issue, x: SourceAnalysis, tz, multi: bool, store_path: str
+) -> Recommendation | None:
+    name = f" ({x.source})" if multi else ""
+    sev = issue.severity
+    if group == "down":
+        steps = _process_facts(x, tz)
+        steps.append(_log_step(x, x.last_activity, tz))
+        restart = _restart_step(x)
+        if restart:
+            steps.append(restart)
+        steps.append(
+            "Keep it running: run the loop under systemd with `Restart=always` (README: "
+            "'Running under systemd') and start `health-console --watch` so a dead loop pages you"
+        )
+        title = (
+            "System not running during RTH"
+            if issue.code in (codes.ZERO_RTH_COVERAGE, codes.NO_ACTIVITY)
+            else "System was down part of RTH"
+        )
+        return Recommendation(f"{sev}: {title}{name}", tuple(steps), issue.code)
+    if group == codes.STALE_DATA:
+        steps = []
+        if x.signals_stale and not x.gate_allowed:
+            steps.append(
+                f"{x.signals_total} signals were recorded but the gate allowed none: call "
+                f"`monitor.should_generate_signals(data_timestamp)` before generating and skip when it says False"
+            )
+        elif x.signals_stale:
+            steps.append(
+                f"{x.signals_stale} signals used stale data although the gate is in use: make sure the "
+                f"data_timestamp passed to the gate is the one the signal uses"
+            )
+        if x.newest_data_ts is not None:
+            steps.append(
+                f"The newest data seen was stamped {_at(x.newest_data_ts, tz)}: check the data API for a "
+                f"T+1 delay or a stalled feed (limit {fmt_limit(x.thresholds.max_data_age_seconds)})"
+            )
+        if x.gate_stale_rth:
+            steps.append(
+                f"The feed was stale during RTH {x.gate_stale_rth} times: check the data provider's status "
+                f"and the loop's fetch errors in its log"
+            )
+        steps.append("Check the machine's clock against the data: `diagnose-production` (clock sanity)")
+        return Recommendation(f"{sev}: Data staleness detected{name}", tuple(steps), issue.code)
+    if group == codes.AFTER_HOURS_SIGNALS:
+        return Recommendation(
+            f"{sev}: Signals generated outside RTH{name}",
+            (
+                f"{x.signals_after_hours} signals were generated outside regular trading hours",
+                "Generate only when `should_generate_signals` returns True: it refuses outside RTH, "
+                "on holidays and early closes, and during lunch breaks",
+                "If the loop runs on a schedule (cron), align it with the exchange calendar, not a fixed clock",
+            ),
+            issue.code,
+        )
+    if group == codes.TIMING_ANOMALY:
+        steps = []
+        if x.whole_hour_offset is not None:
+            steps.append(
+                f"Data timestamps are off by {abs(x.whole_hour_offset)}h: naive timestamps are read as "
+                f"{getattr(tz, 'key', tz)}; if the feed gives naive UTC, set `MonitorConfig(naive_timezone='UTC')` "
+                f"or pass aware datetimes"
+            )
+        if x.signals_future or x.gate_future:
+            steps.append(
+                "Data stamped in the future: check this machine's clock (`timedatectl status`, NTP) and the "
+                "feed's time zone"
+            )
+        return Recommendation(f"{sev}: Timing anomaly{name}", tuple(steps), issue.code)
+    if group == codes.UNCLEAN_EXIT:
+        last = x.unclean_exits[-1] if x.unclean_exits else None
+        steps = []
+        if last:
+            steps.append(
+                f"pid {last.pid} on {last.host} stopped without a clean shutdown after its last heartbeat "
+                f"{_at(last.last_seen, tz)} (it ran {fmt_duration(last.last_seen - last.started_at)})"
+            )
+        steps.append(_log_step(x, last.last_seen if last else None, tz))
+        steps.append("Check for the OOM killer: `journalctl -k --since today | grep -i 'killed process'`")
+        steps.append(
+            "Record clean stops: use `with ProductionMonitor(...) as monitor:` or call `monitor.close()` on shutdown"
+        )
+        return Recommendation(f"{sev}: Loop process ended unexpectedly{name}", tuple(steps), issue.code)
+    if group == codes.STORE_ERROR:
+        return Recommendation(
+            f"{sev}: Health store not writable{name}",
+            (
+                f"The recorder could not write {store_path}; events were buffered in memory "
+                f"({x.dropped_events} dropped)",
+                "Check free disk and permissions where the store lives: `diagnose-production` (store check), `df -h`",
+                "Nothing else may hold a long write lock on the store; the console and reports only read it",
+            ),
+            issue.code,
+        )
+    return None
