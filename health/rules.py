@@ -102,12 +102,13 @@ def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
     if last is not None and last >= ref - th.max_gap_seconds:
         return
     if last is None:
-        add(codes.NO_ACTIVITY, f"NO ACTIVITY: the loop has never recorded a heartbeat; not running {where}")
+        add(codes.NO_ACTIVITY, f"NO ACTIVITY: no heartbeat recorded; the system was not running {where}")
         return
     add(
         codes.NO_ACTIVITY,
         f"NO ACTIVITY: last heartbeat {_clock(last, tz, True)}, {fmt_duration(ref - last)} before "
-        f"{'now' if where == 'now' else 'the close'}: the system was not running {where}",
+        f"{'now' if where == 'now' else 'the close'}: "
+        f"{'the system is not running now' if where == 'now' else 'the system was not running ' + where}",
     )
 
 

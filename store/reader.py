@@ -179,13 +179,22 @@ class StoreReader:
             GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows if r[9] >= start and r[8] < end
         ]
 
-    def last_gate(self, source: str | None = None, limit: int = 1) -> list[GateRecord]:
+    def last_gate(
+        self, source: str | None = None, limit: int = 1, before: float | None = None
+    ) -> list[GateRecord]:
+        """The newest gate buckets (newest first), as of ``before`` if given."""
         cond, params = self._src(source)
+        if before is None:
+            row = self._q("SELECT max(bucket) FROM gate")
+            newest = row[0][0] if row and row[0][0] is not None else 0
+            before = float("inf")
+        else:
+            newest = before
         rows = self._q(
             "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
-            f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= "
-            f"(SELECT coalesce(max(bucket), 0) - 7200 FROM gate){cond} ORDER BY last_at DESC LIMIT ?",
-            (*params, limit),
+            f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? AND first_at <= ?{cond} "
+            "ORDER BY last_at DESC LIMIT ?",
+            (newest - 7200, before, *params, limit),
         )
         return [GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
 

@@ -1,0 +1,191 @@
+"""The demo: a simulated trading loop, through the public recorder API, on an accelerated
+clock, writing a temporary store that the console watches like a real one.
+
+The loop runs in its own process (as a real loop would) and both processes derive "now" from
+the same formula, so the console's RTH clock and the loop agree:
+``sim_now = sim_start + (time.time() - real_start) * speed``.
+
+The script of the simulated session (exchange time): pre-market attempts the gate refuses,
+the open, a crash at 09:40 and a restart at 10:16 (a gap), a stale-data episode 10:30-10:50,
+a quiet afternoon, the close and after-hours attempts the gate refuses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from health.calendar import get_calendar
+from health.config import MonitorConfig
+from health.monitor import ProductionMonitor
+
+SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "SPY", "QQQ")
+STEP = 10.0  # simulated seconds between loop iterations
+
+
+@dataclass(frozen=True)
+class DemoClock:
+    sim_start: float
+    real_start: float
+    speed: float
+
+    def __call__(self) -> float:
+        return self.sim_start + (time.time() - self.real_start) * self.speed
+
+    def to_real(self, sim_ts: float) -> float:
+        return self.real_start + (sim_ts - self.sim_start) / self.speed
+
+
+def demo_day(calendar_code: str = "XNYS", today: date | None = None) -> date:
+    """The most recent full session before today: the demo replays a real trading day."""
+    cal = get_calendar(calendar_code)
+    today = today or datetime.now(cal.tz).date()
+    return cal.previous_trading_day(today)
+
+
+def demo_clock(day: date, speed: float, calendar_code: str = "XNYS") -> DemoClock:
+    cal = get_calendar(calendar_code)
+    session = cal.session(day)
+    start = session.open_ts - 150  # two and a half minutes of pre-market first
+    return DemoClock(start, time.time(), speed)
+
+
+def _phase(cal, now: float, open_ts: float) -> str:
+    minutes = (now - open_ts) / 60
+    if 10 <= minutes < 46:
+        return "crashed"
+    if 60 <= minutes < 80:
+        return "stale"
+    return "normal"
+
+
+def run_loop(
+    store: Path, clock: DemoClock, calendar_code: str = "XNYS", stop_after: float | None = None
+) -> None:
+    """The simulated loop; returns when ``stop_after`` simulated seconds have passed."""
+    cal = get_calendar(calendar_code)
+    open_ts = cal.bounds_at(clock.sim_start)[0]
+    rng = random.Random(7)
+    end = None if stop_after is None else clock.sim_start + stop_after
+
+    def new_monitor() -> ProductionMonitor:
+        return ProductionMonitor(
+            MonitorConfig(
+                store_path=str(store),
+                clock=clock,
+                calendar=calendar_code,
+                source="demo-loop",
+                check_interval_seconds=STEP,
+                max_data_age_hours=0.25,
+                max_uptime_gap_minutes=15,
+                flush_interval_seconds=0.1,
+            )
+        )
+
+    monitor: ProductionMonitor | None = new_monitor()
+    i = 0
+    while end is None or clock() < end:
+        now = clock()
+        phase = _phase(cal, now, open_ts)
+        if phase == "crashed":
+            if monitor is not None:
+                monitor.abandon()  # the process "dies": no clean stop
+                monitor = None
+        else:
+            if monitor is None:
+                monitor = new_monitor()  # restarted by its supervisor
+            lag = 3600 * 2 + rng.uniform(0, 60) if phase == "stale" else rng.uniform(2, 40)
+            data_ts = now - lag
+            ok, _ = monitor.should_generate_signals(data_ts)
+            monitor.record_activity()
+            if ok and rng.random() < 0.5:
+                monitor.record_signal(SYMBOLS[i % len(SYMBOLS)], data_ts, side=rng.choice(("buy", "sell")))
+        i += 1
+        real_next = clock.to_real(now + STEP)
+        time.sleep(max(0.0, real_next - time.time()))
+    if monitor is not None:
+        monitor.close()
+
+
+def start_demo_process(store: Path, clock: DemoClock, calendar_code: str = "XNYS") -> subprocess.Popen:
+    """The loop in its own process, as in production; it dies with the console."""
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "console.demo",
+            "--store",
+            str(store),
+            "--sim-start",
+            repr(clock.sim_start),
+            "--real-start",
+            repr(clock.real_start),
+            "--speed",
+            repr(clock.speed),
+            "--calendar",
+            calendar_code,
+            "--parent",
+            str(os.getpid()),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def seed_history(store: Path, day: date, calendar_code: str = "XNYS") -> None:
+    """A few earlier days so the date browser has something to show (the Dec 11 story is
+    the most instructive; add it when the demo replays a later date)."""
+    from health.simulation import SimClock, monitor
+    from health.simulation import run_loop as sim_loop
+
+    cal = get_calendar(calendar_code)
+    prev = cal.previous_trading_day(day)
+    session = cal.session(prev)
+    clock = SimClock(session.open_ts - 300)
+    mon = monitor(store, clock, calendar=calendar_code, source="demo-loop", check_interval_seconds=60)
+    sim_loop(mon, clock, session.close_ts + 60, step=60, signal_every=4)
+    mon.close()
+
+
+def _main() -> None:
+    p = argparse.ArgumentParser(prog="python -m console.demo")
+    p.add_argument("--store", required=True)
+    p.add_argument("--sim-start", type=float, required=True)
+    p.add_argument("--real-start", type=float, required=True)
+    p.add_argument("--speed", type=float, default=60.0)
+    p.add_argument("--calendar", default="XNYS")
+    p.add_argument("--parent", type=int)
+    args = p.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if args.parent:
+        _exit_with_parent(args.parent)
+    clock = DemoClock(args.sim_start, args.real_start, args.speed)
+    run_loop(Path(args.store), clock, args.calendar)
+
+
+def _exit_with_parent(pid: int) -> None:
+    import threading
+
+    def watch() -> None:
+        while True:
+            time.sleep(1)
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+if __name__ == "__main__":
+    _main()

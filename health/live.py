@@ -1,0 +1,138 @@
+"""The live view of a store: today's analysis plus what the dashboard and the watchdog need
+right now (market phase, heartbeat age, data age, the gate's latest decisions, alert log).
+
+One function, ``take_snapshot``, run in a worker whenever the store changes; pure data out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from health.analysis import analyze
+from health.calendar import MarketCalendar, MarketState
+from health.loader import ReportUnavailable, load_day, process_alive
+from health.report import HealthReport, Thresholds
+from store.reader import StoreReader
+from store.records import AlertRecord, GateRecord
+
+CLOSING_SOON_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class LiveSource:
+    source: str
+    thresholds: Thresholds
+    last_beat: float | None
+    beat_age: float | None
+    alive: bool  # heartbeat within 2 x check interval (the contract's "up")
+    pid: int | None
+    host: str | None
+    process_alive: bool | None
+    clean_stop: bool
+    data_age: float | None  # age of the newest data the gate saw, now
+    last_decision: GateRecord | None
+    recent: tuple[GateRecord, ...]  # newest first
+    age_trend: tuple[tuple[float, float], ...]  # (bucket start, max data age) over the session
+
+
+@dataclass(frozen=True)
+class LiveSnapshot:
+    now: float
+    calendar: str
+    tz_name: str
+    market: MarketState
+    closing_soon: bool
+    report: HealthReport | None  # None before any loop has recorded today
+    sources: tuple[LiveSource, ...]
+    alerts: tuple[AlertRecord, ...]  # today's alert log, newest first
+    data_version: int
+
+    @property
+    def firing(self) -> list[AlertRecord]:
+        """Alerts whose newest transition is 'firing' (per source and code)."""
+        latest: dict[tuple, AlertRecord] = {}
+        for a in sorted(self.alerts, key=lambda a: (a.at, a.id)):
+            latest[(a.source, a.code)] = a
+        return [a for a in latest.values() if not a.resolved]
+
+
+def market_phase(calendar: MarketCalendar, now: float) -> tuple[MarketState, bool]:
+    state = calendar.state(now)
+    soon = bool(state.is_open and state.session and state.session.close_ts - now <= CLOSING_SOON_SECONDS)
+    return state, soon
+
+
+def take_snapshot(
+    reader: StoreReader,
+    calendar: MarketCalendar,
+    now: float,
+    source: str | None = None,
+    alive=process_alive,
+) -> LiveSnapshot:
+    state, soon = market_phase(calendar, now)
+    day = calendar.local_date(now)
+    version = reader.data_version()
+    try:
+        inputs = load_day(reader, calendar, day, now, source, alive=alive)
+    except ReportUnavailable:
+        inputs = None
+    report = analyze(inputs) if inputs else None
+    start = (state.session.open_ts if state.session else now - 6 * 3600) - 3600
+    sources = []
+    for name in [s.source for s in inputs.sources] if inputs else reader.sources():
+        runs = reader.runs(source=name)
+        latest = runs[-1] if runs else None
+        th = Thresholds.from_config(latest.config if latest else {})
+        last_beat = reader.last_activity(name, before=now)
+        recent = reader.last_gate(name, limit=12, before=now)
+        last = recent[0] if recent else None
+        data_age = (now - last.last_data_ts) if last and last.last_data_ts is not None else None
+        trend = _trend(reader.gate(start, now + 1, name))
+        sources.append(
+            LiveSource(
+                source=name,
+                thresholds=th,
+                last_beat=last_beat,
+                beat_age=None if last_beat is None else max(0.0, now - last_beat),
+                alive=last_beat is not None
+                and now - last_beat <= th.up_after_beat
+                and not (latest and latest.stopped_at is not None and latest.stopped_at >= last_beat),
+                pid=latest.pid if latest else None,
+                host=latest.host if latest else None,
+                process_alive=alive(latest) if latest else None,
+                clean_stop=bool(latest and latest.stopped_at is not None),
+                data_age=data_age,
+                last_decision=last,
+                recent=tuple(recent),
+                age_trend=trend,
+            )
+        )
+    day_start = calendar_day_start(calendar, now)
+    alerts = tuple(reversed(reader.alerts(day_start, now + 1, source)))
+    return LiveSnapshot(
+        now=now,
+        calendar=calendar.code,
+        tz_name=calendar.tz_name,
+        market=state,
+        closing_soon=soon,
+        report=report,
+        sources=tuple(sources),
+        alerts=alerts,
+        data_version=version,
+    )
+
+
+def calendar_day_start(calendar: MarketCalendar, now: float) -> float:
+    from health.calendar import day_bounds
+
+    return day_bounds(calendar.local_date(now), calendar.tz)[0]
+
+
+def _trend(records: list[GateRecord]) -> tuple[tuple[float, float], ...]:
+    """Max data age per bucket, from the gate's aggregates (non-'closed' buckets only)."""
+    per: dict[int, float] = {}
+    for g in records:
+        if g.code == "closed":
+            continue
+        per[g.bucket] = max(per.get(g.bucket, g.max_age), g.max_age)
+    return tuple(sorted((float(b), a) for b, a in per.items()))
