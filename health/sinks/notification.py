@@ -1,0 +1,58 @@
+"""What the sinks deliver: an alert transition or a daily report summary.
+
+Both are frozen so that one item can be fanned out to several sinks (and several threads)
+without any of them being able to change what the others send.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from health.alerts import Alert
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One alert transition (firing or resolved), with the first step a person should take.
+
+    ``first_step`` travels beside the alert rather than inside it because it comes from the
+    recommendations (analysis), not from the condition that fired.
+    """
+
+    alert: Alert
+    first_step: str | None = None
+
+
+@dataclass(frozen=True)
+class DailySummary:
+    """The day's report in a few lines, for ``check-production-health --notify``."""
+
+    date: str  # YYYY-MM-DD, in the calendar's timezone
+    calendar: str  # exchange_calendars code, e.g. "XNYS"
+    status: str  # HEALTHY, DEGRADED, UNHEALTHY, CLOSED or UNKNOWN
+    source: str | None
+    lines: tuple[str, ...]
+    first_step: str | None
+
+
+Deliverable = Notification | DailySummary
+
+
+def as_deliverable(item: object) -> Deliverable:
+    """Accept a bare :class:`Alert` too, so ``alert_callback=dispatcher.submit`` just works."""
+    if isinstance(item, Notification | DailySummary):
+        return item
+    if isinstance(item, Alert):
+        return Notification(item)
+    raise TypeError(
+        f"a sink delivers Notification, DailySummary or Alert, not {type(item).__name__}"
+    )
+
+
+def describe_item(item: Deliverable) -> str:
+    """A short label for logs: never the message body (it may be long), never a secret."""
+    if isinstance(item, Notification):
+        alert = item.alert
+        state = "resolved" if alert.resolved else "firing"
+        return f"{alert.code} {state} ({alert.source})"
+    return f"daily summary {item.date} {item.calendar} {item.status}"
