@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
@@ -65,6 +66,8 @@ def _add_report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-gap-minutes", type=_positive, help="override the loop's recorded limit")
     p.add_argument("--min-coverage", type=_positive, help="RTH coverage threshold in %% (default 95)")
     p.add_argument("--now", help=argparse.SUPPRESS)  # ISO instant: evaluate as if it were then
+    # ISO instant: a clock that starts there and runs at real speed (simulations, tests)
+    p.add_argument("--clock-start", help=argparse.SUPPRESS)
 
 
 def _parse_now(text: str | None) -> float | None:
@@ -112,14 +115,13 @@ def _fail(prog: str, message: str, as_json: bool) -> int:
 
 
 def _make_report(args):
-    import time
-
     from health.calendar import CalendarError, get_calendar
     from health.loader import build_report
     from store.paths import resolve_store_path
 
     store = resolve_store_path(args.store)
-    now = _parse_now(args.now) or time.time()
+    clock = getattr(args, "clock", None) or _running_clock(args.clock_start)
+    now = _parse_now(args.now) or (clock() if clock else time.time())
     code = args.calendar or _recorded_calendar(store) or "XNYS"
     try:
         cal = get_calendar(code)
@@ -205,6 +207,12 @@ def _report_cmd(prog: str, description: str, diagnostics: bool = False):
     def parser() -> _Parser:
         p = _Parser(prog=prog, description=description)
         _add_report_args(p)
+        if not diagnostics:
+            p.add_argument(
+                "--notify",
+                action="store_true",
+                help="send the day's summary to DISCORD_WEBHOOK_URL / HEALTH_WEBHOOK_URL (quiet on non-trading days)",
+            )
         if diagnostics:
             p.add_argument(
                 "--logs",
@@ -220,6 +228,10 @@ def _report_cmd(prog: str, description: str, diagnostics: bool = False):
         report, store = _make_report(args)
         if not diagnostics:
             _print_report(report, args)
+            if args.notify:
+                from console.notify import notify_summary
+
+                notify_summary(report, store)
             return report.exit_code
         return _diagnose(report, store, args)
 
@@ -307,8 +319,17 @@ def _console_parser() -> _Parser:
     return p
 
 
+def _running_clock(text: str | None):
+    if not text:
+        return None
+    start = _parse_now(text)
+    real = time.time()
+    return lambda: start + (time.time() - real)
+
+
 def _console(argv: Sequence[str]) -> int:
     args = _console_parser().parse_args(argv)
+    args.clock = _running_clock(args.clock_start)
     if args.report:
         report, _ = _make_report(args)
         _print_report(report, args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -93,7 +94,12 @@ class MarketCalendar:
         import exchange_calendars as xcals  # heavy import kept off module import
 
         try:
-            cal = xcals.get_calendar(code)
+            with warnings.catch_warnings():
+                # exchange_calendars 4.x trips pandas 3's deprecation of Series.values on
+                # tz-aware data; not ours to fix, and it must not reach a CLI's stderr.
+                warnings.simplefilter("ignore", FutureWarning)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                cal = xcals.get_calendar(code)
         except xcals.errors.InvalidCalendarName:
             raise UnknownCalendarError(
                 f"unknown exchange calendar {code!r} (see exchange_calendars.get_calendar_names())"
@@ -238,13 +244,21 @@ class MarketCalendar:
         return datetime.fromtimestamp(ts, self.tz).strftime(pattern)
 
 
+def _utc_ns(series):
+    """int64 UTC nanoseconds of a datetime Series, tz-aware or not (``Series.values`` on a
+    tz-aware Series is deprecated in pandas 3.1 and changes meaning in pandas 4)."""
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_convert(None)
+    return series.to_numpy(dtype="datetime64[ns]").astype("int64")
+
+
 def _epochs(series) -> list[float]:
-    return [float(v) / 1e9 for v in series.values.astype("datetime64[ns]").astype("int64")]
+    return [float(v) / 1e9 for v in _utc_ns(series)]
 
 
 def _epochs_or_none(series) -> list[float | None]:
-    mask = series.isna().values
-    values = series.values.astype("datetime64[ns]").astype("int64")
+    mask = series.isna().to_numpy()
+    values = _utc_ns(series)
     return [None if m else float(v) / 1e9 for m, v in zip(mask, values, strict=True)]
 
 

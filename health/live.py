@@ -16,6 +16,7 @@ from store.reader import StoreReader
 from store.records import AlertRecord, GateRecord
 
 CLOSING_SOON_SECONDS = 15 * 60
+RECENT_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ class LiveSource:
     last_decision: GateRecord | None
     recent: tuple[GateRecord, ...]  # newest first
     age_trend: tuple[tuple[float, float], ...]  # (bucket start, max data age) over the session
+    recent_after_hours: int = 0  # signals generated outside RTH in the last RECENT_SECONDS
+    store_error: str | None = None  # the loop's newest STORE_ERROR alert, if unresolved
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,12 @@ class LiveSnapshot:
     sources: tuple[LiveSource, ...]
     alerts: tuple[AlertRecord, ...]  # today's alert log, newest first
     data_version: int
+
+    @property
+    def tz(self):
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(self.tz_name)
 
     @property
     def firing(self) -> list[AlertRecord]:
@@ -88,6 +97,15 @@ def take_snapshot(
         last = recent[0] if recent else None
         data_age = (now - last.last_data_ts) if last and last.last_data_ts is not None else None
         trend = _trend(reader.gate(start, now + 1, name))
+        after_hours = sum(
+            1
+            for at, _ in reader.signal_times(now - RECENT_SECONDS, now + 1, name)
+            if not calendar.state(at).is_open
+        )
+        store_error = None
+        for a in reader.alerts(now - 7 * 86400, now + 1, name):
+            if a.code == "STORE_ERROR" and a.origin == "monitor":
+                store_error = None if a.resolved else a.message
         sources.append(
             LiveSource(
                 source=name,
@@ -105,6 +123,8 @@ def take_snapshot(
                 last_decision=last,
                 recent=tuple(recent),
                 age_trend=trend,
+                recent_after_hours=after_hours,
+                store_error=store_error,
             )
         )
     day_start = calendar_day_start(calendar, now)

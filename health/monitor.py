@@ -68,6 +68,7 @@ class ProductionMonitor:
         self._firing: dict[str, Alert] = {}
         self._alerts: queue.SimpleQueue = queue.SimpleQueue()
         self._alert_thread: threading.Thread | None = None
+        self._alert_lock = threading.Lock()  # one delivery thread at a time; never held in a callback
         self._closed = False
         self.recorder = Recorder(
             self.store_path,
@@ -91,6 +92,7 @@ class ProductionMonitor:
         thresholds["cwd"] = os.getcwd()
         thresholds["log_files"] = _log_files()
         thresholds["timezone"] = self.calendar.tz_name
+        thresholds["wall_started_at"] = time.time()  # real time, for the pid-reuse check
         return RunInfo(
             run_id=uuid.uuid4().hex,
             source=self.source,
@@ -217,18 +219,25 @@ class ProductionMonitor:
         if self.config.alert_callback is None:
             return
         self._alerts.put(alert)
-        if self._alert_thread is None or not self._alert_thread.is_alive():
-            self._alert_thread = threading.Thread(
-                target=self._alert_loop, name=f"health-alerts-{self.source}", daemon=True
-            )
-            self._alert_thread.start()
+        # The writer thread (STORE_ERROR) and the loop's thread both emit: under the lock, so
+        # that there is only ever one delivery thread and alerts arrive in order.
+        with self._alert_lock:
+            if self._alert_thread is None or not self._alert_thread.is_alive():
+                self._alert_thread = threading.Thread(
+                    target=self._alert_loop, name=f"health-alerts-{self.source}", daemon=True
+                )
+                self._alert_thread.start()
 
     def _alert_loop(self) -> None:
         while True:
             try:
                 alert = self._alerts.get(timeout=30)
             except queue.Empty:
-                return
+                with self._alert_lock:  # an alert put just now must not be stranded
+                    if self._alerts.empty():
+                        self._alert_thread = None
+                        return
+                continue
             self._deliver(alert)
 
     def _deliver(self, alert: Alert) -> None:
@@ -253,6 +262,7 @@ class ProductionMonitor:
         self._firing = {}
         self._alerts = queue.SimpleQueue()
         self._alert_thread = None
+        self._alert_lock = threading.Lock()
         self.recorder.reset_after_fork(self._run_info())
         self._put = self.recorder.put
         self._beat = self.recorder.beat

@@ -72,10 +72,25 @@ def run_loop(
     return n
 
 
-def seed_dec11_story(store: str | Path) -> None:
+def in_own_process(fn, *args) -> None:
+    """Run a simulated loop in a process of its own that then exits, so that — as after a
+    real crash — its pid is not running any more when the store is analysed."""
+    import multiprocessing
+
+    proc = multiprocessing.get_context("spawn").Process(target=fn, args=args)
+    proc.start()
+    proc.join(120)
+    if proc.exitcode != 0:
+        raise RuntimeError(f"simulated loop {fn.__name__} failed (exit {proc.exitcode})")
+
+
+def seed_dec11_story(store: str | Path, own_process: bool = True) -> None:
     """The seed's story: the loop ran overnight on the previous session's data, generated 105
     signals after hours (no gate), and died at 02:35:48 ET on 2025-12-11; nothing ran during
-    RTH."""
+    RTH. By default it runs in a process of its own that is gone afterwards, as it would be."""
+    if own_process:
+        in_own_process(seed_dec11_story, str(store), False)
+        return
     d10, d11 = date(2025, 12, 10), date(2025, 12, 11)
     clock = SimClock(at(d10, 9, 25))
     mon = monitor(store, clock, check_interval_seconds=60)

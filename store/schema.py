@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Gate decisions are aggregated into buckets of this many seconds; "closed" decisions, the
 # bulk outside RTH, into hourly buckets.
@@ -102,7 +102,28 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["at"])
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1}
+def _v2(db: sqlite_utils.Database) -> None:
+    """Alert deliveries (for the watchdog and the daily notify), and a (source, code)
+    index so the watchdog's state survives a restart cheaply."""
+    db["deliveries"].create(
+        {
+            "id": int,
+            "alert_id": int,  # NULL for a daily summary
+            "sink": str,  # redacted description of the sink
+            "at": float,
+            "ok": int,
+            "status": int,  # HTTP status, NULL when none
+            "detail": str,
+            "kind": str,  # "alert" or "summary"
+        },
+        pk="id",
+        not_null={"sink", "at", "ok"},
+    )
+    db["deliveries"].create_index(["at"])
+    db["alerts"].create_index(["source", "code", "at"])
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2}
 
 
 class SchemaTooNewError(RuntimeError):
