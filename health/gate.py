@@ -78,6 +78,15 @@ class Gate:
             return False, STALE, f"data is {fmt_duration(age)} old (limit {self._limit_text})", age
         return True, OK, f"ok: market open, data {fmt_duration(age)} old", age
 
+    def in_rth(self, now: float) -> bool:
+        """Is ``now`` inside a session (breaks excluded)? The cached bounds, no allocation."""
+        if not self._valid_from <= now < self._close:
+            try:
+                self._load(now)
+            except CalendarError:
+                return False
+        return self._open <= now and not self._bs <= now < self._be
+
     def decide(self, now: float, data_ts: float) -> GateDecision:
         return GateDecision(*self.evaluate(now, data_ts))
 

@@ -138,11 +138,7 @@ class ProductionMonitor:
         except (TypeError, ValueError) as exc:
             payload = json.dumps({"unserialisable_details": str(exc)})
         self._put(("sig", now, str(symbol), data_ts, payload))
-        try:
-            in_rth = self.calendar.state(now).is_open
-        except Exception:
-            in_rth = False
-        if not in_rth:
+        if not self.gate.in_rth(now):
             self._fire(
                 codes.AFTER_HOURS_SIGNALS,
                 f"signal for {symbol!s:.40} generated outside RTH at {self.calendar.fmt(now)}",
