@@ -30,8 +30,7 @@ def process_alive(run: RunRecord) -> bool | None:
         proc = psutil.Process(run.pid)
         # pid reuse: the process must be older than the run it claims to be (in real time:
         # a run's own clock may be simulated)
-        started = float(run.config.get("wall_started_at") or run.started_at)
-        return proc.create_time() <= started + 5 and proc.status() != psutil.STATUS_ZOMBIE
+        return proc.create_time() <= run.wall_started_at + 5 and proc.status() != psutil.STATUS_ZOMBIE
     except (psutil.NoSuchProcess, psutil.ZombieProcess):
         return False
     except psutil.Error:

@@ -119,7 +119,7 @@ class ProductionMonitor:
             return False, f"health gate error: {exc}"
         self._put(("gate", now, allowed, code, reason, age, data_ts))
         if code != OK:
-            if code == STALE or code == PREVIOUS_SESSION:
+            if code in (STALE, PREVIOUS_SESSION):
                 self._fire(codes.STALE_DATA, reason, now)
             elif code == FUTURE:
                 self._fire(codes.TIMING_ANOMALY, reason, now)

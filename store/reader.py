@@ -215,6 +215,13 @@ class StoreReader:
             (start, end, *params),
         )
 
+    def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
+        """(at, data_ts) of the newest signals, newest first, by the ``at`` index."""
+        cond, params = self._src(source)
+        return self._q(
+            f"SELECT at, data_ts FROM signals WHERE 1=1{cond} ORDER BY at DESC LIMIT ?", (*params, limit)
+        )
+
     def events(self, start: float, end: float, source: str | None = None) -> list[EventRecord]:
         cond, params = self._src(source)
         rows = self._q(

@@ -10,6 +10,7 @@ events wait in memory, bounded, and are written when the store recovers.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -180,12 +181,7 @@ class Recorder:
         if not ok:
             left = len(self._pending.rows) + len(self._queue)
             log.error("health store %s: closing with %d events not written", self.path, left)
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
+        self._drop_conn()
         return ok
 
     # -- the writer thread -----------------------------------------------------------------
@@ -261,6 +257,12 @@ class Recorder:
                 time.sleep(0)  # let the trading loop's thread have the GIL
         return mark
 
+    def _drop_conn(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
+
     def _connect(self) -> sqlite3.Connection:
         """(Re)open the store if needed; notice a deleted or replaced file."""
         try:
@@ -270,12 +272,7 @@ class Recorder:
             identity = None
         if self._conn is not None and identity == self._identity and identity is not None:
             return self._conn
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
+        self._drop_conn()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
@@ -289,6 +286,9 @@ class Recorder:
             raise
         st = os.stat(self.path)
         self._identity = (st.st_dev, st.st_ino)
+        # A new connection may be to a new file that reuses the old one's inode number (a
+        # deleted store recreated): always (re)write the run row into it (INSERT OR IGNORE).
+        self._run_written_for = None
         self._conn = conn
         return conn
 
@@ -321,12 +321,7 @@ class Recorder:
                 self.on_recover(message)
 
     def _conn_failed(self, exc: BaseException) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except sqlite3.Error:
-                pass
-            self._conn = None
+        self._drop_conn()
         self._backoff = min(5.0, self._backoff * 2)
         if not self.failed:
             self.failed = True

@@ -24,6 +24,15 @@ class RunRecord:
         return self.stopped_at is not None
 
     @property
+    def wall_started_at(self) -> float:
+        """When the run started in real time (its own clock may be simulated): a process
+        created after this cannot be the run's — its pid was reused."""
+        try:
+            return float(self.config.get("wall_started_at") or self.started_at)
+        except (TypeError, ValueError):
+            return self.started_at
+
+    @property
     def heartbeat_interval(self) -> float:
         return float(self.config.get("check_interval_seconds", 60))
 
