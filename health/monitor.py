@@ -159,7 +159,8 @@ class ProductionMonitor:
         self._closed = True
         try:
             self.recorder.mark_stopped(self._now())
-            self.recorder.close()
+            # A store already failing gets one short last try: exit must not hang on it.
+            self.recorder.close(timeout=1.0 if self.recorder.failed else 5.0)
         except Exception:
             log.exception("health monitor: error while closing")
         self._drain_alerts_sync(2.0)
