@@ -166,6 +166,12 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
             gate_future += g.count
         if last_at is None or g.last_at > last_at:
             last_at, last_reason = g.last_at, g.last_reason
+    whole_from_gate = False
+    if whole_hours is None and gate_future:
+        # The gate refused the data as future (so no signal shows the offset): naive UTC read
+        # as local time lands whole hours ahead; say so, with the fix, not just "future".
+        whole_hours, whole_count = _gate_whole_hour_offset(src.gate, gate_future)
+        whole_from_gate = whole_hours is not None
 
     # Lifecycle.
     starts = sum(1 for r in src.runs if win_start <= r.started_at < win_end)
@@ -193,6 +199,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
         signals_future=future,
         whole_hour_offset=whole_hours,
         whole_hour_count=whole_count,
+        whole_hour_from_gate=whole_from_gate,
         max_data_age=max(ages) if ages else None,
         median_data_age=statistics.median(ages) if ages else None,
         newest_data_ts=newest,
@@ -259,6 +266,21 @@ def _whole_hour_offset(ages: list[float]) -> tuple[int | None, int]:
     if count * 2 >= len(ages):
         return hours, count
     return None, 0
+
+
+def _gate_whole_hour_offset(gate: tuple[GateRecord, ...], total: int) -> tuple[int | None, int]:
+    """The same test over the gate's future refusals (buckets carry their min and max age)."""
+    offsets: Counter[int] = Counter()
+    for g in gate:
+        if g.code != FUTURE:
+            continue
+        hours = round(g.max_age / 3600)
+        if hours != 0 and all(abs(a - hours * 3600) <= WHOLE_HOUR_SLACK for a in (g.min_age, g.max_age)):
+            offsets[hours] += g.count
+    if not offsets:
+        return None, 0
+    hours, count = offsets.most_common(1)[0]
+    return (hours, count) if count * 2 >= total else (None, 0)
 
 
 def _unclean_exits(

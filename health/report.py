@@ -147,6 +147,7 @@ class SourceAnalysis:
     latest_log_files: tuple[str, ...]
     latest_cwd: str | None
     latest_argv: tuple[str, ...]
+    whole_hour_from_gate: bool = False  # the offset was seen in the gate's refusals, not in signals
 
 
 @dataclass(frozen=True)

@@ -93,11 +93,17 @@ def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
     """Was the loop running at the end of the window (the close, or now during RTH)?"""
     th = x.thresholds
     if inp.now < session.close:
-        if session.phase not in ("open", "break"):
+        if session.phase == "open":
+            ref, where, before = inp.now, "now", "now"
+        elif session.phase == "break" and session.break_start is not None:
+            # Pausing for the midday break is what the gate asks of the loop: judge whether
+            # it was running when the morning session ended, not during the break.
+            ref, before = session.break_start, "the break"
+            where = f"at the start of the break ({_clock(ref, tz)})"
+        else:
             return
-        ref, where = inp.now, "now"
     else:
-        ref, where = session.close, f"at the close ({_clock(session.close, tz)})"
+        ref, where, before = session.close, f"at the close ({_clock(session.close, tz)})", "the close"
     last = x.last_activity
     if last is not None and last >= ref - th.max_gap_seconds:
         return
@@ -107,7 +113,7 @@ def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
     add(
         codes.NO_ACTIVITY,
         f"NO ACTIVITY: last heartbeat {_clock(last, tz, True)}, {fmt_duration(ref - last)} before "
-        f"{'now' if where == 'now' else 'the close'}: "
+        f"{before}: "
         f"{'the system is not running now' if where == 'now' else 'the system was not running ' + where}",
     )
 
@@ -148,8 +154,9 @@ def _data_rules(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
         )
     if x.whole_hour_offset is not None:
         direction = "behind" if x.whole_hour_offset > 0 else "ahead of"
+        what = "gate decisions'" if x.whole_hour_from_gate else "signals'"
         parts.append(
-            f"{x.whole_hour_count} signals' data is {abs(x.whole_hour_offset)}h 00m {direction} "
+            f"{x.whole_hour_count} {what} data is {abs(x.whole_hour_offset)}h 00m {direction} "
             f"the clock: a time-zone label error?"
         )
     if parts:
