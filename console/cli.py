@@ -99,7 +99,7 @@ def _recorded_calendar(store_path) -> str | None:
     from store.reader import StoreReader, StoreUnavailable
 
     try:
-        with StoreReader(store_path) as reader:
+        with StoreReader(store_path, snapshot=True) as reader:
             runs = reader.latest_runs()
     except StoreUnavailable:
         return None

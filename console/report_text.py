@@ -80,9 +80,7 @@ def render_report(report: HealthReport) -> RenderableType:
     parts.append(_section("SYSTEM UPTIME"))
     multi = len(report.sources) > 1
     for x in report.sources:
-        rows: list[tuple[str, str | Text]] = []
-        if multi:
-            rows.append(("Loop", Text(clean(x.source), style="bold")))
+        rows: list[tuple[str, str | Text]] = [("Loop", Text(clean(x.source), style="bold"))]
         cov_style = "green" if (x.rth_coverage_pct or 0) >= x.thresholds.min_rth_coverage_pct else "red"
         rows.append(
             (

@@ -136,7 +136,7 @@ class _Context:
             raise _Skip(f"the health store {self.store_path} did not answer in time")
         scope.opening = True
         try:
-            reader = StoreReader(self.store_path, timeout=min(1.0, self.timeout))
+            reader = StoreReader(self.store_path, timeout=min(1.0, self.timeout), snapshot=True)
         except StoreUnavailable as exc:
             self._store_error = str(exc)
             raise _Skip(str(exc)) from None
@@ -851,7 +851,7 @@ def _check_store(ctx: _Context, scope: _Scope) -> CheckResult:
     else:
         schema = f"schema v{version}, older than this program's v{SCHEMA_VERSION}"
     try:
-        journal = str(reader.conn.execute("PRAGMA journal_mode").fetchone()[0])
+        journal = reader.journal_mode()
     except Exception:
         journal = "unknown"
     wal = reader.wal_bytes()

@@ -117,7 +117,7 @@ def build_report(
     calendar = get_calendar(calendar_code)
     day = day or today(calendar, now)
     try:
-        reader = StoreReader(store_path)
+        reader = StoreReader(store_path, snapshot=True)
     except StoreUnavailable as exc:
         raise ReportUnavailable(str(exc)) from None
     try:

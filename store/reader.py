@@ -34,12 +34,19 @@ class SchemaTooNew(StoreUnavailable):
     """The store was written by a newer production-health."""
 
 
-def _ro_uri(path: Path) -> str:
-    return f"file:{quote(str(path.resolve()))}?mode=ro"
+def _ro_uri(path: Path, snapshot: bool) -> str:
+    uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+    # No -wal file means no connection has the store open (a WAL store keeps it while any
+    # does), so a one-shot reader may read the file as immutable and create nothing beside it.
+    if snapshot and not os.path.exists(f"{path}-wal"):
+        uri += "&immutable=1"
+    return uri
 
 
 class StoreReader:
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 2.0) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 2.0, snapshot: bool = False) -> None:
+        """``snapshot=True`` for one-shot reads (reports): when no loop has the store open,
+        nothing is created beside it. Live readers (console, watchdog) leave it False."""
         self.path = Path(path)
         if not self.path.exists():
             raise StoreUnavailable(f"health store {self.path} does not exist")
@@ -47,7 +54,7 @@ class StoreReader:
             raise StoreUnavailable(f"health store {self.path} is a directory, not a file")
         try:
             self.conn = sqlite3.connect(
-                _ro_uri(self.path), uri=True, timeout=timeout, check_same_thread=False
+                _ro_uri(self.path, snapshot), uri=True, timeout=timeout, check_same_thread=False
             )
             self.conn.execute("PRAGMA query_only=1")
             version = int(self.conn.execute("PRAGMA user_version").fetchone()[0])
@@ -252,6 +259,18 @@ class StoreReader:
     def quick_check(self) -> str:
         rows = self._q("PRAGMA quick_check")
         return "; ".join(str(r[0]) for r in rows[:5])
+
+    def journal_mode(self) -> str:
+        """"wal" or "delete", from the file header (bytes 18-19 are 2 in WAL mode): a
+        snapshot (immutable) connection would always say "delete"."""
+        try:
+            with open(self.path, "rb") as f:
+                header = f.read(20)
+        except OSError:
+            return "unknown"
+        if len(header) < 20 or not header.startswith(b"SQLite format 3\x00"):
+            return "unknown"
+        return "wal" if header[18] == 2 and header[19] == 2 else "delete"
 
     def wal_bytes(self) -> int:
         try:

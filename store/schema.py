@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlite_utils
+if TYPE_CHECKING:  # imported when a migration runs: readers and CLIs never pay for it
+    import sqlite_utils
 
 SCHEMA_VERSION = 2
 
@@ -138,6 +140,8 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Bring the store to SCHEMA_VERSION; safe when several processes start at once."""
     if schema_version(conn) == SCHEMA_VERSION:
         return SCHEMA_VERSION
+    import sqlite_utils
+
     db = sqlite_utils.Database(conn)
     conn.execute("BEGIN IMMEDIATE")  # one migrator at a time; re-read under the lock
     try:
