@@ -522,3 +522,19 @@ def test_markup_and_escapes_from_the_loop_are_neutralised(stores):
     j = res["json"].json()
     assert {s["source"] for s in j["sources"]} == {"fine", MARKUP_SOURCE}
     assert b"\x1b" not in res["json"].out
+
+
+def test_reports_create_nothing_beside_a_store_no_loop_has_open(stores, tmp_path):
+    """CONTRACT §5: the report never creates anything. A store no loop has open has no -wal
+    file; reading it must not leave -wal/-shm files behind (nor change the db)."""
+    store = tmp_path / "closed.db"
+    shutil.copy(stores["healthy"], store)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{store}{suffix}").unlink(missing_ok=True)
+    before = (store.read_bytes(), store.stat().st_mtime_ns)
+    r = run("--store", str(store), "--date", "2025-12-10", "--json")
+    assert r.code == 0, r.err
+    d = run("--store", str(store), "--date", "2025-12-10", "--json", prog="diagnose-production")
+    assert d.code in (0, 1, 2), d.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["closed.db"]
+    assert (store.read_bytes(), store.stat().st_mtime_ns) == before
