@@ -191,9 +191,13 @@ class Recorder:
             self._wake.clear()
             closing = self._closing
             try:
-                self._mark_seen = max(self._mark_seen, self._drain())
-                if self._pending or self._span_dirty():
-                    self._write()
+                while True:  # a burst larger than one batch is written batch after batch
+                    mark, more = self._drain()
+                    self._mark_seen = max(self._mark_seen, mark)
+                    if self._pending or self._span_dirty():
+                        self._write()
+                    if not more or self.failed:
+                        break
             except Exception:  # never let the writer die: log and keep the events
                 log.exception("health store writer: unexpected error")
             if self._mark_seen > self._done_marks and not self.failed:
@@ -206,8 +210,10 @@ class Recorder:
     def _span_dirty(self) -> bool:
         return (self._span_seq, self._span_end, self._span_beats) != self._span_written
 
-    def _drain(self) -> int:
-        """Move queued events into the pending aggregate; return the highest flush mark."""
+    def _drain(self) -> tuple[int, bool]:
+        """Move queued events into the pending aggregate. Returns the highest flush mark and
+        whether events are left: a healthy store takes at most ``max_pending`` rows a batch;
+        a failing one keeps draining, and rows beyond the bound are dropped (counted)."""
         q = self._queue
         pending = self._pending
         gate = pending.gate
@@ -238,6 +244,9 @@ class Recorder:
                 if t > pending.last_seen:
                     pending.last_seen = t
             elif kind == "sig" or kind == "event" or kind == "alert":
+                if len(rows) >= self.max_pending and not self.failed:
+                    q.appendleft(ev)  # the rest waits for the next batch
+                    return mark, True
                 if len(rows) >= self.max_pending:
                     pending.dropped += 1
                     self.dropped_events += 1
@@ -255,7 +264,7 @@ class Recorder:
             n += 1
             if n % _DRAIN_YIELD_EVERY == 0:
                 time.sleep(0)  # let the trading loop's thread have the GIL
-        return mark
+        return mark, False
 
     def _drop_conn(self) -> None:
         if self._conn is not None:
