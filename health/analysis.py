@@ -42,7 +42,7 @@ class SourceInputs:
     events: tuple[EventRecord, ...] = ()
     last_activity: float | None = None  # newest heartbeat at or before the window's end
     config: dict = field(default_factory=dict)  # the newest recorded run config
-    later_starts: tuple[float, ...] = ()  # start times of this source's runs after the window
+    later_starts: tuple[float, ...] = ()  # the first start of this source after the window, if any
     latest_run: RunRecord | None = None
 
 

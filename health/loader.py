@@ -71,11 +71,11 @@ def load_day(
     inputs = []
     for name in names:
         runs = reader.runs(win_start, win_end, name)
-        before = [r for r in reader.runs(source=name) if r.started_at < win_end]
-        if not before:
+        config_run = runs[-1] if runs else reader.last_run_before(name, win_end)
+        if config_run is None:
             continue  # this loop did not exist yet on that day
-        config_run = runs[-1] if runs else before[-1]
-        later = tuple(r.started_at for r in reader.runs(source=name) if r.started_at >= win_end)
+        next_start = reader.next_run_start(name, win_end)
+        later = () if next_start is None else (next_start,)
         inputs.append(
             SourceInputs(
                 source=name,

@@ -149,6 +149,20 @@ class StoreReader:
         )
         return [_run(r) for r in rows]
 
+    def last_run_before(self, source: str, t: float) -> RunRecord | None:
+        """The newest run of ``source`` started before ``t`` (index on source, started_at)."""
+        rows = self._q(
+            "SELECT run_id, source, pid, host, argv, version, config, started_at, stopped_at, "
+            "last_seen FROM runs WHERE source = ? AND started_at < ? ORDER BY started_at DESC LIMIT 1",
+            (source, t),
+        )
+        return _run(rows[0]) if rows else None
+
+    def next_run_start(self, source: str, t: float) -> float | None:
+        """When the first run of ``source`` at or after ``t`` started, if any."""
+        rows = self._q("SELECT min(started_at) FROM runs WHERE source = ? AND started_at >= ?", (source, t))
+        return rows[0][0] if rows else None
+
     def runs_by_id(self, run_ids: Iterable[str]) -> dict[str, RunRecord]:
         ids = list(set(run_ids))
         if not ids:
