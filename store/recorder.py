@@ -372,28 +372,20 @@ class Recorder:
                 "last_at=max(last_at, excluded.last_at)",
                 [(src, k[0], k[1], *v) for k, v in p.gate.items()],
             )
-        sigs = [e for e in p.rows if e[0] == "sig"]
-        if sigs:
-            conn.executemany(
-                "INSERT INTO signals (source, run_id, at, symbol, data_ts, details) "
-                "VALUES (?,?,?,?,?,?)",
-                [(src, rid, e[1], e[2], e[3], e[4]) for e in sigs],
-            )
-        events = [e for e in p.rows if e[0] == "event"]
+        _insert_rows(
+            conn,
+            "signals (source, run_id, at, symbol, data_ts, details)",
+            [(src, rid, e[1], e[2], e[3], e[4]) for e in p.rows if e[0] == "sig"],
+        )
+        events = [(src, rid, e[1], e[2], e[3]) for e in p.rows if e[0] == "event"]
         if p.dropped:
-            events.append(("event", time.time(), "dropped_events", json.dumps({"count": p.dropped})))
-        if events:
-            conn.executemany(
-                "INSERT INTO events (source, run_id, at, kind, detail) VALUES (?,?,?,?,?)",
-                [(src, rid, e[1], e[2], e[3]) for e in events],
-            )
-        alerts = [e for e in p.rows if e[0] == "alert"]
-        if alerts:
-            conn.executemany(
-                "INSERT INTO alerts (source, code, severity, message, at, resolved, origin, detail)"
-                " VALUES (?,?,?,?,?,?,?,?)",
-                [(src, e[2], e[3], e[4], e[1], e[5], "monitor", e[6]) for e in alerts],
-            )
+            events.append((src, rid, time.time(), "dropped_events", json.dumps({"count": p.dropped})))
+        _insert_rows(conn, "events (source, run_id, at, kind, detail)", events)
+        _insert_rows(
+            conn,
+            "alerts (source, code, severity, message, at, resolved, origin, detail)",
+            [(src, e[2], e[3], e[4], e[1], e[5], "monitor", e[6]) for e in p.rows if e[0] == "alert"],
+        )
         if p.stopped_at is not None:
             conn.execute("UPDATE runs SET stopped_at=? WHERE run_id=?", (p.stopped_at, rid))
         if p.last_seen:
@@ -402,3 +394,25 @@ class Recorder:
                 (p.last_seen, rid),
             )
         self._run_written_for = self._identity
+
+
+_ROWS_PER_INSERT = 500
+
+
+def _insert_rows(conn: sqlite3.Connection, target: str, rows: list[tuple]) -> None:
+    """Multi-row INSERTs, 500 rows a statement. ``executemany`` gives up and takes back the
+    GIL around every row; while the trading loop's thread is busy in Python each hand-back
+    waits a whole switch interval, and commits fell seconds behind (bench/recorder.py)."""
+    if not rows:
+        return
+    width = len(rows[0])
+    one = "(" + ",".join("?" * width) + ")"
+    full_sql = None
+    for i in range(0, len(rows), _ROWS_PER_INSERT):
+        chunk = rows[i : i + _ROWS_PER_INSERT]
+        if len(chunk) == _ROWS_PER_INSERT:
+            full_sql = full_sql or f"INSERT INTO {target} VALUES " + ",".join([one] * _ROWS_PER_INSERT)
+            sql = full_sql
+        else:
+            sql = f"INSERT INTO {target} VALUES " + ",".join([one] * len(chunk))
+        conn.execute(sql, [v for row in chunk for v in row])
