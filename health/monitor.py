@@ -118,6 +118,9 @@ class ProductionMonitor:
             log.exception("health gate failed")
             return False, f"health gate error: {exc}"
         self._put(("gate", now, allowed, code, reason, age, data_ts))
+        # A loop that asks the gate is alive, whatever the answer: in the contract's snippet
+        # a refusal skips record_activity(), and a stale feed must not read as a dead loop.
+        self._beat(now)
         if code != OK:
             if code in (STALE, PREVIOUS_SESSION):
                 self._fire(codes.STALE_DATA, reason, now)

@@ -456,3 +456,24 @@ def test_four_processes_ten_thousand_signals_each(store_path, tmp_path):
         "SELECT source, count(*), count(DISTINCT symbol) FROM signals GROUP BY source ORDER BY source",
     ) == [(n, 10_000, 10_000) for n in names]
     assert query(store_path, "SELECT count(*), count(stopped_at) FROM runs") == [(4, 4)]
+
+
+def test_a_gate_call_is_a_heartbeat_too(tmp_path):
+    """With the contract's snippet a refused decision skips record_activity(); the loop is
+    still alive and must not read as down while its feed is stale."""
+    from datetime import date
+
+    from health.simulation import SimClock, at, monitor
+    from store.reader import StoreReader
+
+    day = date(2025, 12, 10)
+    clock = SimClock(at(day, 10, 0))
+    mon = monitor(tmp_path / "h.db", clock, check_interval_seconds=60)
+    for _ in range(30):  # stale data: every decision refused, no record_activity() at all
+        allowed, _ = mon.should_generate_signals(clock.now - 7200)
+        assert not allowed
+        clock.advance(60)
+    mon.close()
+    with StoreReader(tmp_path / "h.db") as reader:
+        spans = reader.spans(at(day, 0), at(day, 23, 59))
+    assert [(s.start, s.end, s.beats) for s in spans] == [(at(day, 10, 0), at(day, 10, 29), 30)]

@@ -155,7 +155,8 @@ def assert_run_whole(path: Path, loop: Loop) -> None:
     ((pid,),) = query(path, "SELECT pid FROM runs WHERE run_id = ?", (run_id,))
     assert pid == os.getpid()
     spans = query(path, "SELECT start, end, beats FROM spans WHERE run_id = ?", (run_id,))
-    assert spans == [(loop.first_at, loop.clock.epoch - 1, loop.steps)]
+    # each step is a gate call and a heartbeat: both count as the loop being alive
+    assert spans == [(loop.first_at, loop.clock.epoch - 1, 2 * loop.steps)]
 
 
 # -- locked ----------------------------------------------------------------------------------
@@ -249,7 +250,7 @@ def test_buffer_is_bounded_and_drops_are_counted(make_monitor, clock, alerts, tm
     assert signals + outage_alerts + dropped == len(loop.recorded["out"]) + 1
     # Heartbeats are never dropped: the uptime span is whole.
     ((beats,),) = query(path, "SELECT sum(beats) FROM spans")
-    assert beats == len(loop.recorded["out"])
+    assert beats == 2 * len(loop.recorded["out"])  # a gate call and a heartbeat per step
 
 
 # -- read-only ---------------------------------------------------------------------------------
