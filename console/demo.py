@@ -83,7 +83,7 @@ def run_loop(
                 clock=clock,
                 calendar=calendar_code,
                 source="demo-loop",
-                check_interval_seconds=STEP,
+                check_interval_seconds=60,  # beats every STEP; the 2-min "up" window survives the 60x clock
                 max_data_age_hours=0.25,
                 max_uptime_gap_minutes=15,
                 flush_interval_seconds=0.1,

@@ -1,0 +1,308 @@
+"""The operations console: a Textual app over a health store it only ever reads.
+
+- The store is watched by :class:`console.store_watch.StoreWatch` in a thread worker
+  (read-only, change detection by ``PRAGMA data_version``); snapshots come back as messages
+  and go down to the dashboard as attributes. The UI thread never runs SQLite.
+- "Now" is an injected clock everywhere (the demo's accelerated clock, a test's pinned
+  one); the default is the system clock.
+- Over SSH it must never outlive its terminal: SIGHUP and SIGTERM exit cleanly, and a hung-up
+  terminal (POLLHUP on stdin) is noticed within a second — Textual's input thread would
+  otherwise keep polling a dead descriptor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import select
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable
+from datetime import date
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.worker import get_current_worker
+
+from console.screens.browser import BrowserScreen, ReportView
+from console.screens.context import ConsoleContext
+from console.screens.dashboard import DashboardScreen
+from console.screens.help import HelpScreen
+from console.store_watch import LIVE, SnapshotReady, StoreStateChanged, StoreWatch
+from health.calendar import get_calendar
+from health.live import LiveSnapshot
+from health.loader import process_alive
+
+
+class HealthConsole(App[int]):
+    """Live dashboard + date browser over one health store."""
+
+    TITLE = "Production Health"
+    # The screens' stylesheets, loaded by the app (Textual loads a Screen's own CSS_PATH
+    # only for pushed screens, not for the default one); rules are scoped by screen type.
+    CSS_PATH: ClassVar[list[str]] = ["screens/dashboard.tcss", "screens/browser.tcss"]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", tooltip="Quit (the store is left exactly as it was)"),
+        Binding("question_mark", "help", "Keys", key_display="?", tooltip="This list of keys"),
+    ]
+
+    def __init__(
+        self,
+        store_path: str | os.PathLike[str],
+        *,
+        calendar: str = "XNYS",
+        clock: Callable[[], float] = time.time,
+        source: str | None = None,
+        browse: bool = False,
+        start_day: date | None = None,
+        store_label: str | None = None,
+        poll_interval: float = 0.25,
+        refresh_seconds: float = 5.0,
+        alive: Callable = process_alive,
+        handle_signals: bool = False,
+        exit_on_hangup: bool = False,
+    ) -> None:
+        super().__init__()
+        self.ctx = ConsoleContext(Path(store_path), get_calendar(calendar), clock, source, store_label)
+        self.browse_on_start = browse
+        self.start_day = start_day
+        self.handle_signals = handle_signals
+        self.exit_on_hangup = exit_on_hangup
+        self.snapshot: LiveSnapshot | None = None
+        self.store_watch = StoreWatch(
+            self.ctx.store_path,
+            self.ctx.calendar,
+            clock,
+            source=source,
+            label=self.ctx.store_label,
+            interval=poll_interval,
+            refresh_seconds=refresh_seconds,
+            alive=alive,
+        )
+        self.dashboard = DashboardScreen(self.ctx.calendar, clock, source)
+        self._leaving = threading.Event()  # set on exit: ends the terminal watch
+        self.sub_title = "starting…"
+
+    def get_default_screen(self) -> Screen:
+        return self.dashboard
+
+    def on_mount(self) -> None:
+        self.dashboard.store_state = self.store_watch.state
+        self._watch_store()
+        if self.handle_signals:
+            self._install_signal_handlers()
+        if self.exit_on_hangup:
+            self._start_terminal_watch()
+        if self.browse_on_start:
+            self.push_screen(BrowserScreen(self.ctx, self.start_day))
+
+    # -- the store, watched in a thread ------------------------------------------------------
+    @work(thread=True, group="store-watch", name="store-watch", exit_on_error=False)
+    def _watch_store(self) -> None:
+        worker = get_current_worker()
+        self.store_watch.run(self.post_message, lambda: worker.is_cancelled)
+
+    def on_snapshot_ready(self, message: SnapshotReady) -> None:
+        snapshot = message.snapshot
+        self.snapshot = snapshot
+        self.dashboard.snapshot = snapshot
+        firing = len(snapshot.firing)
+        sub_title = f"✖ {firing} alert{'s' if firing != 1 else ''} firing" if firing else "no alert firing"
+        if sub_title != self.sub_title:
+            self.sub_title = sub_title
+
+    def on_store_state_changed(self, message: StoreStateChanged) -> None:
+        self.dashboard.store_state = message.state
+        if message.state.kind != LIVE:
+            self.sub_title = message.state.kind.replace("_", " ")
+
+    def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:  # type: ignore[override]
+        self.store_watch.stop()
+        self._leaving.set()
+        super().exit(result, return_code, message)
+
+    # -- actions ---------------------------------------------------------------------------------
+    def action_browse(self) -> None:
+        """Open the date browser on today (or go to today if it is open)."""
+        if isinstance(self.screen, BrowserScreen):
+            self.screen.action_today()
+        else:
+            self.push_screen(BrowserScreen(self.ctx))
+
+    def action_dashboard(self) -> None:
+        while len(self.screen_stack) > 1 and self.screen is not self.dashboard:
+            self.pop_screen()
+
+    def action_refresh_store(self) -> None:
+        self.store_watch.refresh()
+        self.notify("re-reading the store…", timeout=1.5)
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def help_sections(self) -> list[tuple[str, list]]:
+        return [
+            (
+                "Everywhere",
+                [*self.BINDINGS, ("ctrl+p", "command_palette", "Command palette: every action by name")],
+            ),
+            ("Dashboard", list(DashboardScreen.BINDINGS)),
+            (
+                "Date browser",
+                [*BrowserScreen.BINDINGS, ("enter", "submit", "In the date field: go to that date")],
+            ),
+            ("Report (scrolling)", list(ReportView.BINDINGS)),
+        ]
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield SystemCommand("Dashboard", "The live view of the store", self.action_dashboard)
+        yield SystemCommand("Browse dates", "Any date's full report, starting today (b)", self.action_browse)
+        if isinstance(screen, BrowserScreen):
+            yield SystemCommand(
+                "Previous trading day", "Skips weekends and holidays (p, ←)", screen.action_previous_day
+            )
+            yield SystemCommand("Next trading day", "Up to today (n, →)", screen.action_next_day)
+            yield SystemCommand("Today", "Today's report so far (t)", screen.action_today)
+            yield SystemCommand("Go to a date", "Type YYYY-MM-DD (g)", screen.action_goto)
+            yield SystemCommand(
+                "Run diagnostics", "Process, logs, store, disk, clock, sinks (d)", screen.action_diagnose
+            )
+            yield SystemCommand(
+                "Cancel diagnostics", "Stop a diagnostics run (x)", screen.action_cancel_diagnostics
+            )
+        if isinstance(screen, DashboardScreen):
+            yield SystemCommand("Pick a loop", "Which loop the panels show (s)", screen.action_pick_source)
+        yield SystemCommand("Refresh", "Re-read the store now (r)", self.action_refresh_store)
+        yield SystemCommand("Help: every key", "The keys of every screen (?)", self.action_help)
+        yield from super().get_system_commands(screen)
+
+    # -- terminal and signals ------------------------------------------------------------------
+    def _install_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(sig, self.exit, None, 0)
+
+    def _start_terminal_watch(self) -> None:
+        """Exit when the terminal hangs up (ssh dropped, tmux pane killed with HUP ignored)."""
+        loop = asyncio.get_running_loop()
+        try:
+            fd = sys.__stdin__.fileno()
+        except (AttributeError, ValueError, OSError):
+            return
+
+        def watch() -> None:
+            poller = select.poll()
+            poller.register(fd, 0)  # no events asked: poll reports only HUP, ERR and NVAL
+            while not self._leaving.is_set():
+                try:
+                    events = poller.poll(1000)
+                except OSError:
+                    events = [(fd, select.POLLHUP)]
+                if any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in events):
+                    with contextlib.suppress(RuntimeError):
+                        loop.call_soon_threadsafe(self.exit, None, 0)
+                    return
+
+        threading.Thread(target=watch, name="terminal-watch", daemon=True).start()
+
+
+class _OffsetClock:
+    """``--now``: the console runs as if it were then, and time moves on from there."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.real_start = time.time()
+
+    def __call__(self) -> float:
+        return self.start + (time.time() - self.real_start)
+
+
+def run_app(args) -> int:
+    """``health-console`` without ``--report``/``--watch``: the dashboard, the date browser
+    (``--date``) or the demo (``--demo``). Usage problems raise ``UsageError`` (one line,
+    exit 3, printed by the CLI)."""
+    from console.cli import UsageError, _parse_day, _parse_now, _recorded_calendar
+    from store.paths import resolve_store_path
+
+    start = _parse_now(args.now)
+    clock: Callable[[], float] = time.time if start is None else _OffsetClock(start)
+    if args.demo:
+        _need_terminal(UsageError)
+        return _run_demo(args)
+    store = resolve_store_path(args.store)
+    code = args.calendar or _recorded_calendar(store) or "XNYS"
+    calendar = get_calendar(code)
+    day = _parse_day(args.date, calendar.tz, clock()) if args.date else None
+    _need_terminal(UsageError)
+    app = HealthConsole(
+        store,
+        calendar=code,
+        clock=clock,
+        source=args.source,
+        browse=args.date is not None,
+        start_day=day,
+        handle_signals=True,
+        exit_on_hangup=True,
+    )
+    app.run()
+    return app.return_code or 0
+
+
+def _need_terminal(error: type[Exception]) -> None:
+    """Without a terminal Textual would spin on a dead stdin: say so and stop instead."""
+    if not (sys.stdin.isatty() and sys.__stderr__.isatty()):  # Textual draws on stderr
+        raise error("the console needs a terminal; for scripts and cron use --report (or --watch)")
+
+
+def _run_demo(args) -> int:
+    """A temporary store fed by a simulated loop in its own process, on a 60× clock."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    from console.cli import _parse_day
+    from console.demo import demo_clock, demo_day, seed_history, start_demo_process
+
+    code = args.calendar or "XNYS"
+    calendar = get_calendar(code)
+    tmp = Path(tempfile.mkdtemp(prefix="health-demo-"))
+    proc = None
+    try:
+        store = tmp / "health.db"
+        day = demo_day(code)
+        print(f"health-console --demo: seeding {day.isoformat()} and earlier…", file=sys.stderr)
+        seed_history(store, day, code)
+        clock = demo_clock(day, 60.0, code)
+        proc = start_demo_process(store, clock, code)
+        start_day = _parse_day(args.date, calendar.tz, clock()) if args.date else None
+        app = HealthConsole(
+            store,
+            calendar=code,
+            clock=clock,
+            browse=args.date is not None,
+            start_day=start_day,
+            store_label="demo store (temporary)",
+            handle_signals=True,
+            exit_on_hangup=True,
+        )
+        app.run()
+        return app.return_code or 0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            try:
+                proc.wait(3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)

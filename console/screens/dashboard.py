@@ -1,0 +1,181 @@
+"""The live dashboard: market clock, uptime, data age, gating, issues, and one row per loop
+when the store holds several.
+
+The screen receives whole :class:`~health.live.LiveSnapshot` objects (attributes down, from
+the app) and hands each widget only the part it shows. Ages that grow with time (heartbeat,
+newest data) are stripped from what the widgets compare and recomputed by them from ``now``,
+which ticks once a second; so an unchanged store redraws the clock and the two ages, nothing
+else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from contextlib import suppress
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid
+from textual.css.query import NoMatches
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+
+from console.store_watch import LIVE, STARTING, StoreState
+from console.widgets import (
+    DataAgePanel,
+    GatingPanel,
+    IssuesPanel,
+    RthClock,
+    SourceOverview,
+    SourcePicker,
+    StatusLine,
+    UptimePanel,
+)
+from console.widgets.source_picker import overview_rows
+from health.calendar import MarketCalendar
+from health.live import LiveSnapshot, LiveSource
+
+
+class DashboardScreen(Screen):
+    """Live view of the store."""
+
+    AUTO_FOCUS = "#issues"  # the one panel that scrolls: ↑/↓ work at once
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (30, "-tall")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "b", "app.browse", "Browse dates", tooltip="The date browser, on today: any date's full report"
+        ),
+        Binding(
+            "s", "pick_source", "Loop", tooltip="Pick the loop the panels show (stores with several loops)"
+        ),
+        Binding("r", "app.refresh_store", "Refresh", tooltip="Re-read the store now"),
+        Binding(
+            "tab",
+            "app.focus_next",
+            "Next panel",
+            show=False,
+            tooltip="Focus the next scrollable panel (then ↑/↓)",
+        ),
+    ]
+
+    snapshot: reactive[LiveSnapshot | None] = reactive(None, always_update=True)
+    store_state: reactive[StoreState | None] = reactive(None)
+    selected: reactive[str | None] = reactive(None)
+
+    def __init__(
+        self, calendar: MarketCalendar, clock: Callable[[], float], source: str | None = None
+    ) -> None:
+        super().__init__(id="dashboard")
+        self.calendar = calendar
+        self.clock = clock
+        self.set_reactive(DashboardScreen.selected, source)
+        self._widgets_ready = False  # widgets composed and mounted: data can go down
+
+    def compose(self) -> ComposeResult:
+        tz = self.calendar.tz
+        yield Header(show_clock=False, icon="◆")
+        yield StatusLine(tz, id="status")
+        yield SourceOverview(id="overview")
+        with Grid(id="panels"):
+            yield RthClock(self.calendar, id="clock")
+            yield UptimePanel(tz, id="uptime")
+            yield DataAgePanel(tz, id="data-age")
+            yield IssuesPanel(tz, id="issues")
+            yield GatingPanel(tz, id="gating")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._tick()
+        self.set_interval(1.0, self._tick, name="rth-clock")
+        # Data may have arrived before the widgets existed.
+        self._widgets_ready = True
+        self.watch_store_state(self.store_state)
+        self.watch_snapshot(self.snapshot)
+
+    def _tick(self) -> None:
+        """Once a second: the clock and the two ages move; rounding makes equal seconds no-ops."""
+        now = float(int(self.clock()))
+        with suppress(NoMatches):  # the app is closing: the panels are gone
+            self.query_one(RthClock).now = now
+            self.query_one(UptimePanel).now = now
+            self.query_one(DataAgePanel).now = now
+
+    # -- data down ------------------------------------------------------------------------
+    def watch_store_state(self, state: StoreState | None) -> None:
+        if self._widgets_ready:
+            with suppress(NoMatches):  # the app is closing: the panels are gone
+                self.query_one(StatusLine).store_state = state
+                live = state is None or state.kind in (LIVE, STARTING)
+                self.query_one(IssuesPanel).notice = None if live else state.text
+
+    def watch_snapshot(self, snapshot: LiveSnapshot | None) -> None:
+        if snapshot is not None and self._widgets_ready:
+            with suppress(NoMatches):  # a late snapshot while the app closes
+                self._show(snapshot)
+
+    def watch_selected(self) -> None:
+        if self.snapshot is not None and self._widgets_ready:
+            with suppress(NoMatches):
+                self._show(self.snapshot)
+
+    def _current(self, snapshot: LiveSnapshot) -> LiveSource | None:
+        for s in snapshot.sources:
+            if s.source == self.selected:
+                return s
+        return snapshot.sources[0] if snapshot.sources else None
+
+    def _show(self, snapshot: LiveSnapshot) -> None:
+        report = snapshot.report
+        src = self._current(snapshot)
+        analyses = {a.source: a for a in report.sources} if report else {}
+        analysis = analyses.get(src.source) if src else None
+        # Ages are recomputed by the widgets from `now`; keeping them out of the compared
+        # value means a new snapshot with the same data does not redraw anything.
+        stable = dataclasses.replace(src, beat_age=None, data_age=None) if src else None
+        status = self.query_one(StatusLine)
+        status.status = report.status if report else None
+        status.firing = len(snapshot.firing)
+        status.updated = snapshot.now
+        overview = self.query_one(SourceOverview)
+        overview.loops = overview_rows(snapshot.sources, analyses, snapshot.now)
+        overview.selected = src.source if src else None
+        uptime = self.query_one(UptimePanel)
+        uptime.source = stable
+        uptime.analysis = analysis
+        uptime.session = snapshot.market.session
+        age = self.query_one(DataAgePanel)
+        age.source = stable
+        age.analysis = analysis
+        gating = self.query_one(GatingPanel)
+        gating.decisions = src.recent if src else ()
+        gating.allowed = analysis.gate_allowed if analysis else 0
+        gating.blocked_by = tuple(sorted((analysis.gate_by_code if analysis else {}).items()))
+        gating.signals = analysis.signals_total if analysis else 0
+        issues = self.query_one(IssuesPanel)
+        issues.multi = len(snapshot.sources) > 1
+        issues.issues = report.issues if report else ()
+        issues.alerts = snapshot.alerts
+        issues.status = report.status if report else None
+        for panel in (uptime, age, gating):
+            panel.show_source(src.source if src and issues.multi else None)
+
+    # -- actions ----------------------------------------------------------------------------
+    def action_pick_source(self) -> None:
+        if self.snapshot is None or not self.snapshot.sources:
+            self.notify("no loop has recorded into this store yet", severity="warning")
+            return
+        names = [s.source for s in self.snapshot.sources]
+
+        def picked(name: str | None) -> None:
+            if name:
+                self.selected = name
+
+        self.app.push_screen(SourcePicker(names, self.selected or names[0]), picked)
+
+    def on_source_overview_selected(self, event: SourceOverview.Selected) -> None:
+        self.selected = event.source

@@ -1,0 +1,151 @@
+"""Uptime: is the loop alive, how old is its last heartbeat against the threshold, RTH
+coverage so far, a timeline bar of the session (open → close) coloured up/down, and today's
+gaps.
+
+The heartbeat age is recomputed from ``now`` (the app's clock, once a second) rather than
+taken from the snapshot, so a loop that dies turns red on time even though nothing is
+written to the store any more.
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from rich.text import Text
+from textual.reactive import reactive
+
+from console.widgets._common import PLACEHOLDER, Panel, hms, loop_text, short
+from health.calendar import Session
+from health.durations import fmt_duration
+from health.live import LiveSource
+from health.report import SourceAnalysis
+
+UP, DOWN, FUTURE, BREAK = "█", "░", "·", " "
+
+
+def _covered(intervals: tuple[tuple[float, float], ...], start: float, end: float) -> float:
+    """Seconds of [start, end) inside the up intervals."""
+    total = 0.0
+    for a, b in intervals:
+        lo, hi = max(a, start), min(b, end)
+        if hi > lo:
+            total += hi - lo
+    return total
+
+
+def timeline(session: Session, intervals: tuple[tuple[float, float], ...], now: float, width: int) -> Text:
+    """One cell per slice of the session: █ up (green), ░ down (red), · not yet, blank in a
+    break. A cell counts as up when the loop was up for most of its elapsed part."""
+    width = max(4, width)
+    cell = (session.close_ts - session.open_ts) / width
+    bar = Text()
+    for i in range(width):
+        start = session.open_ts + i * cell
+        end = min(start + cell, now)
+        mid = start + cell / 2
+        if (
+            session.break_start_ts is not None
+            and session.break_end_ts is not None
+            and (session.break_start_ts <= mid < session.break_end_ts)
+        ):
+            bar.append(BREAK)
+        elif start >= now:
+            bar.append(FUTURE, style="dim")
+        elif _covered(intervals, start, end) >= 0.5 * (end - start):
+            bar.append(UP, style="green")
+        else:
+            bar.append(DOWN, style="red")
+    return bar
+
+
+class UptimePanel(Panel):
+    """Heartbeat, coverage, the session timeline and gaps of the selected loop."""
+
+    DEFAULT_CSS = """
+    UptimePanel {
+        min-height: 6;
+    }
+    """
+
+    source: reactive[LiveSource | None] = reactive(None)
+    analysis: reactive[SourceAnalysis | None] = reactive(None)
+    session: reactive[Session | None] = reactive(None)
+    now: reactive[float | None] = reactive(None)
+
+    TITLE = "Uptime"
+
+    def __init__(self, tz: tzinfo, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tz = tz
+        self.border_title = self.TITLE
+
+    def build(self, width: int) -> Text:
+        src, a, now = self.source, self.analysis, self.now
+        if src is None or now is None:
+            return Text(PLACEHOLDER, style="dim")
+        th = src.thresholds
+        lines: list[Text] = []
+        head = Text()
+        if src.last_beat is None:
+            head.append("✖ NO HEARTBEAT", style="bold red")
+            head.append(" recorded yet")
+        else:
+            age = max(0.0, now - src.last_beat)
+            alive = src.alive and age <= th.up_after_beat
+            if alive:
+                head.append("● UP", style="bold green")
+            elif src.clean_stop:
+                head.append("■ STOPPED", style="bold yellow")
+            else:
+                head.append("✖ DOWN", style="bold red")
+            head.append(f"  last beat {fmt_duration(age)} ago", style="" if alive else "red")
+            head.append(f" (≤{short(th.up_after_beat)})", style="dim")
+        lines.append(head)
+        if src.pid is not None:
+            line = loop_text(f"pid {src.pid} on {src.host}", style="dim")
+            if src.process_alive is not None:  # unknown on another host: say nothing
+                line.append(
+                    " · running" if src.process_alive else " · process gone",
+                    style="dim" if src.process_alive else "red",
+                )
+            lines.append(line)
+        if a is not None and a.rth_coverage_pct is not None:
+            ok = a.rth_coverage_pct >= th.min_rth_coverage_pct
+            cov = Text("RTH coverage ")
+            cov.append(f"{a.rth_coverage_pct:.1f}%", style="bold green" if ok else "bold red")
+            cov.append(f" so far (min {th.min_rth_coverage_pct:g}%)", style="dim")
+            lines.append(cov)
+        session = self.session
+        if session is not None:
+            intervals = a.up_intervals if a is not None else ()
+            lines.append(timeline(session, intervals, now, width))
+            left, right = hms(session.open_ts, self.tz, "%H:%M"), hms(session.close_ts, self.tz, "%H:%M")
+            lines.append(Text(left + right.rjust(max(1, width - len(left))), style="dim"))
+        else:
+            lines.append(Text("no session today", style="dim"))
+        gaps = a.gaps if a is not None else ()
+        if gaps:
+            for g in gaps[-3:]:
+                end = "now" if g.ongoing else hms(g.end, self.tz, "%H:%M")
+                lines.append(
+                    Text(
+                        f"gap {hms(g.start, self.tz, '%H:%M')}–{end} ({fmt_duration(g.rth_seconds)})",
+                        style="yellow",
+                    )
+                )
+            if len(gaps) > 3:
+                lines.append(Text(f"…{len(gaps) - 3} earlier gap(s)", style="dim"))
+        elif a is not None and session is not None:
+            lines.append(Text(f"no gap over {short(th.max_gap_seconds)} today", style="dim"))
+        if a is not None:  # the least urgent last: clipped first on a small terminal
+            unclean = len(a.unclean_exits)
+            life = Text(f"starts {a.starts} · ", style="dim")
+            life.append(f"unclean exits {unclean}", style="red" if unclean else "dim")
+            lines.append(life)
+            lines.append(
+                Text(
+                    f"up {a.uptime_pct:.1f}% of the day so far ({fmt_duration(a.uptime_seconds)})",
+                    style="dim",
+                )
+            )
+        return Text("\n").join(lines)
