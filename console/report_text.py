@@ -15,17 +15,9 @@ from rich.table import Table
 from rich.text import Text
 
 from console.sanitize import clean
+from console.styles import SEVERITY_STYLE, STATUS_STYLE
 from health.durations import fmt_duration, fmt_limit
 from health.report import HealthReport
-
-STATUS_STYLE = {
-    "HEALTHY": ("✔", "bold green"),
-    "CLOSED": ("●", "bold blue"),
-    "DEGRADED": ("▲", "bold yellow"),
-    "UNHEALTHY": ("✖", "bold red"),
-    "UNKNOWN": ("?", "bold magenta"),
-}
-SEVERITY_STYLE = {"CRITICAL": ("✖", "red"), "WARNING": ("▲", "yellow"), "INFO": ("●", "blue")}
 
 
 def _t(report: HealthReport, ts: float | None, fmt: str = "%Y-%m-%d %H:%M:%S %Z") -> str:

@@ -27,7 +27,8 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Footer, Header, Input, Static
 
 from console.screens.context import ConsoleContext
-from console.widgets._common import STATUS_STYLE, StepScroll
+from console.styles import STATUS_STYLE
+from console.widgets._common import StepScroll
 from health.calendar import CalendarError, MarketCalendar
 from health.report import HealthReport
 

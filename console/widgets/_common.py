@@ -15,14 +15,6 @@ from textual.widget import Widget
 
 from console.sanitize import clean
 
-STATUS_STYLE = {
-    "HEALTHY": ("✔", "bold green"),
-    "CLOSED": ("●", "bold blue"),
-    "DEGRADED": ("▲", "bold yellow"),
-    "UNHEALTHY": ("✖", "bold red"),
-    "UNKNOWN": ("?", "bold magenta"),
-}
-SEVERITY_STYLE = {"CRITICAL": ("✖", "bold red"), "WARNING": ("▲", "bold yellow"), "INFO": ("●", "blue")}
 PLACEHOLDER = "no data yet"
 
 
@@ -110,6 +102,11 @@ class Panel(Widget):
     """
 
     TITLE = ""
+
+    def __init__(self, tz: tzinfo, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.tz = tz  # the exchange's: every time on the panel is shown in it
+        self.border_title = self.TITLE
 
     def show_source(self, source: str | None) -> None:
         """Name the loop in the title when the store holds several (literal text)."""

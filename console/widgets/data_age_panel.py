@@ -8,8 +8,6 @@ stale it was, and fresh data stays low and green.
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from rich.text import Text
 from textual.reactive import reactive
 
@@ -51,10 +49,6 @@ class DataAgePanel(Panel):
 
     TITLE = "Data age"
 
-    def __init__(self, tz: tzinfo, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.tz = tz
-        self.border_title = self.TITLE
 
     def build(self, width: int) -> Text:
         src, a, now = self.source, self.analysis, self.now

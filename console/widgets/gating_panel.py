@@ -7,8 +7,6 @@ widget's reactives hold only gate data, so a heartbeat alone never redraws it.
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from rich.text import Text
 from textual.reactive import reactive
 
@@ -36,10 +34,6 @@ class GatingPanel(Panel):
 
     TITLE = "Signal gating"
 
-    def __init__(self, tz: tzinfo, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.tz = tz
-        self.border_title = self.TITLE
 
     def build(self, width: int) -> Text:
         decisions = self.decisions

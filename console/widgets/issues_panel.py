@@ -15,10 +15,9 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from console.styles import SEVERITY_STYLE, STATUS_STYLE
 from console.widgets._common import (
     PLACEHOLDER,
-    SEVERITY_STYLE,
-    STATUS_STYLE,
     StepScroll,
     hms,
     loop_text,

@@ -36,7 +36,7 @@ class RthClock(Panel):
     now: reactive[float | None] = reactive(None)
 
     def __init__(self, calendar: MarketCalendar, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(calendar.tz, id=id)
         self.calendar = calendar
         self.border_title = f"Market · {calendar.code}"
         self._holidays: dict[date, str | None] = {}

@@ -14,7 +14,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from console.store_watch import LIVE, REOPENING, SCHEMA_TOO_NEW, STARTING, WAITING, StoreState
-from console.widgets._common import STATUS_STYLE, hms, loop_text, no_color
+from console.styles import STATUS_STYLE
+from console.widgets._common import hms, loop_text, no_color
 
 STATE_STYLE = {
     STARTING: ("…", "dim"),

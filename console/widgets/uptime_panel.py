@@ -9,8 +9,6 @@ written to the store any more.
 
 from __future__ import annotations
 
-from datetime import tzinfo
-
 from rich.text import Text
 from textual.reactive import reactive
 
@@ -74,10 +72,6 @@ class UptimePanel(Panel):
 
     TITLE = "Uptime"
 
-    def __init__(self, tz: tzinfo, *, id: str | None = None) -> None:
-        super().__init__(id=id)
-        self.tz = tz
-        self.border_title = self.TITLE
 
     def build(self, width: int) -> Text:
         src, a, now = self.source, self.analysis, self.now
