@@ -142,14 +142,22 @@ def start_demo_process(store: Path, clock: DemoClock, calendar_code: str = "XNYS
     )
 
 
+DEC11 = date(2025, 12, 11)
+
+
 def seed_history(store: Path, day: date, calendar_code: str = "XNYS") -> None:
-    """A few earlier days so the date browser has something to show (the Dec 11 story is
-    the most instructive; add it when the demo replays a later date)."""
-    from health.simulation import SimClock, monitor
+    """Earlier days so the date browser has something to show: the previous session, healthy,
+    and — when the demo replays a later date on the New York calendar — the Dec 11 story
+    (``health-console --demo --date 2025-12-11``), all under the demo loop's name so the
+    dashboard shows one loop. The story runs in a process of its own (about half a second)
+    so that, as after a real crash, its pid is gone."""
+    from health.simulation import SimClock, monitor, seed_dec11_story
     from health.simulation import run_loop as sim_loop
 
     cal = get_calendar(calendar_code)
     prev = cal.previous_trading_day(day)
+    if cal.code == "XNYS" and prev > DEC11:
+        seed_dec11_story(store, source="demo-loop")
     session = cal.session(prev)
     clock = SimClock(session.open_ts - 300)
     mon = monitor(store, clock, calendar=calendar_code, source="demo-loop", check_interval_seconds=60)
