@@ -26,6 +26,7 @@ from store.schema import CLOSED_BUCKET_SECONDS, GATE_BUCKET_SECONDS, migrate
 log = logging.getLogger("production_health.store")
 
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
+_ROWS_PER_TRANSACTION = 20_000
 
 
 @dataclass
@@ -302,24 +303,32 @@ class Recorder:
         return conn
 
     def _write(self) -> None:
-        pending = self._pending
-        span_now = (self._span_seq, self._span_start, self._span_end, self._span_beats)
-        try:
-            conn = self._connect()
-            conn.execute("BEGIN IMMEDIATE")
+        """Commit what is pending, at most ``_ROWS_PER_TRANSACTION`` rows a transaction: after
+        an outage the backlog goes in pieces, so a nearly full disk still takes it."""
+        while True:
+            pending = self._pending
+            rows, rest = pending.rows[:_ROWS_PER_TRANSACTION], pending.rows[_ROWS_PER_TRANSACTION:]
+            pending.rows = rows
+            span_now = (self._span_seq, self._span_start, self._span_end, self._span_beats)
             try:
-                self._write_batch(conn, pending, span_now)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-        except (sqlite3.Error, OSError) as exc:
-            self._conn_failed(exc)
-            return
-        self.written_events += len(pending.rows)
-        self._span_written = (span_now[0], span_now[2], span_now[3])
-        self._pending = _Pending()
+                conn = self._connect()
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._write_batch(conn, pending, span_now)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except (sqlite3.Error, OSError) as exc:
+                pending.rows = rows + rest
+                self._conn_failed(exc)
+                return
+            self.written_events += len(rows)
+            self._span_written = (span_now[0], span_now[2], span_now[3])
+            self._pending = _Pending(rows=rest)
+            if not rest:
+                break
         self._backoff = self.flush_interval
         if self.failed:
             self.failed = False
