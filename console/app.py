@@ -299,10 +299,13 @@ def _run_demo(args) -> int:
         return app.return_code or 0
     finally:
         if proc is not None:
-            proc.terminate()
+            # the simulated loop "crashes" and restarts as a new process in the same group
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGTERM)
             try:
                 proc.wait(3)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)

@@ -19,6 +19,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -68,9 +69,15 @@ def _phase(cal, now: float, open_ts: float) -> str:
 
 
 def run_loop(
-    store: Path, clock: DemoClock, calendar_code: str = "XNYS", stop_after: float | None = None
+    store: Path,
+    clock: DemoClock,
+    calendar_code: str = "XNYS",
+    stop_after: float | None = None,
+    on_crash: Callable[[], None] | None = None,
 ) -> None:
-    """The simulated loop; returns when ``stop_after`` simulated seconds have passed."""
+    """The simulated loop; returns when ``stop_after`` simulated seconds have passed.
+    ``on_crash`` runs when the script's crash comes (the demo process uses it to really die
+    and come back as a new process, as under a supervisor)."""
     cal = get_calendar(calendar_code)
     open_ts = cal.bounds_at(clock.sim_start)[0]
     rng = random.Random(7)
@@ -99,6 +106,8 @@ def run_loop(
             if monitor is not None:
                 monitor.abandon()  # the process "dies": no clean stop
                 monitor = None
+                if on_crash is not None:
+                    on_crash()
         else:
             if monitor is None:
                 monitor = new_monitor()  # restarted by its supervisor
@@ -178,7 +187,16 @@ def _main() -> None:
     if args.parent:
         _exit_with_parent(args.parent)
     clock = DemoClock(args.sim_start, args.real_start, args.speed)
-    run_loop(Path(args.store), clock, args.calendar)
+    run_loop(Path(args.store), clock, args.calendar, on_crash=lambda: _crash_as_a_process(args.parent))
+
+
+def _crash_as_a_process(parent: int | None) -> None:
+    """The old process dies (its pid is gone, no clean stop recorded); a forked child plays
+    the supervisor's restart with a new pid, in the same process group as the console knows."""
+    if os.fork():
+        os._exit(1)
+    if parent:
+        _exit_with_parent(parent)  # threads do not survive fork: watch the console again
 
 
 def _exit_with_parent(pid: int) -> None:
