@@ -162,6 +162,18 @@ def render_report(report: HealthReport) -> RenderableType:
         line.append(clean(issue.message, one_line=True))
         parts.append(Padding(line, (0, 0, 0, 2), expand=False))
 
+    alerts = sorted((a for x in report.sources for a in x.alerts), key=lambda a: (a.at, a.id))
+    if alerts:
+        parts.append(_section("ALERTS"))
+        for a in alerts[-10:]:
+            icon, style = ("✔", "green") if a.resolved else SEVERITY_STYLE.get(a.severity, ("●", ""))
+            line = Text.assemble((f"{icon} ", style), f"{_t(report, a.at, '%H:%M:%S')} ")
+            line.append(f"{a.code} {'resolved' if a.resolved else 'firing'}", style="bold")
+            line.append(f" ({clean(a.origin or 'monitor')}): {clean(a.message, one_line=True)}")
+            parts.append(Padding(line, (0, 0, 0, 2), expand=False))
+        if len(alerts) > 10:
+            parts.append(Padding(Text(f"… {len(alerts) - 10} earlier", style="dim"), (0, 0, 0, 2), expand=False))
+
     parts.append(_section("RECOMMENDATIONS"))
     if not report.recommendations:
         parts.append(Padding(Text("nothing to do", style="green"), (0, 0, 0, 2), expand=False))

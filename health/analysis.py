@@ -220,6 +220,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
         clean_stops=clean,
         unclean_exits=tuple(unclean),
         store_errors=store_errors,
+        alerts=tuple(src.alerts),
         dropped_events=dropped,
         latest_run_id=latest.run_id if latest else None,
         latest_pid=latest.pid if latest else None,

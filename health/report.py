@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from store.records import AlertRecord
+
 STATUS_EXIT = {"HEALTHY": 0, "CLOSED": 0, "DEGRADED": 1, "UNHEALTHY": 2, "UNKNOWN": 3}
 
 
@@ -148,6 +150,7 @@ class SourceAnalysis:
     latest_cwd: str | None
     latest_argv: tuple[str, ...]
     whole_hour_from_gate: bool = False  # the offset was seen in the gate's refusals, not in signals
+    alerts: tuple[AlertRecord, ...] = ()  # the day's alert transitions (monitor and watchdog)
 
 
 @dataclass(frozen=True)
@@ -246,6 +249,18 @@ class HealthReport:
                 "newest_data": self.iso(_max(x.newest_data_ts for x in sources)),
                 "blocked_by_reason": _sum_dicts(x.gate_by_code for x in sources),
             },
+            "alerts": [
+                {
+                    "at": self.iso(a.at),
+                    "source": a.source,
+                    "code": a.code,
+                    "severity": a.severity,
+                    "resolved": a.resolved,
+                    "origin": a.origin,
+                    "message": a.message,
+                }
+                for a in sorted((a for x in sources for a in x.alerts), key=lambda a: (a.at, a.id))
+            ],
             "issues": [
                 {"severity": i.severity, "code": i.code, "message": i.message, "source": i.source}
                 for i in self.issues

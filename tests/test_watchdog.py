@@ -116,6 +116,15 @@ class TestWatchdogWithInjectedClock:
         with StoreReader(store) as reader:  # transitions are recorded for the console and reports
             logged = [(a.code, a.origin) for a in reader.alerts(at(D11, 0), at(D11, 23))]
         assert logged.count((codes.NO_ACTIVITY, "watchdog")) == 2
+        # and the day's report lists them
+        from health.loader import build_report
+
+        alerts = build_report(store, D11, "XNYS", now=at(D11, 11, 30)).to_json()["alerts"]
+        assert [(a["code"], a["origin"], a["resolved"]) for a in alerts] == [
+            (codes.NO_ACTIVITY, "watchdog", False),
+            (codes.NO_ACTIVITY, "watchdog", False),
+        ]
+        assert alerts[0]["at"] == "2025-12-11T10:12:00-05:00"
 
     def test_muted_on_thanksgiving_and_after_an_early_close(self, tmp_path):
         wed = date(2025, 11, 26)
