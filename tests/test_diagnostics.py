@@ -174,6 +174,34 @@ def test_clean_stop_is_ok_outside_rth_and_warn_inside(recorded_store: Path) -> N
     assert "still runs" in res["process"].detail
 
 
+CLEAN_DAY = textwrap.dedent(
+    """
+    import sys
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+    from health import MonitorConfig, ProductionMonitor
+    t = [datetime(2025, 12, 10, 10, 0, tzinfo=ZoneInfo("America/New_York")).timestamp()]
+    with ProductionMonitor(MonitorConfig(store_path=sys.argv[1], clock=lambda: t[0], source="alpha")) as m:
+        for _ in range(5):
+            m.record_activity()
+            m.should_generate_signals(t[0] - 30)
+            t[0] += 60
+    """
+)
+
+
+def test_clean_stop_of_a_finished_process_is_ok_outside_rth(store_path: Path) -> None:
+    """The loop's process closed its monitor and exited: nothing is wrong after the close."""
+    subprocess.run([PYTHON, "-c", CLEAN_DAY, str(store_path)], check=True, env=child_env(), timeout=60)
+    res, _ = timed(store_path, now=ny(2025, 12, 10, 18, 0).timestamp())
+    assert res["process"].status == OK, res["process"].detail
+    assert "stopped cleanly" in res["process"].detail
+    assert "next open Thu 2025-12-11 09:30 EST" in res["process"].detail
+    res, _ = timed(store_path, now=ny(2025, 12, 10, 11, 30).timestamp())
+    assert res["process"].status == WARN  # stopped cleanly, but the market is open
+    assert "restart the loop" in (res["process"].fix or "")  # started with -c: no command line to repeat
+
+
 def test_other_host_cannot_be_checked(recorded_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(diag.socket, "gethostname", lambda: "some-other-box")
     res, _ = timed(recorded_store, now=ny(2025, 12, 10, 11, 30).timestamp())
