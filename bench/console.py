@@ -71,13 +71,19 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != Path(__file__).resolve().parent]
 sys.path.insert(0, str(REPO))
 
-BENCH_MD = REPO / "BENCHMARKS.md"
-START_MARK = "<!-- bench:console:start -->"
-END_MARK = "<!-- bench:console:end -->"
-MD_HEADER = (
-    "# Benchmarks\n\n"
-    "Figures measured on the project's reference machine. Each section below is written by the\n"
-    "script named in its heading, between its own markers; rerun the script to refresh it.\n"
+from bench._common import (  # noqa: E402
+    BENCH_MD,
+    BUSY_WARNING,
+    console_script,
+    load_average,
+    load_before_after,
+    machine_info,
+    md_row,
+    ro_uri,
+    run_line,
+    say,
+    verdict,
+    write_section,
 )
 
 # Targets from issue 4, item 8.
@@ -89,10 +95,6 @@ RATE = 10.0  # writer iterations per second
 SOURCE = "bench-loop"
 SIZE = (120, 40)  # terminal size, headless and on the pty (columns, rows)
 DATA_LAG = 3.0  # the writer's data is this old
-
-
-def say(*a) -> None:
-    print(*a, file=sys.stderr, flush=True)
 
 
 def _bench_report():
@@ -136,16 +138,12 @@ def year_store(quick: bool, regen: bool = False) -> tuple[Path, object, bool]:
 def copy_store(src: Path, dest: Path) -> Path:
     """A private copy (other sessions may regenerate the cache while this runs)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with contextlib.closing(sqlite3.connect(br_ro_uri(src), uri=True)) as conn:
+    with contextlib.closing(sqlite3.connect(ro_uri(src), uri=True)) as conn:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     shutil.copyfile(src, dest)
     if os.path.exists(f"{src}-wal") and os.path.getsize(f"{src}-wal"):
         shutil.copyfile(f"{src}-wal", f"{dest}-wal")
     return dest
-
-
-def br_ro_uri(path: Path) -> str:
-    return _bench_report().ro_uri(path)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -157,10 +155,6 @@ def pct(values: list[float], q: float) -> float:
 
 def ms(x: float | None) -> str:
     return "-" if x is None else f"{x * 1e3:,.0f} ms" if x >= 0.0995 else f"{x * 1e3:.1f} ms"
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "**FAIL**"
 
 
 def child_env(**extra: str) -> dict[str, str]:
@@ -854,21 +848,16 @@ def render(r: dict) -> str:
     w = out.append
     info = r["info"]
     w(
-        f"Run: {info['date']}; {info['nproc']} CPUs ({info['cpu']}); Python {info['python']}; "
-        f"SQLite {info['sqlite']}; Textual {r['textual']}; git {info['git']}; "
-        f"`python bench/console.py{' --quick' if r['quick'] else ''}` took {r['elapsed']:.0f} s; "
-        f"1-min load average {r['load'][0]:.2f} before, {r['load'][1]:.2f} after.\n"
+        f"{run_line(info, 'console.py', r['quick'], [('Textual', r['textual'])])} "
+        f"took {r['elapsed']:.0f} s; {load_before_after(*r['load'])}\n"
     )
     if max(r["load"]) > 0.75 * (os.cpu_count() or 1):
-        w(
-            "**The machine was busy with other work during this run: figures are noisy; rerun on "
-            "an idle machine before trusting a near-miss.**\n"
-        )
+        w(BUSY_WARNING + "\n")
     w("### Targets (issue 4, item 8)\n")
     w("| target | goal | measured | naive baseline | naive / ours | |")
     w("|---|---|---|---|---:|---|")
     for row in r["table"]:
-        w("| " + " | ".join(row) + " |")
+        w(md_row(row))
     w("")
 
     lat, nl = r["latency"], r["latency_naive"]
@@ -970,20 +959,6 @@ def render(r: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def update_md(section_body: str) -> None:
-    """Read-modify-write only this script's section (other scripts own the other sections)."""
-    section = f"{START_MARK}\n## Console (`bench/console.py`)\n\n{section_body}{END_MARK}\n"
-    text = BENCH_MD.read_text(encoding="utf-8") if BENCH_MD.exists() else MD_HEADER
-    pattern = re.compile(re.escape(START_MARK) + r".*?" + re.escape(END_MARK) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    tmp = BENCH_MD.with_name(f".{BENCH_MD.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, BENCH_MD)
-
-
 def crossed(cal, days: list[date]) -> str:
     """What the steps skipped: weekends and holidays."""
     weekends = holidays = 0
@@ -1014,9 +989,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = ap.parse_args(argv)
     started = time.perf_counter()
-    load = [os.getloadavg()[0]]
+    load = [load_average()]
     quick = args.quick
-    br = _bench_report()
     import textual
 
     from health.calendar import get_calendar
@@ -1046,7 +1020,7 @@ def main(argv: list[str] | None = None) -> int:
         lat_naive = run_latency("naive", base, tmp, anchor, n_lat, warm, naive=True)
 
         # -- 2. idle CPU -----------------------------------------------------------------
-        hc = br.console_script("health-console")
+        hc = console_script("health-console")
         now_iso = datetime.fromtimestamp(at(p.d, 11, 0, 0, p.calendar), cal.tz).isoformat()
         secs = 30.0 if quick else 60.0
         short = 10.0 if quick else 15.0
@@ -1131,7 +1105,7 @@ def main(argv: list[str] | None = None) -> int:
         nav_whatif = run_nav("what-if", store, last, steps, naive=False, whatif=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    load.append(os.getloadavg()[0])
+    load.append(load_average())
 
     # -- verdicts ----------------------------------------------------------------------------
     p95 = pct(lat.screen, 95) if lat.screen else float("inf")
@@ -1185,7 +1159,7 @@ def main(argv: list[str] | None = None) -> int:
         notes.append(f"the gate refused {lat.denied + lat_naive.denied} of the writer's calls (expected 0)")
     notes.extend(diagnose(lat, by, nav, nav_whatif, ok_lat, ok_idle and ok_missing, ok_nav))
     res = {
-        "info": br.machine_info(),
+        "info": machine_info(),
         "textual": textual.__version__ if hasattr(textual, "__version__") else "?",
         "quick": quick,
         "load": load,
@@ -1212,7 +1186,7 @@ def main(argv: list[str] | None = None) -> int:
     body = render(res)
     print(body)
     if not args.no_write and (not quick or args.write):
-        update_md(body)
+        write_section("console", "Console (`bench/console.py`)", body)
         say(f"updated {BENCH_MD}")
     return 0 if ok_lat and ok_idle and ok_missing and ok_nav else 1
 

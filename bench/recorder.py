@@ -35,14 +35,11 @@ import itertools
 import json
 import operator
 import os
-import platform
-import re
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -51,13 +48,19 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script from a checkout without installing
     sys.path.insert(0, str(REPO))
 
-BENCH_MD = REPO / "BENCHMARKS.md"
-START_MARK = "<!-- bench:recorder:start -->"
-END_MARK = "<!-- bench:recorder:end -->"
-MD_HEADER = (
-    "# Benchmarks\n\n"
-    "Figures measured on the project's reference machine. Each section below is written by the\n"
-    "script named in its heading, between its own markers; rerun the script to refresh it.\n"
+from bench._common import (  # noqa: E402
+    BENCH_MD,
+    BUSY_WARNING,
+    load_average,
+    load_before_after,
+    machine_info,
+    ro_uri,
+    run_line,
+    say,
+    store_bytes,
+    table_rows,
+    verdict,
+    write_section,
 )
 
 POLL_INTERVAL = 0.075  # the console polls every 50-100 ms
@@ -95,8 +98,7 @@ def poller_main(paths: list[str], stop_file: str) -> int:
                 if conn is None:
                     if not os.path.exists(path):
                         continue
-                    uri = f"file:{urllib.parse.quote(path)}?mode=ro"
-                    conn = sqlite3.connect(uri, uri=True, timeout=1.0, isolation_level=None)
+                    conn = sqlite3.connect(ro_uri(path), uri=True, timeout=1.0, isolation_level=None)
                     conns[path] = conn
                 dv = conn.execute("PRAGMA data_version").fetchone()[0]
                 if versions.get(path) != dv:
@@ -246,21 +248,10 @@ def _noop() -> None:
     return None
 
 
-def store_bytes(path: Path) -> int:
-    return sum(os.path.getsize(f"{path}{ext}") for ext in ("", "-wal") if os.path.exists(f"{path}{ext}"))
-
-
 def store_breakdown(path: Path) -> dict:
     """Rows per table, and bytes per table and per index (dbstat, when compiled in)."""
-    uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'"
-            )
-        ]
-        rows = {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+    with contextlib.closing(sqlite3.connect(ro_uri(path), uri=True)) as conn:
+        rows = table_rows(conn)
         sizes: dict[str, int] = {}
         with contextlib.suppress(sqlite3.Error):  # dbstat is a compile-time option
             sizes = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name"))
@@ -528,8 +519,7 @@ def phase_throughput(res: Results, store: Path, n: int) -> None:
             since, last = t, written
         stall = max(stall, t - since)
     mon.close()
-    uri = f"file:{urllib.parse.quote(str(store))}?mode=ro"
-    with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+    with contextlib.closing(sqlite3.connect(ro_uri(store), uri=True)) as conn:
         rows = conn.execute("SELECT count(*) FROM signals WHERE source=?", (source,)).fetchone()[0]
         drop_rows = conn.execute(
             "SELECT coalesce(sum(json_extract(detail, '$.count')), 0) FROM events "
@@ -591,8 +581,7 @@ def phase_commit_lag(res: Results, store: Path, rates: tuple[int, ...], seconds:
                 next_sample = now + 0.01
         flushed = mon.flush(60)
         mon.close()
-        uri = f"file:{urllib.parse.quote(str(store))}?mode=ro"
-        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+        with contextlib.closing(sqlite3.connect(ro_uri(store), uri=True)) as conn:
             rows = conn.execute("SELECT count(*) FROM signals WHERE source=?", (source,)).fetchone()[0]
         res.lag.append(
             {"rate": rate, "seconds": seconds, "sent": sent, "rows": rows, "worst": worst, "flushed": flushed}
@@ -756,39 +745,6 @@ def phase_storage(res: Results, workdir: Path, quick: bool) -> None:
 # ------------------------------------------------------------------------------------------
 # report
 # ------------------------------------------------------------------------------------------
-def machine_info() -> dict:
-    import exchange_calendars as xcals
-
-    cpu = ""
-    with contextlib.suppress(OSError):
-        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = m.group(1).strip() if m else ""
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except OSError:
-        rev = ""
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "sqlite": sqlite3.sqlite_version,
-        "exchange_calendars": xcals.__version__,
-        "git": rev,
-        "load": os.getloadavg()[0],
-    }
-
-
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "**FAIL**"
-
-
 def targets(res: Results) -> list[tuple[str, str, str, bool]]:
     act = res.lat("record_activity (system clock)")
     act_inj = res.lat("record_activity (injected clock)")
@@ -839,18 +795,12 @@ def render(res: Results, info: dict) -> str:
     out: list[str] = []
     w = out.append
     w(
-        f"Run: {info['date']}; {info['nproc']} CPUs ({info['cpu']}); Python {info['python']}; "
-        f"SQLite {info['sqlite']}; exchange_calendars {info['exchange_calendars']}; "
-        f"git {info['git']}; `python bench/recorder.py{' --quick' if res.quick else ''}` "
-        f"took {res.elapsed:.0f} s; 1-min load average {info['load']:.2f} before, "
-        f"{os.getloadavg()[0]:.2f} after."
+        f"{run_line(info, 'recorder.py', res.quick)} took {res.elapsed:.0f} s; "
+        + load_before_after(info["load"], load_average())
     )
     if info["load"] > 0.8:
         w("")
-        w(
-            "**The machine was busy with other work during this run: figures are noisy; rerun on "
-            "an idle machine before trusting a near-miss.**"
-        )
+        w(BUSY_WARNING)
     w("")
     w("### Targets (issue 2, 2-core machine)")
     w("")
@@ -978,17 +928,6 @@ def render(res: Results, info: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_markdown(body: str) -> None:
-    section = f"{START_MARK}\n## Recorder (bench/recorder.py)\n\n{body}{END_MARK}\n"
-    text = BENCH_MD.read_text(encoding="utf-8") if BENCH_MD.exists() else MD_HEADER
-    pattern = re.compile(re.escape(START_MARK) + r".*?" + re.escape(END_MARK) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    BENCH_MD.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller smoke run; prints only")
@@ -1015,16 +954,16 @@ def main(argv: list[str] | None = None) -> int:
             mon.flush(30)  # the store exists before the poller starts
         poller = Poller([store, naive_db], work)
         try:
-            print(f"latency: {n:,} calls each ...", file=sys.stderr, flush=True)
+            say(f"latency: {n:,} calls each ...")
             phase_latency(res, store, naive_db, n, n_slow)
-            print(f"throughput: {n_signals:,} signals ...", file=sys.stderr, flush=True)
+            say(f"throughput: {n_signals:,} signals ...")
             phase_throughput(res, store, n_signals)
-            print("commit lag under a CPU-bound loop ...", file=sys.stderr, flush=True)
+            say("commit lag under a CPU-bound loop ...")
             phase_commit_lag(res, store, (1_000, 10_000), 1.0 if args.quick else 3.0)
             time.sleep(3 * POLL_INTERVAL)  # let the poller see the final commit
         finally:
             res.poller = poller.stop()
-        print("storage ...", file=sys.stderr, flush=True)
+        say("storage ...")
         phase_storage(res, work, args.quick)
     res.elapsed = time.perf_counter() - t_start
     if args.quick:
@@ -1032,8 +971,8 @@ def main(argv: list[str] | None = None) -> int:
     body = render(res, info)
     print(body)
     if (not args.quick or args.write) and not args.no_write:
-        write_markdown(body)
-        print(f"updated {BENCH_MD}", file=sys.stderr)
+        write_section("recorder", "Recorder (bench/recorder.py)", body)
+        say(f"updated {BENCH_MD}")
     return 0
 
 

@@ -43,12 +43,10 @@ import inspect
 import json
 import operator
 import os
-import platform
 import pstats
 import random
 import re
 import resource
-import shutil
 import socket
 import sqlite3
 import statistics
@@ -58,14 +56,27 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
-from urllib.parse import quote
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # run as a script from a checkout without installing
     sys.path.insert(0, str(REPO))
 
+from bench._common import (  # noqa: E402
+    BENCH_MD,
+    console_script,
+    load_average,
+    machine_info,
+    md_row,
+    ro_uri,
+    run_line,
+    say,
+    store_bytes,
+    table_rows,
+    verdict,
+    write_section,
+)
 from health.analysis import DayInputs, SourceInputs, analyze, window  # noqa: E402
 from health.calendar import MarketCalendar, day_bounds, get_calendar  # noqa: E402
 from health.config import MonitorConfig  # noqa: E402
@@ -76,15 +87,6 @@ from health.simulation import SYMBOLS, SimClock, at, monitor, run_loop  # noqa: 
 from store.reader import StoreReader, _run  # noqa: E402
 from store.records import AlertRecord, EventRecord, GateRecord, SpanRecord  # noqa: E402
 from store.schema import CLOSED_BUCKET_SECONDS, GATE_BUCKET_SECONDS, SCHEMA_VERSION, migrate  # noqa: E402
-
-BENCH_MD = REPO / "BENCHMARKS.md"
-START_MARK = "<!-- bench:report:start -->"
-END_MARK = "<!-- bench:report:end -->"
-MD_HEADER = (
-    "# Benchmarks\n\n"
-    "Figures measured on the project's reference machine. Each section below is written by the\n"
-    "script named in its heading, between its own markers; rerun the script to refresh it.\n"
-)
 
 GEN_VERSION = 1  # bump when the generator's output changes: invalidates the cache
 SOURCES = ("alpha", "beta")
@@ -522,19 +524,8 @@ def recorded_config(path: Path) -> dict:
 
 def store_facts(path: Path) -> dict:
     with contextlib.closing(sqlite3.connect(ro_uri(path), uri=True)) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid"
-            )
-        ]
-        rows = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
-    size = sum(os.path.getsize(f) for f in (str(path), f"{path}-wal") if os.path.exists(f))
-    return {"bytes": size, "rows": rows}
-
-
-def ro_uri(path: Path) -> str:
-    return f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+        rows = table_rows(conn)
+    return {"bytes": store_bytes(path), "rows": rows}
 
 
 # ------------------------------------------------------------------------------------------
@@ -805,51 +796,17 @@ def time_inprocess(cases: dict[str, Callable[[], object]], n: int, warm: int = 3
     return out
 
 
-class WindowedRunsReader(StoreReader):
-    """What-if, measured and never applied: ``load_day`` asks ``reader.runs(source=name)`` for
-    every run of the source, twice, only to take the last run started before the window's end
-    and the starts after it. Here those unwindowed calls answer with two indexed ``LIMIT 1``
-    queries instead (the report stays the same, which the benchmark checks)."""
-
-    win_end = 0.0
-    _COLS = "run_id, source, pid, host, argv, version, config, started_at, stopped_at, last_seen"
-
-    def runs(self, start=None, end=None, source=None):
-        if start is not None or end is not None or source is None:
-            return super().runs(start, end, source)
-        before = self._q(
-            f"SELECT {self._COLS} FROM runs WHERE source = ? AND started_at < ? "
-            "ORDER BY started_at DESC LIMIT 1",
-            (source, self.win_end),
-        )
-        after = self._q(
-            f"SELECT {self._COLS} FROM runs WHERE source = ? AND started_at >= ? ORDER BY started_at LIMIT 1",
-            (source, self.win_end),
-        )
-        return [_run(r) for r in before + after]
-
-
-def open_reader(path: Path, cls: type[StoreReader] = StoreReader) -> StoreReader:
+def open_reader(path: Path) -> StoreReader:
     """Open the store as build_report does (a one-shot snapshot reader, where supported)."""
     if "snapshot" in inspect.signature(StoreReader.__init__).parameters:
-        return cls(path, snapshot=True)
-    return cls(path)
-
-
-def whatif_report(path: Path, cal: MarketCalendar, d: date, now: float):
-    reader = open_reader(path, WindowedRunsReader)
-    reader.win_end = window(d, cal, now)[1]
-    try:
-        return analyze(load_day(reader, cal, d, now))
-    finally:
-        reader.close()
+        return StoreReader(path, snapshot=True)
+    return StoreReader(path)
 
 
 def analysis_breakdown(
     stores: dict[str, Path], cal: MarketCalendar, d: date, now: float, n: int
 ) -> dict[str, dict[str, float]]:
-    """Medians of the parts of build_report: open the store, load_day (the queries), analyze;
-    and, inside load_day, the unwindowed ``reader.runs(source=...)`` calls (2 per source)."""
+    """Medians of the parts of build_report: open the store, load_day (the queries), analyze."""
     parts: dict[str, dict[str, list[float]]] = {k: {} for k in stores}
     for i in range(n + 2):
         for k, path in stores.items():
@@ -860,30 +817,11 @@ def analysis_breakdown(
             t2 = time.perf_counter()
             analyze(inputs)
             t3 = time.perf_counter()
-            for name in reader.sources():
-                reader.runs(source=name)
-                reader.runs(source=name)
-            t4 = time.perf_counter()
             reader.close()
             if i >= 2:
-                for part, v in (
-                    ("open", t1 - t0),
-                    ("load_day", t2 - t1),
-                    ("analyze", t3 - t2),
-                    ("all runs x2 per source", t4 - t3),
-                ):
+                for part, v in (("open", t1 - t0), ("load_day", t2 - t1), ("analyze", t3 - t2)):
                     parts[k].setdefault(part, []).append(v)
     return {k: {part: statistics.median(v) for part, v in ps.items()} for k, ps in parts.items()}
-
-
-def console_script(name: str) -> str:
-    cand = Path(sys.executable).parent / name
-    if cand.exists():
-        return str(cand)
-    found = shutil.which(name)
-    if not found:
-        raise SystemExit(f"{name} not found next to {sys.executable} nor on PATH: pip install -e .")
-    return found
 
 
 def _child_cpu() -> float:
@@ -1031,33 +969,6 @@ def import_chain(cmd: list[str], target: str = "pandas") -> tuple[list[tuple[str
 # ------------------------------------------------------------------------------------------
 # output
 # ------------------------------------------------------------------------------------------
-def machine_info() -> dict:
-    import exchange_calendars as xcals
-
-    cpu = ""
-    with contextlib.suppress(OSError):
-        m = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
-        cpu = m.group(1).strip() if m else ""
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-        ).stdout.strip()
-    except OSError:
-        rev = ""
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version,
-        "exchange_calendars": xcals.__version__,
-        "git": rev,
-    }
-
-
 def ms(x: float) -> str:
     return f"{x * 1e3:.1f} ms"
 
@@ -1066,19 +977,13 @@ def mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "**FAIL**"
-
-
 def render(r: dict) -> str:
     out: list[str] = []
     w = out.append
     info, p = r["info"], r["params"]
     load = ", ".join(f"{x:.1f}" for x in r["load"])
     w(
-        f"Run: {info['date']}; {info['nproc']} CPUs ({info['cpu']}); Python {info['python']}; "
-        f"SQLite {info['sqlite']}; exchange_calendars {info['exchange_calendars']}; git {info['git']}; "
-        f"`python bench/report.py{' --quick' if r['quick'] else ''}` took {r['elapsed']:.0f} s "
+        f"{run_line(info, 'report.py', r['quick'])} took {r['elapsed']:.0f} s "
         f"({'stores reused from the cache' if r['cached'] else 'stores made in this run'}); "
         f"load average at the start and the end of the timings: {load}."
     )
@@ -1088,7 +993,7 @@ def render(r: dict) -> str:
     w("| measure | year store | one-day store | year / one-day | target | |")
     w("|---|---:|---:|---:|---|---|")
     for row in r["table"]:
-        w("| " + " | ".join(row) + " |")
+        w(md_row(row))
     w("")
     w(
         f'Analysis: `build_report(store, date, "XNYS", now=...)` in-process, median of '
@@ -1142,11 +1047,7 @@ def render(r: dict) -> str:
     w("")
     w("### Where the time goes")
     w("")
-    w(
-        "In-process, the parts of `build_report` (medians; the last row is not part of the report: it "
-        "times, alone, the two unwindowed `reader.runs(source=...)` calls per source that `load_day` "
-        "makes, to find the run config and the later starts):"
-    )
+    w("In-process, the parts of `build_report` (medians):")
     w("")
     w("| part | year store | one-day store | year - one-day |")
     w("|---|---:|---:|---:|")
@@ -1154,16 +1055,6 @@ def render(r: dict) -> str:
     for part in bd["year"]:
         y, o = bd["year"][part], bd["oneday"][part]
         w(f"| {part} | {ms(y)} | {ms(o)} | {(y - o) * 1e3:+.1f} ms |")
-    wi = r["whatif"]
-    w("")
-    w(
-        f"What-if, measured in the same interleaved loop as ours and not applied (the benchmark does not change the loader): "
-        f"with those two `reader.runs(source=...)` calls per source answered by two indexed `LIMIT 1` "
-        f"queries (the last run started before the window's end, the first one after it: "
-        f"`WindowedRunsReader` in this script), the analysis takes {ms(wi['year'])} on the year store "
-        f"and {ms(wi['oneday'])} on the one-day store ({wi['year'] / wi['oneday']:.2f}x), "
-        f"{'with the same report' if wi['same'] else '**but the report differs**'}."
-    )
     w("")
     w(
         f"The report process, phase by phase (a fresh interpreter doing what `health-console --report` "
@@ -1201,20 +1092,6 @@ def render(r: dict) -> str:
     return "\n".join(out) + "\n"
 
 
-def update_md(section_body: str) -> None:
-    """Read-modify-write only this script's section (another script owns another section)."""
-    section = f"{START_MARK}\n## Report (`bench/report.py`)\n\n{section_body}{END_MARK}\n"
-    text = BENCH_MD.read_text(encoding="utf-8") if BENCH_MD.exists() else MD_HEADER
-    pattern = re.compile(re.escape(START_MARK) + r".*?" + re.escape(END_MARK) + r"\n?", re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    tmp = BENCH_MD.with_name(f".{BENCH_MD.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, BENCH_MD)
-
-
 # ------------------------------------------------------------------------------------------
 # main
 # ------------------------------------------------------------------------------------------
@@ -1234,7 +1111,6 @@ def main(argv: list[str] | None = None) -> int:
     n_proc = args.proc_runs or (3 if args.quick else 7)
     cal = get_calendar(p.calendar)
     d = p.d
-    say = functools.partial(print, file=sys.stderr, flush=True)
 
     say(f"stores in {cache_dir(p)}")
     oneday, one_meta, c2 = ensure_store(
@@ -1274,21 +1150,12 @@ def main(argv: list[str] | None = None) -> int:
         if not any(os.path.exists(f"{v}-wal") for v in stores.values())
         else "Only one of the stores had a `-wal` file beside it."
     )
-    load = [os.getloadavg()[0]]
+    load = [load_average()]
     say(f"analysis in-process: {n_an} runs per store")
     an = time_inprocess(
-        {
-            **{k: functools.partial(build_report, v, d, p.calendar, now=now) for k, v in stores.items()},
-            **{f"whatif-{k}": functools.partial(whatif_report, v, cal, d, now) for k, v in stores.items()},
-        },
-        n_an,
+        {k: functools.partial(build_report, v, d, p.calendar, now=now) for k, v in stores.items()}, n_an
     )
-    whatif = {k: an[f"whatif-{k}"] for k in stores}
     breakdown = analysis_breakdown(stores, cal, d, now, max(5, n_an // 2))
-    whatif_same = all(
-        whatif_report(v, cal, d, now).to_json() == build_report(v, d, p.calendar, now=now).to_json()
-        for v in stores.values()
-    )
 
     say(f"process: {n_proc} runs per store")
     hc = console_script("health-console")
@@ -1298,7 +1165,7 @@ def main(argv: list[str] | None = None) -> int:
     proc, last = time_processes({**cmds, "python -c pass": [sys.executable, "-c", "pass"]}, n_proc)
     n_phases = 3 if args.quick else 5
     phases = time_phases(stores, d, p.calendar, n_phases)
-    load.append(os.getloadavg()[0])
+    load.append(load_average())
     notes = []
     for k in cmds:
         rc, out, err = last[k]
@@ -1352,14 +1219,6 @@ def main(argv: list[str] | None = None) -> int:
         ["process, CPU user+sys (median; info)", ms(cpu_y), ms(cpu_o), f"{cpu_y / cpu_o:.2f}x", "", ""],
         ["`python -c pass`, wall (floor; info)", proc["python -c pass"].text(), "", "", "", ""],
         [
-            "what-if: `load_day`'s run look-ups windowed (info; see below)",
-            whatif["year"].text(),
-            whatif["oneday"].text(),
-            f"{whatif['year'].median / whatif['oneday'].median:.2f}x",
-            "",
-            "same report" if whatif_same else "**report differs**",
-        ],
-        [
             "naive analysis / ours (info)",
             f"{nv['year'].median / a_y:,.0f}x",
             f"{nv['oneday'].median / a_o:.1f}x",
@@ -1386,7 +1245,6 @@ def main(argv: list[str] | None = None) -> int:
         "wal_note": wal_note,
         "analysis": {"year": a_y, "oneday": a_o},
         "breakdown": breakdown,
-        "whatif": {"year": whatif["year"].median, "oneday": whatif["oneday"].median, "same": whatif_same},
         "phases": phases,
         "naive": {
             "year": nv["year"].median,
@@ -1404,17 +1262,14 @@ def main(argv: list[str] | None = None) -> int:
     res["chain"] = import_chain(cmds["year"])
     bd = breakdown
     extra = bd["year"]["load_day"] - bd["oneday"]["load_day"]
-    runs_extra = bd["year"]["all runs x2 per source"] - bd["oneday"]["all runs x2 per source"]
     n_runs = res["stores"]["year"]["rows"].get("runs", 0)
     notes.append(
         f"Analysis, year vs one-day: `analyze()` costs the same on both ({ms(bd['year']['analyze'])} vs "
         f"{ms(bd['oneday']['analyze'])}: it grows with the day's events); `load_day` differs by "
-        f"{extra * 1e3:+.1f} ms (year - one-day), of which {runs_extra * 1e3:+.1f} ms are its two "
-        f"unwindowed `reader.runs(source=name)` calls per source: every run of the store ({n_runs:,} "
-        f"here, one per restart) becomes a RunRecord with its argv and config JSON parsed, only to "
-        f"keep the last run before the window's end and the starts after it. Two indexed `LIMIT 1` "
-        f"queries on (source, started_at) instead make the cost flat (the what-if row: "
-        f"{whatif['year'].median / whatif['oneday'].median:.2f}x)."
+        f"{extra * 1e3:+.1f} ms (year - one-day): it reads the date's rows through the indexes on "
+        f"time, and takes the run config and the next start from `StoreReader.last_run_before` and "
+        f"`next_run_start`, indexed `LIMIT 1` / `min()` look-ups on (source, started_at), so it does "
+        f"not parse every run of the store ({n_runs:,} here, one per restart) into a RunRecord."
     )
     ph = phases["year"]
     fixed = sum(v for k, v in ph.items() if k.startswith(("import", "get_calendar")))
@@ -1437,7 +1292,7 @@ def main(argv: list[str] | None = None) -> int:
     body = render(res)
     print(body)
     if not args.no_write and (not args.quick or args.write):
-        update_md(body)
+        write_section("report", "Report (`bench/report.py`)", body)
         say(f"updated {BENCH_MD}")
     return 0 if all_ok else 1
 
