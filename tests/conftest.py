@@ -4,6 +4,7 @@ and small helpers to read the store back the way an operator would (plain sqlite
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -157,3 +158,18 @@ def child_env() -> dict[str, str]:
 
 
 PYTHON = sys.executable
+
+
+ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
+
+
+def assert_iso_offsets(obj) -> None:
+    """Every ISO timestamp in the JSON carries a UTC offset (CONTRACT §3)."""
+    if isinstance(obj, dict):
+        for value in obj.values():
+            assert_iso_offsets(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            assert_iso_offsets(value)
+    elif isinstance(obj, str) and re.match(r"^\d{4}-\d\d-\d\dT", obj):
+        assert ISO_WITH_OFFSET.match(obj), obj

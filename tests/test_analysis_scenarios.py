@@ -10,7 +10,6 @@ fraction of a second.
 from __future__ import annotations
 
 import io
-import re
 import subprocess
 import sys
 from datetime import date, datetime
@@ -18,7 +17,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import child_env
+from conftest import assert_iso_offsets, child_env
 from rich.console import Console
 
 from health import codes
@@ -28,7 +27,6 @@ from health.report import HealthReport
 from health.simulation import SimClock, at, monitor, run_loop, seed_dec11_story
 
 UTC = ZoneInfo("UTC")
-ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 
 WED = date(2025, 12, 10)  # an ordinary Wednesday
 THU = date(2025, 12, 11)
@@ -93,16 +91,6 @@ def text_of(rep: HealthReport) -> str:
     return buf.getvalue()
 
 
-def assert_iso_offsets(obj) -> None:
-    """Every ISO timestamp in the JSON carries a UTC offset."""
-    if isinstance(obj, dict):
-        for value in obj.values():
-            assert_iso_offsets(value)
-    elif isinstance(obj, list):
-        for value in obj:
-            assert_iso_offsets(value)
-    elif isinstance(obj, str) and re.match(r"^\d{4}-\d\d-\d\dT", obj):
-        assert ISO_WITH_OFFSET.match(obj), obj
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from conftest import child_env
+from conftest import assert_iso_offsets, child_env
 
 from health.simulation import SimClock, at, monitor, run_loop, seed_dec11_story
 
@@ -32,7 +32,6 @@ WED = date(2025, 12, 10)
 THU = date(2025, 12, 11)
 THANKSGIVING = date(2025, 11, 27)
 AFTER = "2025-12-20T12:00:00-05:00"  # "now" for past dates: everything is long over
-ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\d\d$")
 MARKUP_SOURCE = "[bold red]X\x1b[31mevil"
 
 ENTRY = {
@@ -104,15 +103,6 @@ def assert_unknown(r: Result) -> None:
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
 
 
-def assert_iso_offsets(obj) -> None:
-    if isinstance(obj, dict):
-        for value in obj.values():
-            assert_iso_offsets(value)
-    elif isinstance(obj, list):
-        for value in obj:
-            assert_iso_offsets(value)
-    elif isinstance(obj, str) and re.match(r"^\d{4}-\d\d-\d\dT", obj):
-        assert ISO_WITH_OFFSET.match(obj), obj
 
 
 def assert_contract_json(j: dict) -> None:
