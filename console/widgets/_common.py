@@ -102,6 +102,7 @@ class Panel(Widget):
     """
 
     TITLE = ""
+    _last_plain: str | None = None
 
     def __init__(self, tz: tzinfo, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -121,9 +122,21 @@ class Panel(Widget):
     def build(self, width: int) -> Text:
         raise NotImplementedError
 
+    def watch_now(self, old: float | None, new: float | None) -> None:
+        """The clock ticks every second, but most of a panel does not: repaint (and send the
+        terminal anything) only when the panel's text changed. Panels declare ``now`` with
+        ``repaint=False`` so the tick itself repaints nothing."""
+        if old is None or new is None or not self.is_mounted:
+            self.refresh()
+            return
+        width = max(10, self.content_size.width or self.size.width - 4)
+        if self.build(width).plain != self._last_plain:
+            self.refresh()
+
     def render(self) -> Text:
         width = max(10, self.content_size.width or self.size.width - 4)
         text = self.build(width)
+        self._last_plain = text.plain
         text.no_wrap = False
         text.overflow = "fold"
         return no_color(text) if self.app.no_color else text

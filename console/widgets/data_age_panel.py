@@ -45,7 +45,7 @@ class DataAgePanel(Panel):
 
     source: reactive[LiveSource | None] = reactive(None)
     analysis: reactive[SourceAnalysis | None] = reactive(None)
-    now: reactive[float | None] = reactive(None)
+    now: reactive[float | None] = reactive(None, repaint=False)  # see Panel.watch_now
 
     TITLE = "Data age"
 

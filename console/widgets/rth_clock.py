@@ -33,7 +33,7 @@ class RthClock(Panel):
     }
     """
 
-    now: reactive[float | None] = reactive(None)
+    now: reactive[float | None] = reactive(None, repaint=False)  # see Panel.watch_now
 
     def __init__(self, calendar: MarketCalendar, *, id: str | None = None) -> None:
         super().__init__(calendar.tz, id=id)

@@ -68,7 +68,7 @@ class UptimePanel(Panel):
     source: reactive[LiveSource | None] = reactive(None)
     analysis: reactive[SourceAnalysis | None] = reactive(None)
     session: reactive[Session | None] = reactive(None)
-    now: reactive[float | None] = reactive(None)
+    now: reactive[float | None] = reactive(None, repaint=False)  # see Panel.watch_now
 
     TITLE = "Uptime"
 
