@@ -66,7 +66,7 @@ class ProductionMonitor:
         self._clock = config.clock
         self._now = time.time if config.clock is None else self._injected_now
         self._firing: dict[str, Alert] = {}
-        self._alerts: queue.SimpleQueue = queue.SimpleQueue()
+        self._alerts: queue.Queue = queue.Queue()  # task_done() marks a delivered alert
         self._alert_thread: threading.Thread | None = None
         self._alert_lock = threading.Lock()  # one delivery thread at a time; never held in a callback
         self._closed = False
@@ -238,7 +238,10 @@ class ProductionMonitor:
                         self._alert_thread = None
                         return
                 continue
-            self._deliver(alert)
+            try:
+                self._deliver(alert)
+            finally:
+                self._alerts.task_done()
 
     def _deliver(self, alert: Alert) -> None:
         try:
@@ -247,8 +250,10 @@ class ProductionMonitor:
             log.exception("health monitor: alert_callback raised for %s", alert.code)
 
     def _drain_alerts_sync(self, timeout: float) -> None:
+        """Wait (bounded) until every queued alert went through the callback, the one being
+        delivered included."""
         deadline = time.monotonic() + timeout
-        while not self._alerts.empty() and time.monotonic() < deadline:
+        while self._alerts.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.005)
 
     def _store_failed(self, message: str) -> None:
@@ -260,7 +265,7 @@ class ProductionMonitor:
 
     def _after_fork_in_child(self) -> None:
         self._firing = {}
-        self._alerts = queue.SimpleQueue()
+        self._alerts = queue.Queue()
         self._alert_thread = None
         self._alert_lock = threading.Lock()
         self.recorder.reset_after_fork(self._run_info())
