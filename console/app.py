@@ -38,7 +38,7 @@ from console.screens.help import HelpScreen
 from console.store_watch import LIVE, SnapshotReady, StoreStateChanged, StoreWatch
 from health.calendar import get_calendar
 from health.live import LiveSnapshot
-from health.loader import process_alive
+from health.process import process_alive
 
 
 class HealthConsole(App[int]):

@@ -26,7 +26,7 @@ from textual.message import Message
 
 from health.calendar import MarketCalendar
 from health.live import LiveSnapshot, take_snapshot
-from health.loader import process_alive
+from health.process import process_alive
 from store.reader import SchemaTooNew, StoreReader, StoreUnavailable
 
 #: States of the watch, for the status line: what the operator needs to know first.

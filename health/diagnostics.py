@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 
 from health.calendar import CalendarError, MarketCalendar, get_calendar
 from health.durations import fmt_duration
+from health.process import ProcState, inspect_pid
 from health.sinks.redact import redact_text, redact_url
 from store.paths import ENV_VAR as STORE_ENV_VAR
 from store.paths import default_store_path
@@ -52,7 +53,6 @@ WEBHOOK_ENV = "HEALTH_WEBHOOK_URL"
 
 # Thresholds. Named so that tests and the console can refer to them.
 HUNG_SLACK_SECONDS = 30.0  # beyond 2 x check_interval: writer flush, a slow iteration
-PID_REUSE_SLACK_SECONDS = 5.0  # the process may start a little before its monitor
 LOG_TAIL_BYTES = 64 * 1024
 LOG_MAX_FILES = 20  # the most recently written are read
 LOG_MAX_GLOB_MATCHES = 2000
@@ -355,41 +355,6 @@ def _combine(name: str, parts: list[tuple[str, str, str | None]], lines: Sequenc
 # -- 1. process ----------------------------------------------------------------------------------
 
 
-@dataclass
-class _ProcState:
-    kind: str  # "alive", "stopped", "zombie", "gone", "reused", "denied"
-    proc: object | None = None
-    state: str | None = None
-    name: str | None = None
-
-
-def _inspect_pid(run: RunRecord) -> _ProcState:
-    import psutil
-
-    try:
-        proc = psutil.Process(run.pid)
-    except psutil.NoSuchProcess:
-        return _ProcState("gone")
-    except psutil.Error:
-        return _ProcState("denied")
-    try:
-        with proc.oneshot():
-            created = proc.create_time()
-            state = proc.status()
-            name = proc.name()
-    except psutil.ZombieProcess:
-        return _ProcState("zombie", proc, psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return _ProcState("gone")
-    except psutil.AccessDenied:
-        return _ProcState("denied", proc)
-    if created > run.wall_started_at + PID_REUSE_SLACK_SECONDS:
-        return _ProcState("reused", proc, state, name)
-    if state == psutil.STATUS_ZOMBIE:
-        return _ProcState("zombie", proc, state, name)
-    if state in (psutil.STATUS_STOPPED, getattr(psutil, "STATUS_TRACING_STOP", "tracing-stop")):
-        return _ProcState("stopped", proc, state, name)
-    return _ProcState("alive", proc, state, name)
 
 
 def _restart_fix(run: RunRecord) -> str:
@@ -434,7 +399,7 @@ def _check_process(ctx: _Context, scope: _Scope) -> CheckResult:
             "start the trading loop with ProductionMonitor(MonitorConfig(...)) pointing at this store",
         )
     parts: list[tuple[str, str, str | None]] = []
-    inspected: list[tuple[RunRecord, _ProcState, float]] = []
+    inspected: list[tuple[RunRecord, ProcState, float]] = []
     for run in runs:
         beat = max(
             v for v in (run.last_seen, reader.last_activity(run.source), run.started_at) if v is not None
@@ -459,7 +424,7 @@ def _check_process(ctx: _Context, scope: _Scope) -> CheckResult:
                 )
             )
             continue
-        inspected.append((run, _inspect_pid(run), beat))
+        inspected.append((run, inspect_pid(run), beat))
     _sample_cpu([p.proc for _, p, _ in inspected if p.kind == "alive"])
     for run, p, beat in inspected:
         parts.append(_judge_process(ctx, run, p, beat))
@@ -475,7 +440,7 @@ def _sample_cpu(procs: list) -> None:
     time.sleep(0.1)
 
 
-def _proc_facts(p: _ProcState) -> str:
+def _proc_facts(p: ProcState) -> str:
     import psutil
 
     proc = p.proc
@@ -489,7 +454,7 @@ def _proc_facts(p: _ProcState) -> str:
     return ", ".join(facts)
 
 
-def _judge_process(ctx: _Context, run: RunRecord, p: _ProcState, beat: float) -> tuple[str, str, str | None]:
+def _judge_process(ctx: _Context, run: RunRecord, p: ProcState, beat: float) -> tuple[str, str, str | None]:
     who = f"{run.source}: pid {run.pid} on {run.host}"
     seen = f"last heartbeat {ctx.fmt(beat)} ({ctx.ago(beat)})"
     running = p.kind in ("alive", "stopped", "denied")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from health.analysis import analyze
 from health.calendar import MarketCalendar, MarketState
-from health.loader import ReportUnavailable, load_day, process_alive
+from health.loader import ReportUnavailable, load_day
+from health.process import process_alive
 from health.report import HealthReport, Thresholds
 from store.reader import StoreReader
 from store.records import AlertRecord, GateRecord
@@ -89,8 +90,7 @@ def take_snapshot(
     start = (state.session.open_ts if state.session else now - 6 * 3600) - 3600
     sources = []
     for name in [s.source for s in inputs.sources] if inputs else reader.sources():
-        runs = reader.runs(source=name)
-        latest = runs[-1] if runs else None
+        latest = reader.last_run_before(name, now + 1)
         th = Thresholds.from_config(latest.config if latest else {})
         last_beat = reader.last_activity(name, before=now)
         recent = reader.last_gate(name, limit=12, before=now)

@@ -3,38 +3,20 @@ and every query bounded by the day's window."""
 
 from __future__ import annotations
 
-import socket
 import time
 from datetime import date, datetime
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
+from health.process import process_alive
 from health.report import HealthReport
 from store.reader import StoreReader, StoreUnavailable
-from store.records import RunRecord
 
 MAX_INTERVAL_SLACK = 7200.0  # spans ending this long before the window can still cover it
 
 
 class ReportUnavailable(RuntimeError):
     """The report cannot be made (UNKNOWN, exit 3): the reason is one line for stderr."""
-
-
-def process_alive(run: RunRecord) -> bool | None:
-    """Is the run's process alive? None when it ran on another host (cannot tell)."""
-    if run.pid is None or run.host != socket.gethostname():
-        return None
-    import psutil
-
-    try:
-        proc = psutil.Process(run.pid)
-        # pid reuse: the process must be older than the run it claims to be (in real time:
-        # a run's own clock may be simulated)
-        return proc.create_time() <= run.wall_started_at + 5 and proc.status() != psutil.STATUS_ZOMBIE
-    except (psutil.NoSuchProcess, psutil.ZombieProcess):
-        return False
-    except psutil.Error:
-        return None
 
 
 def today(calendar: MarketCalendar, now: float | None = None) -> date:
