@@ -142,6 +142,8 @@ class ProductionMonitor:
             payload = json.dumps({"unserialisable_details": str(exc)})
         self._put(("sig", now, str(symbol), data_ts, payload))
         if not self.gate.in_rth(now):
+            if codes.AFTER_HOURS_SIGNALS in self._firing:
+                return  # already firing: no message to format on every after-hours signal
             self._fire(
                 codes.AFTER_HOURS_SIGNALS,
                 f"signal for {symbol!s:.40} generated outside RTH at {self.calendar.fmt(now)}",
