@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import functools
-import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -26,6 +25,11 @@ class UnknownCalendarError(CalendarError):
 
 class CalendarRangeError(CalendarError):
     pass
+
+
+class CalendarBuildError(CalendarError):
+    """exchange_calendars could not build a calendar it lists: a library bug or a version
+    mismatch (pandas), reported in one line with the versions involved."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,16 +98,19 @@ class MarketCalendar:
         import exchange_calendars as xcals  # heavy import kept off module import
 
         try:
-            with warnings.catch_warnings():
-                # exchange_calendars 4.x trips pandas 3's deprecation of Series.values on
-                # tz-aware data; not ours to fix, and it must not reach a CLI's stderr.
-                warnings.simplefilter("ignore", FutureWarning)
-                warnings.simplefilter("ignore", DeprecationWarning)
-                cal = xcals.get_calendar(code)
+            cal = xcals.get_calendar(code)
         except xcals.errors.InvalidCalendarName:
             raise UnknownCalendarError(
                 f"unknown exchange calendar {code!r} (see exchange_calendars.get_calendar_names())"
             ) from None
+        except Exception as exc:  # a library bug or mismatch: one line, never a pandas traceback
+            raise CalendarBuildError(_build_failure(code, exc)) from exc
+        try:
+            self._load(code, cal)
+        except Exception as exc:
+            raise CalendarBuildError(_build_failure(code, exc)) from exc
+
+    def _load(self, code: str, cal) -> None:
         self.code = code
         self.tz: tzinfo = ZoneInfo(str(cal.tz))
         self.tz_name = str(cal.tz)
@@ -267,6 +274,24 @@ def _epochs_or_none(series) -> list[float | None]:
     mask = series.isna().to_numpy()
     values = _utc_ns(series)
     return [None if m else float(v) / 1e9 for m, v in zip(mask, values, strict=True)]
+
+
+def _build_failure(code: str, exc: BaseException) -> str:
+    from importlib import metadata
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "?"
+
+    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+    if len(detail) > 200:
+        detail = detail[:199] + "…"
+    return (
+        f"cannot build the {code} exchange calendar with exchange_calendars "
+        f"{version('exchange-calendars')} and pandas {version('pandas')}: {detail}"
+    )
 
 
 def _pd_day(day: date):
