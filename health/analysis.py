@@ -233,10 +233,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
 
 
 def _prev_close(cal: MarketCalendar, at: float) -> float:
-    try:
-        return cal.bounds_at(at)[4]
-    except ValueError:
-        return float("-inf")
+    return cal.previous_session_close(at)  # the gate's rule: -inf where sessions abut
 
 
 def _gaps(source, beats, rth, sess, win_end, th: Thresholds, now: float) -> list[Gap]:

@@ -234,9 +234,10 @@ class MarketCalendar:
             return MarketState("post_close", prev, prev, nxt)
         return MarketState("closed", None, prev, nxt)
 
-    def bounds_at(self, ts: float) -> tuple[float, float, float, float, float]:
-        """(open, close, break_start, break_end, previous_close) of the session that closes
-        next after ``ts``; breaks absent are (inf, inf). For the gate's per-session cache."""
+    def bounds_at(self, ts: float) -> tuple[float, float, float, float, float, float]:
+        """(open, close, break_start, break_end, previous_close, previous_session_cutoff) of
+        the session that closes next after ``ts``; breaks absent are (inf, inf). For the
+        gate's per-session cache; the cutoff is ``previous_session_close``'s."""
         i = bisect.bisect_right(self._closes, ts)
         if i >= len(self._closes) or (i == 0 and ts < self._opens[0]):
             raise CalendarRangeError(
@@ -252,7 +253,32 @@ class MarketCalendar:
             float("inf") if bs is None else bs,
             float("inf") if be is None else be,
             prev_close,
+            self._cutoff(i),
         )
+
+    def _cutoff(self, i: int) -> float:
+        """Data stamped at or before this is from the session before session ``i``: its
+        close, when the market was closed between the two; -inf where they abut (CMES, 24/7:
+        the close is the next open), as data then is judged by its age alone (CONTRACT §2)."""
+        if i == 0 or self._closes[i - 1] >= self._opens[i]:
+            return float("-inf")
+        return self._closes[i - 1]
+
+    def previous_session_close(self, ts: float) -> float:
+        """For data used at ``ts``: the cutoff of the session that closes next after ``ts``
+        (see ``_cutoff``); -inf outside the calendar's range."""
+        i = bisect.bisect_right(self._closes, ts)
+        if i >= len(self._closes):
+            return float("-inf")
+        return self._cutoff(i)
+
+    def is_open(self, ts: float) -> bool:
+        """Is ``ts`` inside a session, breaks excluded (whichever day the session is labelled)?"""
+        i = bisect.bisect_right(self._closes, ts)
+        if i >= len(self._closes) or ts < self._opens[i]:
+            return False
+        bs, be = self._break_starts[i], self._break_ends[i]
+        return bs is None or be is None or not bs <= ts < be
 
     def fmt(self, ts: float, pattern: str = "%a %Y-%m-%d %H:%M %Z") -> str:
         return datetime.fromtimestamp(ts, self.tz).strftime(pattern)

@@ -49,13 +49,14 @@ class Gate:
         # Bounds valid for now in [_valid_from, _close): the session closing next.
         self._valid_from = float("inf")
         self._open = self._close = self._bs = self._be = 0.0
-        self._prev_close = float("-inf")
+        self._prev_cutoff = float("-inf")  # data at or before this is the previous session's
         self._closed_minute = -1
         self._closed_reason = ("", "")
 
     def _load(self, now: float) -> None:
-        self._open, self._close, self._bs, self._be, self._prev_close = self.calendar.bounds_at(now)
-        self._valid_from = self._prev_close
+        (self._open, self._close, self._bs, self._be, self._valid_from, self._prev_cutoff) = (
+            self.calendar.bounds_at(now)
+        )
 
     def evaluate(self, now: float, data_ts: float) -> tuple[bool, str, str, float]:
         """Return (allowed, code, reason, data_age). Never raises for a calendar gap."""
@@ -69,11 +70,13 @@ class Gate:
                 return False, CALENDAR, f"market calendar cannot answer: {exc}", age
         if now < self._open or self._bs <= now < self._be:
             return (False, *self._closed(now), age)
-        if data_ts <= self._prev_close:
-            return False, PREVIOUS_SESSION, (
-                f"data is from the previous session ({self.calendar.fmt(data_ts)}, "
-                f"{fmt_duration(age)} old)"
-            ), age
+        if data_ts <= self._prev_cutoff:  # -inf where sessions abut (CONTRACT §2)
+            return (
+                False,
+                PREVIOUS_SESSION,
+                f"data is from the previous session ({self.calendar.fmt(data_ts)}, {fmt_duration(age)} old)",
+                age,
+            )
         if age > self.max_age:
             return False, STALE, f"data is {fmt_duration(age)} old (limit {self._limit_text})", age
         return True, OK, f"ok: market open, data {fmt_duration(age)} old", age
