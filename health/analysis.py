@@ -125,7 +125,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
         total += 1
         age = at - data_ts
         ages.append(age)
-        in_rth = sess is not None and sess.contains(at)
+        in_rth = cal.is_open(at)  # any session: CMES' evening belongs to the next day's
         if in_rth:
             rth_n += 1
         if age < -th.future_tolerance_seconds:
@@ -153,11 +153,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
             blocked += g.count
             by_code[g.code] += g.count
             h_blocked[hour] += g.count
-        if (
-            g.code in (STALE, PREVIOUS_SESSION)
-            and sess is not None
-            and (sess.contains(g.first_at) or sess.contains(g.last_at))
-        ):
+        if g.code in (STALE, PREVIOUS_SESSION) and (cal.is_open(g.first_at) or cal.is_open(g.last_at)):
             stale_rth += g.count
             stale_first = g.first_at if stale_first is None else min(stale_first, g.first_at)
             stale_last = g.last_at if stale_last is None else max(stale_last, g.last_at)
