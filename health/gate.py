@@ -130,5 +130,5 @@ def closed_reason(calendar: MarketCalendar, now: float) -> tuple[str, str]:
         early = " (early close)" if state.session.early_close else ""
         return CLOSED, f"market closed at {fmt(state.session.close_ts, '%H:%M %Z')}{early}: {nxt}"
     day = calendar.local_date(now)
-    why = "weekend" if day.weekday() >= 5 else (calendar.holiday_name(day) or "not a trading day")
+    why = "weekend" if calendar.is_weekend(day) else (calendar.holiday_name(day) or "not a trading day")
     return CLOSED, f"market closed ({why}): {nxt}"

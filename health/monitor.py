@@ -59,6 +59,8 @@ class ProductionMonitor:
     def __init__(self, config: MonitorConfig | None = None) -> None:
         self.config = config = config or MonitorConfig()
         self.calendar: MarketCalendar = get_calendar(config.calendar)
+        # Named before the loop needs them: the first refusal on a holiday is a dict look-up.
+        self.calendar.load_holiday_names()
         self.naive_tz = resolve_tz(config.naive_timezone or self.calendar.tz)
         self.gate = Gate(self.calendar, config.max_data_age_seconds, config.future_tolerance_seconds)
         self.source = config.source
@@ -216,7 +218,15 @@ class ProductionMonitor:
 
     def _emit(self, alert: Alert) -> None:
         self._put(
-            ("alert", alert.at.timestamp(), alert.code, alert.severity, alert.message, int(alert.resolved), None)
+            (
+                "alert",
+                alert.at.timestamp(),
+                alert.code,
+                alert.severity,
+                alert.message,
+                int(alert.resolved),
+                None,
+            )
         )
         if self.config.alert_callback is None:
             return
