@@ -67,6 +67,7 @@ class ProductionMonitor:
         self.store_path = resolve_store_path(config.store_path)
         self._clock = config.clock
         self._now = time.time if config.clock is None else self._injected_now
+        self._last_now: float | None = None
         self._firing: dict[str, Alert] = {}
         self._alerts: queue.Queue = queue.Queue()  # task_done() marks a delivered alert
         self._alert_thread: threading.Thread | None = None
@@ -86,7 +87,15 @@ class ProductionMonitor:
         _LIVE.add(self)
 
     def _injected_now(self) -> float:
-        return clock_epoch(self._clock())
+        """The injected clock's time. A clock that raises or returns no valid time is the
+        caller's bug, like a bad timestamp: ValueError/TypeError, nothing recorded for the
+        call (README, "Inside your trading loop")."""
+        try:
+            value = self._clock()
+        except Exception as exc:
+            raise ValueError(f"MonitorConfig.clock() raised {type(exc).__name__}: {exc}") from exc
+        self._last_now = now = clock_epoch(value)
+        return now
 
     def _run_info(self) -> RunInfo:
         thresholds = self.config.thresholds()
@@ -137,18 +146,19 @@ class ProductionMonitor:
 
     def record_signal(self, symbol: object, data_timestamp: object, **details: object) -> None:
         data_ts = to_epoch(data_timestamp, self.naive_tz)
+        text = symbol if type(symbol) is str else _symbol_text(symbol)
         now = self._now()
         try:
             payload = json.dumps(details, default=str) if details else None
-        except (TypeError, ValueError) as exc:
-            payload = json.dumps({"unserialisable_details": str(exc)})
-        self._put(("sig", now, str(symbol), data_ts, payload))
+        except Exception as exc:  # a default=str that raises, a cycle, deep nesting
+            payload = json.dumps({"unserialisable_details": f"{type(exc).__name__}: {exc}"})
+        self._put(("sig", now, text, data_ts, payload))
         if not self.gate.in_rth(now):
             if codes.AFTER_HOURS_SIGNALS in self._firing:
                 return  # already firing: no message to format on every after-hours signal
             self._fire(
                 codes.AFTER_HOURS_SIGNALS,
-                f"signal for {symbol!s:.40} generated outside RTH at {self.calendar.fmt(now)}",
+                f"signal for {text:.40} generated outside RTH at {self.calendar.fmt(now)}",
                 now,
             )
         elif codes.AFTER_HOURS_SIGNALS in self._firing:
@@ -165,7 +175,11 @@ class ProductionMonitor:
             return
         self._closed = True
         try:
-            self.recorder.mark_stopped(self._now())
+            try:
+                stopped = self._now()
+            except (TypeError, ValueError):  # a failing injected clock: its last good time
+                stopped = self._last_now if self._last_now is not None else time.time()
+            self.recorder.mark_stopped(stopped)
             # A store already failing gets one short last try: exit must not hang on it.
             self.recorder.close(timeout=1.0 if self.recorder.failed else 5.0)
         except Exception:
@@ -283,6 +297,13 @@ class ProductionMonitor:
         self.recorder.reset_after_fork(self._run_info())
         self._put = self.recorder.put
         self._beat = self.recorder.beat
+
+
+def _symbol_text(symbol: object) -> str:
+    try:
+        return str(symbol)
+    except Exception as exc:
+        raise TypeError(f"symbol {type(symbol).__name__} cannot be converted to text: {exc}") from exc
 
 
 def _close_all() -> None:

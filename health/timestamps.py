@@ -18,27 +18,37 @@ _MS_FROM = 1e11
 _US_FROM = 1e14
 _NS_FROM = 1e17
 
+# The accepted range (README, "Timestamps"): after 1970-01-01T00:00:00Z, up to
+# 2262-04-11T23:47:16Z (pandas.Timestamp.max, 2**63 - 1 ns). Every instant in it is one that
+# numpy/pandas can hold and every report can render in any time zone; anything outside is no
+# market-data time and would make a whole day's report unrenderable, so it is refused here.
+MAX_EPOCH = 9_223_372_036.854775807
+_MAX_TEXT = "2262-04-11T23:47:16Z"
+
 
 def to_epoch(value: object, naive_tz: tzinfo) -> float:
     """Return UTC epoch seconds for ``value``.
 
     Raises ``TypeError`` for a type we do not accept and ``ValueError`` for a value that
-    cannot be a market-data time (NaN, NaT, before 1970).
+    cannot be a market-data time (NaN, NaT, before 1970, after 2262-04-11).
     """
     if isinstance(value, datetime):
         try:
             if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
                 value = value.replace(tzinfo=naive_tz)
             ts = value.timestamp()
-        except (ValueError, OverflowError) as exc:  # pandas.NaT and friends
-            raise ValueError(f"timestamp {value!r} is not a valid time: {exc}") from None
+        except Exception as exc:  # pandas.NaT, year 9999 beyond UTC, a tzinfo that raises
+            raise ValueError(f"timestamp {value!r:.80} is not a valid time: {exc}") from None
     elif isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(
             f"timestamp must be a datetime, pandas.Timestamp or epoch seconds/milliseconds, "
             f"not {type(value).__name__} ({value!r:.60})"
         )
     else:
-        ts = float(value)
+        try:
+            ts = float(value)
+        except (OverflowError, ValueError) as exc:  # an int beyond any float
+            raise ValueError(f"timestamp {value!r:.60} is not a finite number: {exc}") from None
         if not math.isfinite(ts):
             raise ValueError(f"timestamp {value!r} is not a finite number")
         if ts >= _NS_FROM:
@@ -47,20 +57,37 @@ def to_epoch(value: object, naive_tz: tzinfo) -> float:
             ts /= 1e6
         elif ts >= _MS_FROM:
             ts /= 1e3
+    return _in_range(ts, value, "timestamp")
+
+
+def _in_range(ts: float, value: object, what: str) -> float:
     if not ts > 0:
-        raise ValueError(f"timestamp {value!r} lies before 1970-01-01, not a market-data time")
+        raise ValueError(f"{what} {value!r:.80} lies before 1970-01-01, not a market-data time")
+    if not ts <= MAX_EPOCH:
+        raise ValueError(f"{what} {value!r:.80} lies after {_MAX_TEXT}, the latest time accepted")
     return ts
 
 
 def clock_epoch(value: object) -> float:
-    """Read what a ``clock`` callable returned: an aware datetime or epoch seconds."""
+    """Read what a ``clock`` callable returned: an aware datetime or epoch seconds, in the
+    range ``to_epoch`` accepts (a clock's time is stored and reported like any other)."""
     if isinstance(value, datetime):
-        if value.tzinfo is None:
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
             raise ValueError("clock() returned a naive datetime; return an aware one")
-        return value.timestamp()
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"clock() must return an aware datetime or epoch seconds, not {value!r}")
-    return float(value)
+        try:
+            ts = value.timestamp()
+        except Exception as exc:
+            raise ValueError(f"clock() returned {value!r:.80}, not a valid time: {exc}") from None
+    elif isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"clock() must return an aware datetime or epoch seconds, not {value!r:.80}")
+    else:
+        try:
+            ts = float(value)
+        except (OverflowError, ValueError) as exc:
+            raise ValueError(f"clock() returned {value!r:.60}, not a finite number: {exc}") from None
+        if not math.isfinite(ts):
+            raise ValueError(f"clock() returned {value!r}, not a finite number")
+    return _in_range(ts, value, "clock() returned")
 
 
 def resolve_tz(name_or_tz: str | tzinfo) -> tzinfo:
