@@ -137,8 +137,10 @@ def _make_report(args):
 
 
 def _print_report(report, args) -> None:
+    from console.sanitize import json_text
+
     if args.json:
-        print(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
+        print(json_text(report.to_json(), indent=2))
     elif args.nagios:
         from console.nagios import nagios_line
 
@@ -254,12 +256,14 @@ def _diagnose(report, store, args) -> int:
         print("\r\x1b[K", end="", file=sys.stderr, flush=True)
     worst = max((_CHECK_EXIT.get(c.status, 0) for c in checks), default=0)
     if args.json:
+        from console.sanitize import json_text
+
         data = report.to_json()
         data["diagnostics"] = [
             {"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix, "lines": list(c.lines)}
             for c in checks
         ]
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(json_text(data, indent=2))
     elif args.nagios:
         from console.nagios import nagios_line
 

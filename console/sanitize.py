@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 # C0 controls except tab/newline, DEL, C1 controls; ESC-introduced sequences first, whole.
@@ -17,3 +18,15 @@ def clean(text: object, *, one_line: bool = False) -> str:
     if one_line:
         s = " ".join(s.split())
     return s
+
+
+# JSON escapes C0 controls itself; DEL and the C1 controls (U+0080-U+009F: 0x9B is a CSI on
+# many terminals) it leaves raw with ensure_ascii=False, and lone surrogates, which no UTF-8
+# stream can write. Escaped, the text stays exact.
+_JSON_RAW_CONTROLS = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), *range(0xD800, 0xE000))}
+
+
+def json_text(obj: object, **kwargs: object) -> str:
+    """``json.dumps`` for a terminal: UTF-8 text, every control character escaped
+    (CONTRACT §5: text from the loop never acts on the terminal that prints it)."""
+    return json.dumps(obj, ensure_ascii=False, **kwargs).translate(_JSON_RAW_CONTROLS)

@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 
+from console.sanitize import clean
 from health.alerting import AlertEngine, Condition, evaluate_conditions
 from health.calendar import get_calendar
 from health.live import take_snapshot
@@ -28,7 +29,7 @@ RESTORE_SECONDS = 7 * 86400
 
 
 def _line(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+    print(clean(text, one_line=True), file=sys.stderr, flush=True)  # loop text: CONTRACT §5
 
 
 class Watchdog:

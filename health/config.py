@@ -3,21 +3,25 @@ reader (report, console, watchdog) judges the loop by its own settings."""
 
 from __future__ import annotations
 
+import math
 import numbers
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-_POSITIVE = (
-    "check_interval_seconds",
-    "max_data_age_hours",
-    "max_uptime_gap_minutes",
-    "future_tolerance_seconds",
-    "flush_interval_seconds",
-    "repeat_interval_minutes",
-    "flap_seconds",
-)
+# Durations and their unit in seconds: finite, positive, at most ten years (README).
+_DURATIONS = {
+    "check_interval_seconds": 1,
+    "max_data_age_hours": 3600,
+    "max_uptime_gap_minutes": 60,
+    "future_tolerance_seconds": 1,
+    "flush_interval_seconds": 1,
+    "repeat_interval_minutes": 60,
+    "flap_seconds": 1,
+}
+MAX_DURATION_SECONDS = 10 * 365 * 86400
 
 
 @dataclass
@@ -40,20 +44,34 @@ class MonitorConfig:
     flap_seconds: float = 120  # a condition that clears within this is never sent
 
     def __post_init__(self) -> None:
-        for name in _POSITIVE:
+        """Every field checked here, so a bad value is a clear error at construction and
+        never a surprise inside the loop's calls (TypeError for a wrong type, ValueError for
+        a wrong value; a bool is no number here, though Python calls it an int)."""
+        for name, unit in _DURATIONS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"MonitorConfig.{name} must be a number, not {value!r}")
+                raise TypeError(f"MonitorConfig.{name} must be a number, not {value!r:.60}")
             if not value > 0:
                 raise ValueError(f"MonitorConfig.{name} must be positive, got {value!r}")
-        if not 0 <= self.min_rth_coverage_pct <= 100:
-            raise ValueError("MonitorConfig.min_rth_coverage_pct must be within 0..100")
-        if not isinstance(self.max_buffered_events, int) or self.max_buffered_events < 1:
-            raise ValueError("MonitorConfig.max_buffered_events must be a positive int")
-        if not isinstance(self.source, str) or not self.source.strip():
-            raise ValueError("MonitorConfig.source must be a non-empty string")
-        if not isinstance(self.calendar, str) or not self.calendar:
-            raise ValueError("MonitorConfig.calendar must be an exchange_calendars code like 'XNYS'")
+            if not math.isfinite(value) or value * unit > MAX_DURATION_SECONDS:
+                raise ValueError(f"MonitorConfig.{name} must be finite and at most ten years, got {value!r}")
+        pct = self.min_rth_coverage_pct
+        if isinstance(pct, bool) or not isinstance(pct, numbers.Real):
+            raise TypeError(f"MonitorConfig.min_rth_coverage_pct must be a number, not {pct!r:.60}")
+        if not 0 <= pct <= 100:
+            raise ValueError(f"MonitorConfig.min_rth_coverage_pct must be within 0..100, got {pct!r}")
+        n = self.max_buffered_events
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ValueError(f"MonitorConfig.max_buffered_events must be a positive int, got {n!r:.60}")
+        _check_text("source", self.source, "a non-empty name for this loop")
+        _check_text("calendar", self.calendar, "an exchange_calendars code like 'XNYS'")
+        if self.store_path is not None:
+            if not isinstance(self.store_path, str | os.PathLike):
+                raise TypeError(f"MonitorConfig.store_path must be a path, not {self.store_path!r:.60}")
+            if "\0" in os.fspath(self.store_path):
+                raise ValueError("MonitorConfig.store_path must not contain a NUL character")
+        if self.naive_timezone is not None:
+            _check_timezone(self.naive_timezone)
         if self.alert_callback is not None and not callable(self.alert_callback):
             raise TypeError("MonitorConfig.alert_callback must be callable")
         if self.clock is not None and not callable(self.clock):
@@ -83,3 +101,32 @@ class MonitorConfig:
             "flap_seconds": self.flap_seconds,
             "alert_callback": self.alert_callback is not None,
         }
+
+
+def _check_text(name: str, value: object, what: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"MonitorConfig.{name} must be {what}, not {value!r:.60}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(
+            f"MonitorConfig.{name} must be valid text (it has a lone surrogate): {value!r:.60}"
+        ) from None
+    if not value.strip() or "\0" in value:
+        raise ValueError(f"MonitorConfig.{name} must be {what}, got {value!r:.60}")
+
+
+def _check_timezone(value: object) -> None:
+    if isinstance(value, tzinfo):
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"MonitorConfig.naive_timezone must be a time zone name or tzinfo, not {value!r:.60}")
+    from health.timestamps import resolve_tz
+
+    try:
+        resolve_tz(value)
+    except Exception:  # ZoneInfoNotFoundError is a KeyError; a malformed key a ValueError
+        raise ValueError(
+            f"MonitorConfig.naive_timezone: unknown time zone {value!r:.60} "
+            "(an IANA name such as 'America/New_York')"
+        ) from None
