@@ -25,6 +25,10 @@ from store.schema import CLOSED_BUCKET_SECONDS, GATE_BUCKET_SECONDS, migrate
 
 log = logging.getLogger("production_health.store")
 
+_RUN_INSERT = (
+    "INSERT OR IGNORE INTO runs (run_id, source, pid, host, argv, version, config, started_at) "
+    "VALUES (?,?,?,?,?,?,?,?)"
+)
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
 
@@ -44,7 +48,8 @@ class RunInfo:
     heartbeat_gap: float  # beats further apart than this start a new uptime span
 
     def row(self) -> tuple:
-        return (
+        """As SQLite can store it: a host name decoded with surrogateescape included."""
+        values = (
             self.run_id,
             self.source,
             self.pid,
@@ -54,6 +59,7 @@ class RunInfo:
             json.dumps(self.config, default=str),
             self.started_at,
         )
+        return tuple(_storable(v) for v in values)
 
 
 @dataclass
@@ -66,9 +72,17 @@ class _Pending:
     stopped_at: float | None = None
     last_seen: float = 0.0
     dropped: int = 0
+    replaced: int = 0  # rows stored in a replaced form (text SQLite could not take as is)
 
     def __bool__(self) -> bool:
-        return bool(self.spans or self.gate or self.rows or self.stopped_at is not None or self.dropped)
+        return bool(
+            self.spans
+            or self.gate
+            or self.rows
+            or self.stopped_at is not None
+            or self.dropped
+            or self.replaced
+        )
 
 
 class Recorder:
@@ -121,6 +135,8 @@ class Recorder:
         self.failure: str | None = None
         self.written_events = 0
         self.dropped_events = 0
+        self.replaced_events = 0
+        self._warned_rows = False
         self._backoff = self.flush_interval
 
     def _start_thread(self) -> None:
@@ -191,17 +207,19 @@ class Recorder:
             self._wake.wait(self._backoff if self.failed else self.flush_interval)
             self._wake.clear()
             closing = self._closing
+            written = True
             try:
                 while True:  # a burst larger than one batch is written batch after batch
                     mark, more = self._drain()
                     self._mark_seen = max(self._mark_seen, mark)
                     if self._pending or self._span_dirty():
-                        self._write()
-                    if not more or self.failed:
+                        written = self._write()
+                    if not more or not written:
                         break
-            except Exception:  # never let the writer die: log and keep the events
-                log.exception("health store writer: unexpected error")
-            if self._mark_seen > self._done_marks and not self.failed:
+            except Exception as exc:  # never let the writer die, never call unwritten written
+                written = False
+                self._conn_failed(exc, unexpected=True)
+            if written and self._mark_seen > self._done_marks and not self.failed:
                 with self._flushed:
                     self._done_marks = self._mark_seen
                     self._flushed.notify_all()
@@ -302,28 +320,33 @@ class Recorder:
         self._conn = conn
         return conn
 
-    def _write(self) -> None:
+    def _write(self) -> bool:
         """Commit what is pending, at most ``_ROWS_PER_TRANSACTION`` rows a transaction: after
-        an outage the backlog goes in pieces, so a nearly full disk still takes it."""
+        an outage the backlog goes in pieces, so a nearly full disk still takes it. True when
+        everything pending is committed; False (events kept) when the store failed."""
+        repaired = False
         while True:
             pending = self._pending
             rows, rest = pending.rows[:_ROWS_PER_TRANSACTION], pending.rows[_ROWS_PER_TRANSACTION:]
             pending.rows = rows
             span_now = (self._span_seq, self._span_start, self._span_end, self._span_beats)
+            conn = None
             try:
                 conn = self._connect()
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._write_batch(conn, pending, span_now)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
-                    raise
-            except (sqlite3.Error, OSError) as exc:
+                self._commit(conn, pending, span_now)
+            except Exception as exc:
                 pending.rows = rows + rest
-                self._conn_failed(exc)
-                return
+                if _store_failure(exc):
+                    self._conn_failed(exc)
+                    return False
+                # A row SQLite cannot take (text with a lone surrogate...): repair, or drop it.
+                if not repaired and self._repair_rows(pending, exc):
+                    repaired = True
+                    continue
+                if self._drop_bad_rows(conn, pending, exc):
+                    continue
+                self._conn_failed(exc, unexpected=True)
+                return False
             self.written_events += len(rows)
             self._span_written = (span_now[0], span_now[2], span_now[3])
             self._pending = _Pending(rows=rest)
@@ -337,14 +360,87 @@ class Recorder:
             self.failure = None
             if self.on_recover:
                 self.on_recover(message)
+        return True
 
-    def _conn_failed(self, exc: BaseException) -> None:
+    def _commit(self, conn: sqlite3.Connection, pending: _Pending, span_now: tuple) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._write_batch(conn, pending, span_now)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _repair_rows(self, pending: _Pending, exc: BaseException) -> bool:
+        """Replace every value SQLite cannot take by a readable form of it (a lone surrogate
+        becomes the text \\udc80, an int beyond 64 bits its digits) and count the rows: one
+        bad event must never hold back the others. False when nothing needed replacing."""
+        replaced = 0
+        rows = pending.rows
+        for i, row in enumerate(rows):
+            fixed = tuple(_storable(v) for v in row)
+            if fixed != row:
+                rows[i] = fixed
+                replaced += 1
+        if replaced:
+            pending.replaced += replaced
+            self.replaced_events += replaced
+            self._warn_rows(f"{replaced} event(s) stored with text replaced ({type(exc).__name__}: {exc})")
+        return bool(replaced)
+
+    def _drop_bad_rows(self, conn: sqlite3.Connection | None, pending: _Pending, exc: BaseException) -> bool:
+        """Find the rows that fail on their own (each tried in a transaction rolled back) and
+        drop them, counted. False when no row is to blame, or when the store cannot take even
+        the run's own row: then it is not the rows, and nothing is dropped."""
+        if conn is None or not pending.rows:
+            return False
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_RUN_INSERT, self.run.row())
+            finally:
+                conn.execute("ROLLBACK")
+        except Exception:
+            return False
+        bad = []
+        for row in pending.rows:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._insert_rows(conn, [row])
+                finally:
+                    conn.execute("ROLLBACK")
+            except Exception as row_exc:
+                if _store_failure(row_exc):
+                    return False
+                bad.append(row)
+        if not bad:
+            return False
+        drop = {id(row) for row in bad}
+        pending.rows = [row for row in pending.rows if id(row) not in drop]
+        pending.dropped += len(bad)
+        self.dropped_events += len(bad)
+        self._warn_rows(f"{len(bad)} event(s) the store cannot take dropped ({type(exc).__name__}: {exc})")
+        return True
+
+    def _warn_rows(self, message: str) -> None:
+        if not self._warned_rows:  # once: the counts go into the store (events table)
+            self._warned_rows = True
+            log.warning("health store %s: %s; further ones are counted, not logged", self.path, message)
+
+    def _conn_failed(self, exc: BaseException, unexpected: bool = False) -> None:
         self._drop_conn()
         self._backoff = min(5.0, self._backoff * 2)
         if not self.failed:
             self.failed = True
-            self.failure = f"cannot write health store {self.path}: {exc}"
-            log.error("%s; buffering events in memory (up to %d)", self.failure, self.max_pending)
+            self.failure = f"cannot write health store {self.path}: {type(exc).__name__}: {exc}"
+            if unexpected:
+                log.error(
+                    "%s; buffering events in memory (up to %d)", self.failure, self.max_pending, exc_info=exc
+                )
+            else:
+                log.error("%s; buffering events in memory (up to %d)", self.failure, self.max_pending)
             if self.on_failure:
                 self.on_failure(self.failure)
 
@@ -352,11 +448,7 @@ class Recorder:
         run = self.run
         src, rid = run.source, run.run_id
         if self._run_written_for != self._identity:
-            conn.execute(
-                "INSERT OR IGNORE INTO runs (run_id, source, pid, host, argv, version, config, "
-                "started_at) VALUES (?,?,?,?,?,?,?,?)",
-                run.row(),
-            )
+            conn.execute(_RUN_INSERT, run.row())
         spans = dict(p.spans)
         seq, start, end, beats = span_now
         if beats:
@@ -381,20 +473,13 @@ class Recorder:
                 "last_at=max(last_at, excluded.last_at)",
                 [(src, k[0], k[1], *v) for k, v in p.gate.items()],
             )
-        _insert_rows(
-            conn,
-            "signals (source, run_id, at, symbol, data_ts, details)",
-            [(src, rid, e[1], e[2], e[3], e[4]) for e in p.rows if e[0] == "sig"],
-        )
-        events = [(src, rid, e[1], e[2], e[3]) for e in p.rows if e[0] == "event"]
+        self._insert_rows(conn, p.rows)
+        counts = []
         if p.dropped:
-            events.append((src, rid, time.time(), "dropped_events", json.dumps({"count": p.dropped})))
-        _insert_rows(conn, "events (source, run_id, at, kind, detail)", events)
-        _insert_rows(
-            conn,
-            "alerts (source, code, severity, message, at, resolved, origin, detail)",
-            [(src, e[2], e[3], e[4], e[1], e[5], "monitor", e[6]) for e in p.rows if e[0] == "alert"],
-        )
+            counts.append((src, rid, time.time(), "dropped_events", json.dumps({"count": p.dropped})))
+        if p.replaced:
+            counts.append((src, rid, time.time(), "replaced_events", json.dumps({"count": p.replaced})))
+        _insert_rows(conn, "events (source, run_id, at, kind, detail)", counts)
         if p.stopped_at is not None:
             conn.execute("UPDATE runs SET stopped_at=? WHERE run_id=?", (p.stopped_at, rid))
         if p.last_seen:
@@ -403,6 +488,53 @@ class Recorder:
                 (p.last_seen, rid),
             )
         self._run_written_for = self._identity
+
+    def _insert_rows(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+        src, rid = self.run.source, self.run.run_id
+        _insert_rows(
+            conn,
+            "signals (source, run_id, at, symbol, data_ts, details)",
+            [(src, rid, e[1], e[2], e[3], e[4]) for e in rows if e[0] == "sig"],
+        )
+        _insert_rows(
+            conn,
+            "events (source, run_id, at, kind, detail)",
+            [(src, rid, e[1], e[2], e[3]) for e in rows if e[0] == "event"],
+        )
+        _insert_rows(
+            conn,
+            "alerts (source, code, severity, message, at, resolved, origin, detail)",
+            [(src, e[2], e[3], e[4], e[1], e[5], "monitor", e[6]) for e in rows if e[0] == "alert"],
+        )
+
+
+def _store_failure(exc: BaseException) -> bool:
+    """The store failed (locked, read-only, full, missing, corrupt: keep every event, retry),
+    as opposed to a row it cannot take (IntegrityError, a value it cannot bind or encode)."""
+    if isinstance(
+        exc, sqlite3.OperationalError | sqlite3.InternalError | sqlite3.NotSupportedError | OSError
+    ):
+        return True
+    return type(exc) in (sqlite3.DatabaseError, sqlite3.Error)  # "file is not a database", "malformed"
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _storable(value: object) -> object:
+    """``value`` as SQLite can store it, readable: what the writer falls back to for a row
+    that failed (the hot path never pays for the check)."""
+    if value is None or isinstance(value, float | bytes):
+        return value
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("utf-8")
+        return value
+    if isinstance(value, int):
+        return int(value) if _INT64[0] <= value <= _INT64[1] else str(value)
+    return _storable(str(value))
 
 
 _ROWS_PER_INSERT = 500
