@@ -29,6 +29,7 @@ _RUN_INSERT = (
     "INSERT OR IGNORE INTO runs (run_id, source, pid, host, argv, version, config, started_at) "
     "VALUES (?,?,?,?,?,?,?,?)"
 )
+_START_BUSY_TIMEOUT = 1.0  # the constructor waits at most this long for a locked store
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
 
@@ -106,6 +107,7 @@ class Recorder:
         self.on_failure = on_failure
         self.on_recover = on_recover
         self._init_state(run)
+        self._open_at_start()
         self._start_thread()
 
     # -- state ----------------------------------------------------------------------------
@@ -138,6 +140,27 @@ class Recorder:
         self.replaced_events = 0
         self._warned_rows = False
         self._backoff = self.flush_interval
+
+    def _open_at_start(self) -> None:
+        """Create the store, its schema and the run's row before the constructor returns. On
+        the writer thread, a loop that starts on a new store and keeps its own thread busy
+        starved that set-up of the GIL for seconds (sqlite_utils builds the schema in Python),
+        and a SIGKILL then lost far more than the last second (CONTRACT §2). A failure here
+        (locked, read-only...) is left to the writer thread, which retries and reports it."""
+        try:
+            conn = self._connect(busy_timeout=_START_BUSY_TIMEOUT)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.execute(_RUN_INSERT, self.run.row())
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            self._run_written_for = self._identity
+        except Exception as exc:
+            log.debug("health store %s: not opened at start (%s); the writer retries", self.path, exc)
+            self._drop_conn()
 
     def _start_thread(self) -> None:
         self._thread = threading.Thread(
@@ -291,7 +314,7 @@ class Recorder:
                 self._conn.close()
             self._conn = None
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
         """(Re)open the store if needed; notice a deleted or replaced file."""
         try:
             st = os.stat(self.path)
@@ -302,13 +325,13 @@ class Recorder:
             return self._conn
         self._drop_conn()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
-        )
+        timeout = self.busy_timeout if busy_timeout is None else busy_timeout
+        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             migrate(conn)
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         except BaseException:
             conn.close()
             raise
