@@ -29,6 +29,7 @@ _RUN_INSERT = (
     "INSERT OR IGNORE INTO runs (run_id, source, pid, host, argv, version, config, started_at) "
     "VALUES (?,?,?,?,?,?,?,?)"
 )
+_SQLITE_HEADER = b"SQLite format 3\x00"
 _START_BUSY_TIMEOUT = 1.0  # the constructor waits at most this long for a locked store
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
@@ -132,6 +133,7 @@ class Recorder:
         self._pending = _Pending()
         self._conn: sqlite3.Connection | None = None
         self._identity: tuple[int, int] | None = None
+        self._suspect: tuple[int, int] | None = None  # a main file found corrupt
         self._run_written_for: tuple[int, int] | None = None
         self.failed = False
         self.failure: str | None = None
@@ -315,12 +317,8 @@ class Recorder:
             self._conn = None
 
     def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
-        """(Re)open the store if needed; notice a deleted or replaced file."""
-        try:
-            st = os.stat(self.path)
-            identity = (st.st_dev, st.st_ino)
-        except FileNotFoundError:
-            identity = None
+        """(Re)open the store if needed; notice a deleted, replaced or corrupt file."""
+        identity = self._main_file()
         if self._conn is not None and identity == self._identity and identity is not None:
             return self._conn
         self._drop_conn()
@@ -330,6 +328,13 @@ class Recorder:
         try:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            if identity is not None and identity == self._suspect:
+                # Found corrupt before (closing on it may have checkpointed a valid header back
+                # into it): the whole file must pass before anything is written into it again.
+                found = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()[:3]]
+                if found != ["ok"]:
+                    raise sqlite3.DatabaseError(f"database disk image is malformed: {'; '.join(found)}")
+                self._suspect = None
             migrate(conn)
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
         except BaseException:
@@ -342,6 +347,26 @@ class Recorder:
         self._run_written_for = None
         self._conn = conn
         return conn
+
+    def _main_file(self) -> tuple[int, int] | None:
+        """(device, inode) of the store's main file, None if there is none; raises
+        sqlite3.DatabaseError if its own first bytes are not SQLite's. Read from the file, not
+        through SQLite: with an old -wal beside a garbage file SQLite takes page 1 from the WAL
+        and writes on, so its answer depends on which files lie beside the store."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            st = os.fstat(fd)
+            head = os.read(fd, len(_SQLITE_HEADER))
+        finally:
+            os.close(fd)
+        if head and head != _SQLITE_HEADER:  # empty: a store SQLite has yet to initialise
+            raise sqlite3.DatabaseError(
+                f"file is not a database: {self.path} does not start with SQLite's header"
+            )
+        return (st.st_dev, st.st_ino)
 
     def _write(self) -> bool:
         """Commit what is pending, at most ``_ROWS_PER_TRANSACTION`` rows a transaction: after
@@ -453,6 +478,8 @@ class Recorder:
             log.warning("health store %s: %s; further ones are counted, not logged", self.path, message)
 
     def _conn_failed(self, exc: BaseException, unexpected: bool = False) -> None:
+        if type(exc) is sqlite3.DatabaseError and self._suspect is None:
+            self._suspect = self._identity  # SQLite found it corrupt: check it whole next time
         self._drop_conn()
         self._backoff = min(5.0, self._backoff * 2)
         if not self.failed:
