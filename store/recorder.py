@@ -30,7 +30,8 @@ _RUN_INSERT = (
     "VALUES (?,?,?,?,?,?,?,?)"
 )
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_START_BUSY_TIMEOUT = 1.0  # the constructor waits at most this long for a locked store
+_START_BUSY_TIMEOUT = 1.0
+_CLOSE_CHECKPOINT_WAIT = 1.0  # close() waits at most this long for readers to let go  # the constructor waits at most this long for a locked store
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
 
@@ -218,12 +219,13 @@ class Recorder:
         ok = self.flush(timeout)
         self._closing = True
         self._wake.set()
-        self._thread.join(timeout=max(0.1, timeout / 5))
+        self._thread.join(timeout=max(0.1, timeout / 5) + _CLOSE_CHECKPOINT_WAIT)
         self._closed = True
         if not ok:
             left = len(self._pending.rows) + len(self._queue)
             log.error("health store %s: closing with %d events not written", self.path, left)
-        self._drop_conn()
+        if not self._thread.is_alive():  # else the thread drops it when it is done with it
+            self._drop_conn()
         return ok
 
     # -- the writer thread -----------------------------------------------------------------
@@ -249,7 +251,34 @@ class Recorder:
                     self._done_marks = self._mark_seen
                     self._flushed.notify_all()
             if closing:
+                if written and not self.failed:
+                    self._checkpoint_at_close()
+                self._drop_conn()
                 return
+
+    def _checkpoint_at_close(self) -> None:
+        """After a clean close the .db alone is a complete copy (CONTRACT §2): move the WAL's
+        pages into the main file. SQLite does that itself only when the last connection
+        closes, and a console or report holding the store open read-only (it cannot
+        checkpoint) is often the last, leaving a 4 KiB .db beside all the data in its -wal."""
+        conn = self._conn
+        if conn is None:
+            return
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(_CLOSE_CHECKPOINT_WAIT * 1000)}")
+            busy, frames, moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:  # a reader held an old snapshot all that time: move what it allows
+                busy, frames, moved = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if 0 <= moved < frames:
+                log.warning(
+                    "health store %s: closed with %d of %d WAL pages not yet in the main file "
+                    "(a reader held the store); the next writer or reader to close moves them",
+                    self.path,
+                    frames - moved,
+                    frames,
+                )
+        except sqlite3.Error as exc:
+            log.warning("health store %s: checkpoint at close failed: %s", self.path, exc)
 
     def _span_dirty(self) -> bool:
         return (self._span_seq, self._span_end, self._span_beats) != self._span_written
