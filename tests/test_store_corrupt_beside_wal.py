@@ -34,14 +34,16 @@ def _record(monitor, clock, tag: str, n: int) -> list[str]:
 @pytest.mark.parametrize("how", ["replaced", "overwritten-in-place"])
 @pytest.mark.parametrize("history", ["all-in-wal", "checkpointed-then-written"])
 def test_garbage_main_file_with_the_old_wal_beside_it(make_monitor, clock, alerts, store_path, how, history):
-    monitor = make_monitor(clock=clock, alert_callback=alerts, check_interval_seconds=1)
-    before = _record(monitor, clock, "pre", 2000)
+    monitor = make_monitor(
+        clock=clock, alert_callback=alerts, check_interval_seconds=1, flush_interval_seconds=0.05
+    )
+    before = _record(monitor, clock, "pre", 1500)
     assert monitor.flush(5.0)
     if history == "checkpointed-then-written":  # a reader's checkpoint, then the WAL restarts
         conn = sqlite3.connect(store_path)
         conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
         conn.close()
-        before += _record(monitor, clock, "mid", 2000)
+        before += _record(monitor, clock, "mid", 1500)
         assert monitor.flush(5.0)
     assert os.path.getsize(f"{store_path}-wal") > 0  # the WAL that will be left beside
     written = monitor.recorder.written_events
@@ -54,11 +56,11 @@ def test_garbage_main_file_with_the_old_wal_beside_it(make_monitor, clock, alert
     else:
         with open(store_path, "r+b") as f:
             f.write(_garbage(size))
-    during = _record(monitor, clock, "out", 1000)
+    during = _record(monitor, clock, "out", 300)
 
     (alert,) = alerts.wait_for(codes.STORE_ERROR, resolved=False)
     assert "not a database" in alert.message or "malformed" in alert.message
-    if monitor.flush(3.0):
+    if monitor.flush(1.5):
         # Every page was in the WAL: closing on the garbage checkpointed the whole store back
         # into it, and the recorder wrote on only after PRAGMA quick_check passed.
         assert alerts.wait_for(codes.STORE_ERROR, resolved=True)
@@ -78,7 +80,9 @@ def test_garbage_main_file_with_the_old_wal_beside_it(make_monitor, clock, alert
 
 def test_a_healthy_store_is_never_called_corrupt(make_monitor, clock, alerts, store_path) -> None:
     """The header check on a store that is fine: checkpoints, restarts of the WAL, readers."""
-    monitor = make_monitor(clock=clock, alert_callback=alerts, check_interval_seconds=1)
+    monitor = make_monitor(
+        clock=clock, alert_callback=alerts, check_interval_seconds=1, flush_interval_seconds=0.05
+    )
     reader = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
     try:
         for round_ in range(5):
