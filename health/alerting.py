@@ -25,6 +25,9 @@ RTH_ONLY = frozenset({codes.NO_ACTIVITY, codes.STALE_DATA, codes.ZERO_RTH_COVERA
 # Conditions already debounced by their own threshold: sent as soon as they hold.
 IMMEDIATE = frozenset({codes.NO_ACTIVITY, codes.ZERO_RTH_COVERAGE, codes.UNCLEAN_EXIT, codes.STORE_ERROR})
 ZERO_COVERAGE_AFTER = 15 * 60  # seconds after the open before 0% coverage pages
+# Conditions that must hold on this many consecutive evaluations before they page: a process
+# found gone is looked at again, fresh, before anyone is told it died.
+CONFIRM = {codes.UNCLEAN_EXIT: 2}
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Transition:
 @dataclass
 class _State:
     pending_since: float | None = None
+    seen: int = 0  # consecutive evaluations the condition held
     firing: bool = False
     last_sent: float = 0.0
     message: str = ""
@@ -118,11 +122,13 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
             )
         )
         dead = not s.clean_stop and (s.process_alive is False or (s.process_alive is None and silent))
+        # On this host but not readable now (overload, permissions): not judged, never "gone".
+        unclean = None if s.process_unseen and not s.clean_stop else bool(dead and s.pid is not None)
         out.append(
             Condition(
                 s.source,
                 codes.UNCLEAN_EXIT,
-                bool(dead and s.pid is not None),
+                unclean,
                 f"{where} ended without a clean shutdown; last heartbeat {clock(s.last_beat)}",
                 step(codes.UNCLEAN_EXIT),
             )
@@ -182,8 +188,9 @@ class AlertEngine:
                 if not st.firing:
                     if st.pending_since is None:
                         st.pending_since = now
+                    st.seen += 1
                     wait = 0.0 if c.code in IMMEDIATE else self.flap_seconds
-                    if now - st.pending_since >= wait:
+                    if now - st.pending_since >= wait and st.seen >= CONFIRM.get(c.code, 1):
                         st.firing = True
                         st.last_sent = now
                         out.append(Transition("firing", self._alert(c, now, False), c.first_step))
@@ -192,6 +199,7 @@ class AlertEngine:
                     out.append(Transition("repeat", self._alert(c, now, False), c.first_step))
             else:
                 st.pending_since = None  # cleared before it was sent: flapping, stay quiet
+                st.seen = 0
                 if st.firing:
                     st.firing = False
                     resolved = Condition(c.source, c.code, False, _resolved_message(c.code, st.message))

@@ -499,6 +499,12 @@ def _judge_process(ctx: _Context, run: RunRecord, p: ProcState, beat: float) -> 
             f"{who}: running, but this user may not inspect it; {seen}",
             "run the diagnostics as the loop's user (or with sudo) to see its state",
         )
+    if p.kind == "unknown":
+        return (
+            WARN,
+            f"{who}: its state could not be read just now (an overloaded machine?); {seen}",
+            "run diagnose-production again",
+        )
     facts = _proc_facts(p)
     limit = 2 * run.heartbeat_interval + HUNG_SLACK_SECONDS
     silence = ctx.now - beat

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from health.analysis import analyze
 from health.calendar import MarketCalendar, MarketState
 from health.loader import ReportUnavailable, load_day
-from health.process import process_alive
+from health.process import process_alive, runs_here
 from health.report import HealthReport, Thresholds
 from store.reader import StoreReader
 from store.records import AlertRecord, GateRecord
@@ -37,6 +37,7 @@ class LiveSource:
     age_trend: tuple[tuple[float, float], ...]  # (bucket start, max data age) over the session
     recent_after_hours: int = 0  # signals generated outside RTH in the last RECENT_SECONDS
     store_error: str | None = None  # the loop's newest STORE_ERROR alert, if unresolved
+    process_unseen: bool = False  # ran on this host, but its state could not be read now
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def take_snapshot(
             for at, _ in reader.signal_times(now - RECENT_SECONDS, now + 1, name)
             if not calendar.state(at).is_open
         )
+        proc_alive = alive(latest) if latest else None
         store_error = None
         for a in reader.alerts(now - 7 * 86400, now + 1, name):
             if a.code == "STORE_ERROR" and a.origin == "monitor":
@@ -117,7 +119,7 @@ def take_snapshot(
                 and not (latest and latest.stopped_at is not None and latest.stopped_at >= last_beat),
                 pid=latest.pid if latest else None,
                 host=latest.host if latest else None,
-                process_alive=alive(latest) if latest else None,
+                process_alive=proc_alive,
                 clean_stop=bool(latest and latest.stopped_at is not None),
                 data_age=data_age,
                 last_decision=last,
@@ -125,6 +127,7 @@ def take_snapshot(
                 age_trend=trend,
                 recent_after_hours=after_hours,
                 store_error=store_error,
+                process_unseen=proc_alive is None and latest is not None and runs_here(latest),
             )
         )
     day_start = calendar_day_start(calendar, now)

@@ -26,6 +26,7 @@ from health.alerts import Alert
 from health.calendar import MarketCalendar, get_calendar
 from health.config import MonitorConfig
 from health.gate import FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
+from health.process import start_identity
 from health.timestamps import clock_epoch, resolve_tz, to_epoch
 from store.paths import resolve_store_path
 from store.recorder import Recorder, RunInfo
@@ -104,6 +105,7 @@ class ProductionMonitor:
         thresholds["log_files"] = _log_files()
         thresholds["timezone"] = self.calendar.tz_name
         thresholds["wall_started_at"] = time.time()  # real time, for the pid-reuse check
+        thresholds.update(start_identity(os.getpid()))  # the exact one, where the OS tells it
         return RunInfo(
             run_id=uuid.uuid4().hex,
             source=self.source,

@@ -1,8 +1,17 @@
 """What became of a run's process: one inspection, with one pid-reuse guard, for the
-report's "is it running now", the live view and the diagnostics."""
+report's "is it running now", the live view and the diagnostics.
+
+"Gone" is a conclusion that pages someone (UNCLEAN_EXIT), so it is only ever drawn from the
+kernel's own word: psutil says there is no such process *and* ``kill(pid, 0)`` agrees. An
+inspection that fails any other way (too many open files, a /proc we may not read, a psutil
+error under load) is "unknown", never "gone". The pid-reuse guard compares the process's start
+in clock ticks since boot, recorded by the monitor itself, which no clock step can move; only
+runs recorded without it fall back to comparing wall-clock times.
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 from dataclasses import dataclass
 
@@ -13,21 +22,71 @@ PID_REUSE_SLACK_SECONDS = 5.0  # the process may start a little before its monit
 
 @dataclass
 class ProcState:
-    kind: str  # "alive", "stopped", "zombie", "gone", "reused", "denied"
+    kind: str  # "alive", "stopped", "zombie", "gone", "reused", "denied", "unknown"
     proc: object | None = None
     state: str | None = None
     name: str | None = None
 
 
-def inspect_pid(run: RunRecord) -> ProcState:
+def start_identity(pid: int) -> dict[str, object]:
+    """What the monitor records about its own process for the pid-reuse guard: the kernel's
+    boot id and the process's start time in clock ticks since boot (Linux); {} elsewhere."""
+    ticks = _start_ticks(pid)
+    boot = _boot_id()
+    return {} if ticks is None or boot is None else {"boot_id": boot, "start_ticks": ticks}
+
+
+def _start_ticks(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        # Field 22, counted after the command name, which may itself hold spaces and ")".
+        return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip() or None
+    except OSError:
+        return None
+
+
+def _confirm_gone(pid: int) -> ProcState:
+    """psutil found no process: ask the kernel before calling it gone."""
+    if pid <= 0:
+        return ProcState("unknown")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return ProcState("gone")
+    except OSError:  # PermissionError: it exists, as another user's (hidepid /proc)
+        return ProcState("unknown")
+    return ProcState("unknown")  # it exists, though psutil could not see it
+
+
+def _reused(run: RunRecord, created: float) -> bool:
+    recorded = run.config.get("start_ticks")
+    if isinstance(recorded, int) and run.config.get("boot_id") == _boot_id():
+        ticks = _start_ticks(run.pid)
+        if ticks is not None:
+            return ticks != recorded
+    return created > run.wall_started_at + PID_REUSE_SLACK_SECONDS
+
+
+def _inspect_once(run: RunRecord) -> ProcState:
     import psutil
 
     try:
         proc = psutil.Process(run.pid)
     except psutil.NoSuchProcess:
-        return ProcState("gone")
-    except psutil.Error:
+        return _confirm_gone(run.pid)
+    except psutil.AccessDenied:
         return ProcState("denied")
+    except (psutil.Error, OSError, ValueError):  # EMFILE under load, a psutil timeout...
+        return ProcState("unknown")
     try:
         with proc.oneshot():
             created = proc.create_time()
@@ -36,10 +95,12 @@ def inspect_pid(run: RunRecord) -> ProcState:
     except psutil.ZombieProcess:
         return ProcState("zombie", proc, psutil.STATUS_ZOMBIE)
     except psutil.NoSuchProcess:
-        return ProcState("gone")
+        return _confirm_gone(run.pid)
     except psutil.AccessDenied:
         return ProcState("denied", proc)
-    if created > run.wall_started_at + PID_REUSE_SLACK_SECONDS:
+    except (psutil.Error, OSError, ValueError):
+        return ProcState("unknown", proc)
+    if _reused(run, created):
         return ProcState("reused", proc, state, name)
     if state == psutil.STATUS_ZOMBIE:
         return ProcState("zombie", proc, state, name)
@@ -48,11 +109,25 @@ def inspect_pid(run: RunRecord) -> ProcState:
     return ProcState("alive", proc, state, name)
 
 
+def inspect_pid(run: RunRecord) -> ProcState:
+    """One inspection, tried twice if the first cannot tell (a transient failure)."""
+    state = _inspect_once(run)
+    if state.kind == "unknown":
+        state = _inspect_once(run)
+    return state
+
+
+def runs_here(run: RunRecord) -> bool:
+    """Did the run's process run on this host, so that it can be inspected from here?"""
+    return run.pid is not None and run.host == socket.gethostname()
+
+
 def process_alive(run: RunRecord) -> bool | None:
-    """Is the run's process alive? None when it ran on another host or cannot be seen."""
-    if run.pid is None or run.host != socket.gethostname():
+    """Is the run's process alive? None when it ran on another host or cannot be seen now:
+    unknown is never reported as gone."""
+    if not runs_here(run):
         return None
     kind = inspect_pid(run).kind
-    if kind == "denied":
+    if kind in ("denied", "unknown"):
         return None
     return kind in ("alive", "stopped")
