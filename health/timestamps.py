@@ -57,15 +57,15 @@ def to_epoch(value: object, naive_tz: tzinfo) -> float:
             ts /= 1e6
         elif ts >= _MS_FROM:
             ts /= 1e3
-    return _in_range(ts, value, "timestamp")
+    if 0 < ts <= MAX_EPOCH:  # inline: this runs on every call of the loop's API
+        return ts
+    raise _out_of_range(ts, value, "timestamp")
 
 
-def _in_range(ts: float, value: object, what: str) -> float:
+def _out_of_range(ts: float, value: object, what: str) -> ValueError:
     if not ts > 0:
-        raise ValueError(f"{what} {value!r:.80} lies before 1970-01-01, not a market-data time")
-    if not ts <= MAX_EPOCH:
-        raise ValueError(f"{what} {value!r:.80} lies after {_MAX_TEXT}, the latest time accepted")
-    return ts
+        return ValueError(f"{what} {value!r:.80} lies before 1970-01-01, not a market-data time")
+    return ValueError(f"{what} {value!r:.80} lies after {_MAX_TEXT}, the latest time accepted")
 
 
 def clock_epoch(value: object) -> float:
@@ -87,7 +87,9 @@ def clock_epoch(value: object) -> float:
             raise ValueError(f"clock() returned {value!r:.60}, not a finite number: {exc}") from None
         if not math.isfinite(ts):
             raise ValueError(f"clock() returned {value!r}, not a finite number")
-    return _in_range(ts, value, "clock() returned")
+    if 0 < ts <= MAX_EPOCH:
+        return ts
+    raise _out_of_range(ts, value, "clock() returned")
 
 
 def resolve_tz(name_or_tz: str | tzinfo) -> tzinfo:
