@@ -32,6 +32,8 @@ def to_epoch(value: object, naive_tz: tzinfo) -> float:
     Raises ``TypeError`` for a type we do not accept and ``ValueError`` for a value that
     cannot be a market-data time (NaN, NaT, before 1970, after 2262-04-11).
     """
+    if type(value) is float and 0 < value <= MAX_EPOCH:  # epoch seconds, the loop's usual
+        return value  # (NaN and inf fail the comparison and take the long way)
     if isinstance(value, datetime):
         try:
             if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
@@ -71,6 +73,8 @@ def _out_of_range(ts: float, value: object, what: str) -> ValueError:
 def clock_epoch(value: object) -> float:
     """Read what a ``clock`` callable returned: an aware datetime or epoch seconds, in the
     range ``to_epoch`` accepts (a clock's time is stored and reported like any other)."""
+    if type(value) is float and 0 < value <= MAX_EPOCH:
+        return value
     if isinstance(value, datetime):
         if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
             raise ValueError("clock() returned a naive datetime; return an aware one")
