@@ -172,7 +172,9 @@ def render_report(report: HealthReport) -> RenderableType:
             line.append(f" ({clean(a.origin or 'monitor')}): {clean(a.message, one_line=True)}")
             parts.append(Padding(line, (0, 0, 0, 2), expand=False))
         if len(alerts) > 10:
-            parts.append(Padding(Text(f"… {len(alerts) - 10} earlier", style="dim"), (0, 0, 0, 2), expand=False))
+            parts.append(
+                Padding(Text(f"… {len(alerts) - 10} earlier", style="dim"), (0, 0, 0, 2), expand=False)
+            )
 
     parts.append(_section("RECOMMENDATIONS"))
     if not report.recommendations:

@@ -355,8 +355,6 @@ def _combine(name: str, parts: list[tuple[str, str, str | None]], lines: Sequenc
 # -- 1. process ----------------------------------------------------------------------------------
 
 
-
-
 def _restart_fix(run: RunRecord) -> str:
     if not run.argv or run.argv[0] in ("-c", ""):
         return "restart the loop the way it is normally started (its command line was not recorded)"

@@ -70,10 +70,15 @@ class Gate:
         if now < self._open or self._bs <= now < self._be:
             return (False, *self._closed(now), age)
         if data_ts <= self._prev_close:
-            return False, PREVIOUS_SESSION, (
-                f"data is from the previous session ({self.calendar.fmt(data_ts)}, "
-                f"{fmt_duration(age)} old)"
-            ), age
+            return (
+                False,
+                PREVIOUS_SESSION,
+                (
+                    f"data is from the previous session ({self.calendar.fmt(data_ts)}, "
+                    f"{fmt_duration(age)} old)"
+                ),
+                age,
+            )
         if age > self.max_age:
             return False, STALE, f"data is {fmt_duration(age)} old (limit {self._limit_text})", age
         return True, OK, f"ok: market open, data {fmt_duration(age)} old", age

@@ -216,7 +216,15 @@ class ProductionMonitor:
 
     def _emit(self, alert: Alert) -> None:
         self._put(
-            ("alert", alert.at.timestamp(), alert.code, alert.severity, alert.message, int(alert.resolved), None)
+            (
+                "alert",
+                alert.at.timestamp(),
+                alert.code,
+                alert.severity,
+                alert.message,
+                int(alert.resolved),
+                None,
+            )
         )
         if self.config.alert_callback is None:
             return

@@ -275,7 +275,7 @@ class StoreReader:
         return "; ".join(str(r[0]) for r in rows[:5])
 
     def journal_mode(self) -> str:
-        """"wal" or "delete", from the file header (bytes 18-19 are 2 in WAL mode): a
+        """The journal mode, "wal" or "delete", from the file header (bytes 18-19 are 2 in WAL mode): a
         snapshot (immutable) connection would always say "delete"."""
         try:
             with open(self.path, "rb") as f:

@@ -66,8 +66,9 @@ class Loop:
         self.mon.abandon()
 
 
-def report(store: Path, day: date, calendar: str = "XNYS", *, source: str | None = None,
-           now: float | None = None) -> HealthReport:
+def report(
+    store: Path, day: date, calendar: str = "XNYS", *, source: str | None = None, now: float | None = None
+) -> HealthReport:
     if now is None:  # the morning after: a past date, fully elapsed
         now = at(day, 23, 59, calendar=calendar) + 12 * 3600
     return build_report(store, day, calendar, source=source, now=now)
@@ -89,8 +90,6 @@ def text_of(rep: HealthReport) -> str:
     buf = io.StringIO()
     Console(file=buf, width=200, color_system=None, markup=False, highlight=False).print(render_report(rep))
     return buf.getvalue()
-
-
 
 
 @pytest.fixture
@@ -120,7 +119,13 @@ def test_healthy_gated_day(store):
     assert j["uptime"]["last_activity"] == "2025-12-10T16:04:00-05:00"
     # the gate refused before 09:30 and from 16:00: every signal is inside RTH, none stale
     assert n == 390
-    assert j["signals"] == j["signals"] | {"total": 390, "rth": 390, "after_hours": 0, "stale": 0, "blocked": 10}
+    assert j["signals"] == j["signals"] | {
+        "total": 390,
+        "rth": 390,
+        "after_hours": 0,
+        "stale": 0,
+        "blocked": 10,
+    }
     # up 09:25-16:05 of a 24 h day
     assert j["uptime"]["uptime_pct"] == pytest.approx(100 * 400 / 1440, abs=0.1)
     assert_iso_offsets(j)
@@ -388,8 +393,9 @@ def test_naive_utc_with_naive_timezone_utc_is_fine(store):
         ("XTKS", "JST", (9, 0), (11, 30), (12, 30), (15, 30), 330),
     ],
 )
-def test_lunch_break_is_excluded_from_coverage(store, calendar, tz_abbr, open_, brk, resume, close,
-                                               rth_minutes):
+def test_lunch_break_is_excluded_from_coverage(
+    store, calendar, tz_abbr, open_, brk, resume, close, rth_minutes
+):
     loop = Loop(store, WED, open_[0], open_[1] - 5 if open_[1] >= 5 else 0, calendar=calendar)
     loop.run(*brk)  # last beat a minute before the break
     loop.jump(*resume)  # nothing during the break
@@ -474,8 +480,13 @@ def test_dec11_story(dec11):
 
     assert rep.status == "UNHEALTHY" and rep.exit_code == 2
     found = issue_codes(rep)
-    for code in (codes.ZERO_RTH_COVERAGE, codes.NO_ACTIVITY, codes.STALE_DATA,
-                 codes.AFTER_HOURS_SIGNALS, codes.UNCLEAN_EXIT):
+    for code in (
+        codes.ZERO_RTH_COVERAGE,
+        codes.NO_ACTIVITY,
+        codes.STALE_DATA,
+        codes.AFTER_HOURS_SIGNALS,
+        codes.UNCLEAN_EXIT,
+    ):
         assert code in found, found
     assert codes.UPTIME_GAP not in found  # ZERO coverage says it all
     # CRITICAL issues come first
@@ -491,8 +502,13 @@ def test_dec11_story(dec11):
     assert j["uptime"]["last_activity"] == "2025-12-11T02:35:48-05:00"
     assert j["uptime"]["rth_coverage_pct"] == 0.0
     assert 10.8 <= j["uptime"]["uptime_pct"] <= 11.0
-    assert j["signals"] == j["signals"] | {"total": 105, "rth": 0, "after_hours": 105, "stale": 105,
-                                           "blocked": 0}
+    assert j["signals"] == j["signals"] | {
+        "total": 105,
+        "rth": 0,
+        "after_hours": 105,
+        "stale": 105,
+        "blocked": 0,
+    }
     assert j["session"]["open"] == "2025-12-11T09:30:00-05:00"
     assert_iso_offsets(j)
 
@@ -505,8 +521,13 @@ def test_dec11_story(dec11):
 
     text = text_of(rep)
     assert "Last activity  2025-12-11 02:35:48 EST" in text
-    for section in ("OVERALL STATUS: UNHEALTHY", "SYSTEM UPTIME", "DATA FRESHNESS",
-                    "IDENTIFIED ISSUES", "RECOMMENDATIONS"):
+    for section in (
+        "OVERALL STATUS: UNHEALTHY",
+        "SYSTEM UPTIME",
+        "DATA FRESHNESS",
+        "IDENTIFIED ISSUES",
+        "RECOMMENDATIONS",
+    ):
         assert section in text
 
 
@@ -616,8 +637,9 @@ mon.abandon()  # and the process ends: a crash, no clean stop
 
 def test_two_sources_one_dead(store):
     # beta: its own process, which dies at 11:00 (last beat 10:59)
-    subprocess.run([sys.executable, "-c", BETA_DIES_AT_11, str(store)], check=True, env=child_env(),
-                   timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", BETA_DIES_AT_11, str(store)], check=True, env=child_env(), timeout=60
+    )
     # alpha: a healthy day in this process
     clock = SimClock(at(WED, 9, 25))
     alpha = monitor(store, clock, source="alpha")
@@ -629,8 +651,12 @@ def test_two_sources_one_dead(store):
     assert rep.status == "UNHEALTHY" and rep.exit_code == 2
     assert {s["source"] for s in j["sources"]} == {"alpha", "beta"}
     beta_issues = [i for i in j["issues"] if i["source"] == "beta"]
-    assert {i["code"] for i in beta_issues} == {codes.NO_ACTIVITY, codes.LOW_RTH_COVERAGE, codes.UPTIME_GAP,
-                                                codes.UNCLEAN_EXIT}
+    assert {i["code"] for i in beta_issues} == {
+        codes.NO_ACTIVITY,
+        codes.LOW_RTH_COVERAGE,
+        codes.UPTIME_GAP,
+        codes.UNCLEAN_EXIT,
+    }
     assert all(i["message"].startswith("beta: ") for i in beta_issues)
     assert "its process is gone" in issue(rep, codes.UNCLEAN_EXIT).message
     assert not [i for i in j["issues"] if i["source"] == "alpha"]

@@ -49,7 +49,6 @@ class DataAgePanel(Panel):
 
     TITLE = "Data age"
 
-
     def build(self, width: int) -> Text:
         src, a, now = self.source, self.analysis, self.now
         if src is None or now is None:

@@ -72,7 +72,6 @@ class UptimePanel(Panel):
 
     TITLE = "Uptime"
 
-
     def build(self, width: int) -> Text:
         src, a, now = self.source, self.analysis, self.now
         if src is None or now is None:

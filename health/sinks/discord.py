@@ -114,11 +114,9 @@ def enforce_limits(payload: dict[str, Any]) -> dict[str, Any]:
                 for field in embed["fields"][:FIELDS_MAX]
             ]
         if isinstance(embed.get("footer"), dict) and "text" in embed["footer"]:
-            embed["footer"] = {**embed["footer"], "text": truncate(embed["footer"]["text"],
-                                                                   FOOTER_MAX)}
+            embed["footer"] = {**embed["footer"], "text": truncate(embed["footer"]["text"], FOOTER_MAX)}
         if isinstance(embed.get("author"), dict) and "name" in embed["author"]:
-            embed["author"] = {**embed["author"], "name": truncate(embed["author"]["name"],
-                                                                   AUTHOR_NAME_MAX)}
+            embed["author"] = {**embed["author"], "name": truncate(embed["author"]["name"], AUTHOR_NAME_MAX)}
         embeds.append(embed)
     excess = sum(embed_length(e) for e in embeds) - EMBED_TOTAL_MAX
     for embed in reversed(embeds):  # the 6000 is per message: shorten the last embeds first
@@ -228,8 +226,7 @@ class DiscordSink(HttpSink):
             {"name": "Calendar", "value": item.calendar, "inline": True},
         ]
         if item.source:
-            fields.append({"name": "Source", "value": escape_markdown(item.source),
-                           "inline": True})
+            fields.append({"name": "Source", "value": escape_markdown(item.source), "inline": True})
         if item.first_step:
             fields.append({"name": "What to do", "value": item.first_step, "inline": False})
         embed = {

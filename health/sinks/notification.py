@@ -44,9 +44,7 @@ def as_deliverable(item: object) -> Deliverable:
         return item
     if isinstance(item, Alert):
         return Notification(item)
-    raise TypeError(
-        f"a sink delivers Notification, DailySummary or Alert, not {type(item).__name__}"
-    )
+    raise TypeError(f"a sink delivers Notification, DailySummary or Alert, not {type(item).__name__}")
 
 
 def describe_item(item: Deliverable) -> str:
