@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-EXIT_UNKNOWN = 3
+from health.codes import CheckStatus, ExitCode, Status
 
 
 class UsageError(Exception):
@@ -109,9 +109,9 @@ def _recorded_calendar(store_path) -> str | None:
 
 def _fail(prog: str, message: str, as_json: bool) -> int:
     if as_json:
-        print(json.dumps({"status": "UNKNOWN", "exit_code": EXIT_UNKNOWN, "error": message}))
+        print(json.dumps({"status": Status.UNKNOWN, "exit_code": ExitCode.UNKNOWN, "error": message}))
     print(f"{prog}: {message}", file=sys.stderr)
-    return EXIT_UNKNOWN
+    return ExitCode.UNKNOWN
 
 
 def _make_report(args):
@@ -196,7 +196,7 @@ def _run(prog: str, fn, argv, as_json_hint: bool) -> int:
     except BrokenPipeError:
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silence the flush at exit
-        return EXIT_UNKNOWN
+        return ExitCode.UNKNOWN
     except Exception as exc:  # never a traceback for the user; HEALTH_DEBUG=1 shows it
         if os.environ.get("HEALTH_DEBUG"):
             raise
@@ -252,7 +252,7 @@ def _diagnose(report, store, args) -> int:
     )
     if progress:
         print("\r\x1b[K", end="", file=sys.stderr, flush=True)
-    worst = max((_CHECK_EXIT.get(c.status, 0) for c in checks), default=0)
+    worst = ExitCode.for_check(CheckStatus.worst(c.status for c in checks))
     if args.json:
         data = report.to_json()
         data["diagnostics"] = [
@@ -271,8 +271,6 @@ def _diagnose(report, store, args) -> int:
         _emit(render_report(report), render_diagnostics(checks))
     return max(report.exit_code, worst)
 
-
-_CHECK_EXIT = {"OK": 0, "WARN": 1, "FAIL": 2}
 
 _check = _report_cmd(
     "check-production-health", "Health report of one date for the loops recorded in the health store."

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from health.codes import Status
 from health.report import HealthReport
 
 
 def nagios_line(report: HealthReport) -> str:
     worst = report.worst
     codes = ", ".join(dict.fromkeys(i.code for i in report.issues)) or (
-        "market closed" if report.status == "CLOSED" else "all checks passed"
+        "market closed" if report.status == Status.CLOSED else "all checks passed"
     )
     j = report.to_json()
     perf = []

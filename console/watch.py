@@ -17,6 +17,7 @@ import time
 
 from health.alerting import AlertEngine, Condition, evaluate_conditions
 from health.calendar import get_calendar
+from health.codes import IssueCode
 from health.live import take_snapshot
 from health.sinks import Notification, SinkDispatcher
 from store.alert_log import AlertLog
@@ -114,7 +115,9 @@ class Watchdog:
             if self._read_error not in (None, "missing"):
                 _line(f"health store {self.store} readable again")
             self._read_error = None
-            conditions.append(Condition("watchdog", "STORE_ERROR", False, "the watchdog reads the store"))
+            conditions.append(
+                Condition("watchdog", IssueCode.STORE_ERROR, False, "the watchdog reads the store")
+            )
         except StoreUnavailable as exc:
             if self._read_error != str(exc):
                 _line(f"cannot read the health store: {exc}")
@@ -126,7 +129,9 @@ class Watchdog:
                 return []
             now = self.clock()
             conditions = [
-                Condition("watchdog", "STORE_ERROR", True, f"the watchdog cannot read the store: {exc}")
+                Condition(
+                    "watchdog", IssueCode.STORE_ERROR, True, f"the watchdog cannot read the store: {exc}"
+                )
             ]
             snap = None
         transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open))

@@ -15,22 +15,24 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from health import codes
 from health.alerts import Alert
+from health.codes import IssueCode
 from health.durations import fmt_duration, fmt_limit
 from health.gate import PREVIOUS_SESSION, STALE
 from health.live import LiveSnapshot
 
-RTH_ONLY = frozenset({codes.NO_ACTIVITY, codes.STALE_DATA, codes.ZERO_RTH_COVERAGE})
+RTH_ONLY = frozenset({IssueCode.NO_ACTIVITY, IssueCode.STALE_DATA, IssueCode.ZERO_RTH_COVERAGE})
 # Conditions already debounced by their own threshold: sent as soon as they hold.
-IMMEDIATE = frozenset({codes.NO_ACTIVITY, codes.ZERO_RTH_COVERAGE, codes.UNCLEAN_EXIT, codes.STORE_ERROR})
+IMMEDIATE = frozenset(
+    {IssueCode.NO_ACTIVITY, IssueCode.ZERO_RTH_COVERAGE, IssueCode.UNCLEAN_EXIT, IssueCode.STORE_ERROR}
+)
 ZERO_COVERAGE_AFTER = 15 * 60  # seconds after the open before 0% coverage pages
 
 
 @dataclass(frozen=True)
 class Condition:
     source: str
-    code: str
+    code: IssueCode
     active: bool | None  # None: cannot be judged now (state is kept as it is)
     message: str
     first_step: str | None = None
@@ -84,11 +86,11 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
         out.append(
             Condition(
                 s.source,
-                codes.NO_ACTIVITY,
+                IssueCode.NO_ACTIVITY,
                 silent,
                 f"no heartbeat for {fmt_duration(s.beat_age or 0)} (limit {fmt_limit(th.max_gap_seconds)}); "
                 f"{where} last seen {clock(s.last_beat)}{'; ' + proc if proc else ''}",
-                step(codes.NO_ACTIVITY) or step(codes.ZERO_RTH_COVERAGE),
+                step(IssueCode.NO_ACTIVITY) or step(IssueCode.ZERO_RTH_COVERAGE),
             )
         )
         d = s.last_decision
@@ -100,20 +102,20 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
         out.append(
             Condition(
                 s.source,
-                codes.STALE_DATA,
+                IssueCode.STALE_DATA,
                 stale,
                 f"the gate refuses stale data: {d.last_reason}" if d is not None else "stale data",
-                step(codes.STALE_DATA)
+                step(IssueCode.STALE_DATA)
                 or "Check the data feed: the newest data is older than the limit; the loop is not trading",
             )
         )
         out.append(
             Condition(
                 s.source,
-                codes.AFTER_HOURS_SIGNALS,
+                IssueCode.AFTER_HOURS_SIGNALS,
                 s.recent_after_hours > 0,
                 f"{s.recent_after_hours} signals generated outside RTH in the last 15 minutes",
-                step(codes.AFTER_HOURS_SIGNALS)
+                step(IssueCode.AFTER_HOURS_SIGNALS)
                 or "Generate signals only when should_generate_signals() returns True",
             )
         )
@@ -121,16 +123,16 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
         out.append(
             Condition(
                 s.source,
-                codes.UNCLEAN_EXIT,
+                IssueCode.UNCLEAN_EXIT,
                 bool(dead and s.pid is not None),
                 f"{where} ended without a clean shutdown; last heartbeat {clock(s.last_beat)}",
-                step(codes.UNCLEAN_EXIT),
+                step(IssueCode.UNCLEAN_EXIT),
             )
         )
         out.append(
             Condition(
                 s.source,
-                codes.STORE_ERROR,
+                IssueCode.STORE_ERROR,
                 s.store_error is not None,
                 s.store_error or "the recorder writes the store again",
                 "Check free disk and permissions where the store lives: diagnose-production",
@@ -144,10 +146,10 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
         out.append(
             Condition(
                 s.source,
-                codes.ZERO_RTH_COVERAGE,
+                IssueCode.ZERO_RTH_COVERAGE,
                 zero,
                 f"0% RTH coverage {fmt_duration(snap.now - session.open_ts) if session else ''} after the open",
-                step(codes.ZERO_RTH_COVERAGE),
+                step(IssueCode.ZERO_RTH_COVERAGE),
             )
         )
     return out
@@ -200,7 +202,7 @@ class AlertEngine:
 
     def _alert(self, c: Condition, now: float, resolved: bool) -> Alert:
         return Alert(
-            severity=codes.SEVERITY[c.code],
+            severity=c.code.severity,
             code=c.code,
             message=c.message,
             at=datetime.fromtimestamp(now, self.tz),
@@ -209,12 +211,12 @@ class AlertEngine:
         )
 
 
-def _resolved_message(code: str, was: str) -> str:
+def _resolved_message(code: IssueCode, was: str) -> str:
     return {
-        codes.NO_ACTIVITY: "heartbeats are arriving again",
-        codes.STALE_DATA: "the gate accepts fresh data again",
-        codes.AFTER_HOURS_SIGNALS: "no signals outside RTH for 15 minutes",
-        codes.UNCLEAN_EXIT: "the loop is running again",
-        codes.STORE_ERROR: "the recorder writes the store again",
-        codes.ZERO_RTH_COVERAGE: "the loop is up during RTH",
+        IssueCode.NO_ACTIVITY: "heartbeats are arriving again",
+        IssueCode.STALE_DATA: "the gate accepts fresh data again",
+        IssueCode.AFTER_HOURS_SIGNALS: "no signals outside RTH for 15 minutes",
+        IssueCode.UNCLEAN_EXIT: "the loop is running again",
+        IssueCode.STORE_ERROR: "the recorder writes the store again",
+        IssueCode.ZERO_RTH_COVERAGE: "the loop is up during RTH",
     }.get(code, "cleared") + f" (was: {was})"

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-SEVERITIES = ("CRITICAL", "WARNING", "INFO")
+from health.codes import IssueCode, Severity
 
 
 @dataclass(frozen=True)
 class Alert:
-    severity: str
-    code: str
+    severity: Severity
+    code: IssueCode
     message: str
     at: datetime
     source: str = "default"

@@ -17,6 +17,7 @@ from datetime import date, datetime
 
 from health import intervals as iv
 from health.calendar import MarketCalendar, day_bounds
+from health.codes import IssueCode
 from health.gate import FUTURE, PREVIOUS_SESSION, STALE
 from health.report import (
     Gap,
@@ -177,7 +178,9 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     starts = sum(1 for r in src.runs if win_start <= r.started_at < win_end)
     clean = sum(1 for r in src.runs if r.stopped_at is not None and win_start <= r.stopped_at < win_end)
     unclean = _unclean_exits(inp, src, th, win_start, win_end)
-    store_errors = tuple((a.at, a.message) for a in src.alerts if a.code == "STORE_ERROR" and not a.resolved)
+    store_errors = tuple(
+        (a.at, a.message) for a in src.alerts if a.code == IssueCode.STORE_ERROR and not a.resolved
+    )
     dropped = sum(int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events")
 
     latest = src.latest_run

@@ -34,6 +34,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from health.calendar import CalendarError, MarketCalendar, get_calendar
+from health.codes import CheckStatus
 from health.durations import fmt_duration
 from health.process import ProcState, inspect_pid
 from health.sinks.redact import redact_text, redact_url
@@ -43,8 +44,7 @@ from store.reader import StoreReader, StoreUnavailable
 from store.records import RunRecord
 from store.schema import SCHEMA_VERSION
 
-OK, WARN, FAIL = "OK", "WARN", "FAIL"
-_RANK = {OK: 0, WARN: 1, FAIL: 2}
+OK, WARN, FAIL = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL
 
 CHECK_NAMES = ("process", "logs", "store", "disk", "clock", "session", "alert sinks")
 
@@ -73,7 +73,7 @@ TIMESYNCD_FLAG = "/run/systemd/timesync/synchronized"
 @dataclass(frozen=True)
 class CheckResult:
     name: str  # one of CHECK_NAMES
-    status: str  # "OK" | "WARN" | "FAIL"
+    status: CheckStatus
     detail: str  # one or a few lines of facts
     fix: str | None  # what to do when not OK
     lines: tuple[str, ...] = ()  # e.g. picked-out log lines (errors, tracebacks)
@@ -85,7 +85,7 @@ class CheckResult:
 
 def worst_status(results: Sequence[CheckResult]) -> str:
     """FAIL if any check failed, else WARN if any warned, else OK (OK for no results)."""
-    return max((r.status for r in results), key=lambda s: _RANK.get(s, 1), default=OK)
+    return CheckStatus.worst(r.status for r in results)
 
 
 # -- the run ------------------------------------------------------------------------------------

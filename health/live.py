@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from health.analysis import analyze
 from health.calendar import MarketCalendar, MarketState
+from health.codes import IssueCode
 from health.loader import ReportUnavailable, load_day
 from health.process import process_alive
 from health.report import HealthReport, Thresholds
@@ -104,7 +105,7 @@ def take_snapshot(
         )
         store_error = None
         for a in reader.alerts(now - 7 * 86400, now + 1, name):
-            if a.code == "STORE_ERROR" and a.origin == "monitor":
+            if a.code == IssueCode.STORE_ERROR and a.origin == "monitor":
                 store_error = None if a.resolved else a.message
         sources.append(
             LiveSource(

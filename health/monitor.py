@@ -21,9 +21,9 @@ import weakref
 from datetime import datetime
 from importlib import metadata
 
-from health import codes
 from health.alerts import Alert
 from health.calendar import MarketCalendar, get_calendar
+from health.codes import IssueCode
 from health.config import MonitorConfig
 from health.gate import FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
 from health.timestamps import clock_epoch, resolve_tz, to_epoch
@@ -65,7 +65,7 @@ class ProductionMonitor:
         self.store_path = resolve_store_path(config.store_path)
         self._clock = config.clock
         self._now = time.time if config.clock is None else self._injected_now
-        self._firing: dict[str, Alert] = {}
+        self._firing: dict[IssueCode, Alert] = {}
         self._alerts: queue.Queue = queue.Queue()  # task_done() marks a delivered alert
         self._alert_thread: threading.Thread | None = None
         self._alert_lock = threading.Lock()  # one delivery thread at a time; never held in a callback
@@ -123,9 +123,9 @@ class ProductionMonitor:
         self._beat(now)
         if code != OK:
             if code in (STALE, PREVIOUS_SESSION):
-                self._fire(codes.STALE_DATA, reason, now)
+                self._fire(IssueCode.STALE_DATA, reason, now)
             elif code == FUTURE:
-                self._fire(codes.TIMING_ANOMALY, reason, now)
+                self._fire(IssueCode.TIMING_ANOMALY, reason, now)
         elif self._firing:
             self._resolve_data_alerts(now)
         return allowed, reason
@@ -142,15 +142,15 @@ class ProductionMonitor:
             payload = json.dumps({"unserialisable_details": str(exc)})
         self._put(("sig", now, str(symbol), data_ts, payload))
         if not self.gate.in_rth(now):
-            if codes.AFTER_HOURS_SIGNALS in self._firing:
+            if IssueCode.AFTER_HOURS_SIGNALS in self._firing:
                 return  # already firing: no message to format on every after-hours signal
             self._fire(
-                codes.AFTER_HOURS_SIGNALS,
+                IssueCode.AFTER_HOURS_SIGNALS,
                 f"signal for {symbol!s:.40} generated outside RTH at {self.calendar.fmt(now)}",
                 now,
             )
-        elif codes.AFTER_HOURS_SIGNALS in self._firing:
-            self._resolve(codes.AFTER_HOURS_SIGNALS, "signals generated during RTH again", now)
+        elif IssueCode.AFTER_HOURS_SIGNALS in self._firing:
+            self._resolve(IssueCode.AFTER_HOURS_SIGNALS, "signals generated during RTH again", now)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything recorded so far is in the store and alerts are delivered."""
@@ -187,26 +187,26 @@ class ProductionMonitor:
         self.close()
 
     # -- in-process alerts ------------------------------------------------------------------
-    def _fire(self, code: str, message: str, now: float) -> None:
+    def _fire(self, code: IssueCode, message: str, now: float) -> None:
         if code in self._firing:
             return
         alert = self._alert(code, message, now, resolved=False)
         self._firing[code] = alert
         self._emit(alert)
 
-    def _resolve(self, code: str, message: str, now: float) -> None:
+    def _resolve(self, code: IssueCode, message: str, now: float) -> None:
         if self._firing.pop(code, None) is None:
             return
         self._emit(self._alert(code, message, now, resolved=True))
 
     def _resolve_data_alerts(self, now: float) -> None:
-        for code in (codes.STALE_DATA, codes.TIMING_ANOMALY):
+        for code in (IssueCode.STALE_DATA, IssueCode.TIMING_ANOMALY):
             if code in self._firing:
                 self._resolve(code, "the gate accepts the data again: fresh and in time", now)
 
-    def _alert(self, code: str, message: str, now: float, resolved: bool) -> Alert:
+    def _alert(self, code: IssueCode, message: str, now: float, resolved: bool) -> Alert:
         return Alert(
-            severity=codes.SEVERITY[code],
+            severity=code.severity,
             code=code,
             message=message,
             at=datetime.fromtimestamp(now, self.calendar.tz),
@@ -268,10 +268,10 @@ class ProductionMonitor:
 
     def _store_failed(self, message: str) -> None:
         now = time.time()
-        self._fire(codes.STORE_ERROR, message, now)
+        self._fire(IssueCode.STORE_ERROR, message, now)
 
     def _store_recovered(self, message: str) -> None:
-        self._resolve(codes.STORE_ERROR, message, time.time())
+        self._resolve(IssueCode.STORE_ERROR, message, time.time())
 
     def _after_fork_in_child(self) -> None:
         self._firing = {}

@@ -8,7 +8,7 @@ import shlex
 import socket
 from datetime import datetime
 
-from health import codes
+from health.codes import IssueCode
 from health.durations import fmt_duration, fmt_limit
 from health.report import Issue, Recommendation, SessionInfo, SourceAnalysis
 
@@ -73,7 +73,12 @@ def recommend(
         group = (
             "down"
             if issue.code
-            in (codes.ZERO_RTH_COVERAGE, codes.NO_ACTIVITY, codes.LOW_RTH_COVERAGE, codes.UPTIME_GAP)
+            in (
+                IssueCode.ZERO_RTH_COVERAGE,
+                IssueCode.NO_ACTIVITY,
+                IssueCode.LOW_RTH_COVERAGE,
+                IssueCode.UPTIME_GAP,
+            )
             else issue.code
         )
         if (issue.source, group) in seen:
@@ -102,11 +107,11 @@ def _for(
         )
         title = (
             "System not running during RTH"
-            if issue.code in (codes.ZERO_RTH_COVERAGE, codes.NO_ACTIVITY)
+            if issue.code in (IssueCode.ZERO_RTH_COVERAGE, IssueCode.NO_ACTIVITY)
             else "System was down part of RTH"
         )
         return Recommendation(f"{sev}: {title}{name}", tuple(steps), issue.code)
-    if group == codes.STALE_DATA:
+    if group == IssueCode.STALE_DATA:
         steps = []
         if x.signals_stale and not x.gate_allowed:
             steps.append(
@@ -130,7 +135,7 @@ def _for(
             )
         steps.append("Check the machine's clock against the data: `diagnose-production` (clock sanity)")
         return Recommendation(f"{sev}: Data staleness detected{name}", tuple(steps), issue.code)
-    if group == codes.AFTER_HOURS_SIGNALS:
+    if group == IssueCode.AFTER_HOURS_SIGNALS:
         return Recommendation(
             f"{sev}: Signals generated outside RTH{name}",
             (
@@ -141,7 +146,7 @@ def _for(
             ),
             issue.code,
         )
-    if group == codes.TIMING_ANOMALY:
+    if group == IssueCode.TIMING_ANOMALY:
         steps = []
         if x.whole_hour_offset is not None:
             steps.append(
@@ -155,7 +160,7 @@ def _for(
                 "feed's time zone"
             )
         return Recommendation(f"{sev}: Timing anomaly{name}", tuple(steps), issue.code)
-    if group == codes.UNCLEAN_EXIT:
+    if group == IssueCode.UNCLEAN_EXIT:
         last = x.unclean_exits[-1] if x.unclean_exits else None
         steps = []
         if last:
@@ -169,7 +174,7 @@ def _for(
             "Record clean stops: use `with ProductionMonitor(...) as monitor:` or call `monitor.close()` on shutdown"
         )
         return Recommendation(f"{sev}: Loop process ended unexpectedly{name}", tuple(steps), issue.code)
-    if group == codes.STORE_ERROR:
+    if group == IssueCode.STORE_ERROR:
         return Recommendation(
             f"{sev}: Health store not writable{name}",
             (

@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from health.codes import ExitCode, IssueCode, Severity, Status
 from store.records import AlertRecord
-
-STATUS_EXIT = {"HEALTHY": 0, "CLOSED": 0, "DEGRADED": 1, "UNHEALTHY": 2, "UNKNOWN": 3}
 
 
 @dataclass(frozen=True)
@@ -61,8 +60,8 @@ class Gap:
 
 @dataclass(frozen=True)
 class Issue:
-    severity: str
-    code: str
+    severity: Severity
+    code: IssueCode
     message: str
     source: str | None = None
     facts: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -72,7 +71,7 @@ class Issue:
 class Recommendation:
     title: str
     steps: tuple[str, ...]
-    code: str | None = None
+    code: IssueCode | None = None
 
 
 @dataclass(frozen=True)
@@ -161,7 +160,7 @@ class HealthReport:
     tz_name: str
     now: float
     is_today: bool
-    status: str
+    status: Status
     session: SessionInfo
     sources: tuple[SourceAnalysis, ...]
     issues: tuple[Issue, ...]
@@ -172,8 +171,8 @@ class HealthReport:
     generated_at: float
 
     @property
-    def exit_code(self) -> int:
-        return STATUS_EXIT[self.status]
+    def exit_code(self) -> ExitCode:
+        return self.status.exit_code
 
     def iso(self, ts: float | None) -> str | None:
         return None if ts is None else datetime.fromtimestamp(ts, self.tz).isoformat()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from health import codes
+from health.codes import IssueCode, Severity, Status
 from health.durations import fmt_duration, fmt_limit
 from health.report import Issue, SessionInfo, SourceAnalysis
 
@@ -25,8 +25,8 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
         pre = f"{x.source}: " if multi else ""
         th = x.thresholds
 
-        def add(code: str, message: str, _x=x, _pre=pre, **facts) -> None:
-            issues.append(Issue(codes.SEVERITY[code], code, _pre + message, _x.source, facts))
+        def add(code: IssueCode, message: str, _x=x, _pre=pre, **facts) -> None:
+            issues.append(Issue(code.severity, code, _pre + message, _x.source, facts))
 
         rth_elapsed = session.elapsed_rth_seconds
         zero = False
@@ -41,14 +41,14 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
                     else ""
                 )
                 add(
-                    codes.ZERO_RTH_COVERAGE,
+                    IssueCode.ZERO_RTH_COVERAGE,
                     f"ZERO RTH coverage: the loop was not up at all {what} "
                     f"({hours}, {fmt_duration(rth_elapsed)} of market hours){sig}",
                 )
             elif x.rth_coverage_pct < th.min_rth_coverage_pct:
                 down = rth_elapsed - x.rth_up_seconds
                 add(
-                    codes.LOW_RTH_COVERAGE,
+                    IssueCode.LOW_RTH_COVERAGE,
                     f"RTH coverage {x.rth_coverage_pct:.1f}% (threshold {th.min_rth_coverage_pct:g}%): "
                     f"down {fmt_duration(down)} of {fmt_duration(rth_elapsed)} of market hours",
                 )
@@ -61,7 +61,7 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
                 )
                 more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
                 add(
-                    codes.UPTIME_GAP,
+                    IssueCode.UPTIME_GAP,
                     f"{len(gaps)} silence{'s' if len(gaps) > 1 else ''} longer than "
                     f"{fmt_limit(th.max_gap_seconds)} inside RTH: {listed}{more}",
                 )
@@ -73,7 +73,7 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
                 "silent": "it has been silent since",
             }.get(u.why, u.why)
             add(
-                codes.UNCLEAN_EXIT,
+                IssueCode.UNCLEAN_EXIT,
                 f"pid {u.pid} on {u.host} ended without a clean shutdown: last heartbeat "
                 f"{_clock(u.last_seen, tz, True)}, {why}",
             )
@@ -81,12 +81,11 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
             first_at, message = x.store_errors[0]
             dropped = f"; {x.dropped_events} events dropped" if x.dropped_events else ""
             add(
-                codes.STORE_ERROR,
+                IssueCode.STORE_ERROR,
                 f"the recorder could not write the store from {_clock(first_at, tz, True)}"
                 f" ({len(x.store_errors)} outage{'s' if len(x.store_errors) > 1 else ''}{dropped}): {message}",
             )
-    order = {codes.CRITICAL: 0, codes.WARNING: 1, codes.INFO: 2}
-    return sorted(issues, key=lambda i: order.get(i.severity, 3))
+    return sorted(issues, key=lambda i: i.severity.rank)
 
 
 def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
@@ -108,10 +107,10 @@ def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
     if last is not None and last >= ref - th.max_gap_seconds:
         return
     if last is None:
-        add(codes.NO_ACTIVITY, f"NO ACTIVITY: no heartbeat recorded; the system was not running {where}")
+        add(IssueCode.NO_ACTIVITY, f"NO ACTIVITY: no heartbeat recorded; the system was not running {where}")
         return
     add(
-        codes.NO_ACTIVITY,
+        IssueCode.NO_ACTIVITY,
         f"NO ACTIVITY: last heartbeat {_clock(last, tz, True)}, {fmt_duration(ref - last)} before "
         f"{before}: "
         f"{'the system is not running now' if where == 'now' else 'the system was not running ' + where}",
@@ -134,10 +133,10 @@ def _data_rules(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
             if x.newest_data_ts is not None:
                 msg += f"; newest data {_clock(x.newest_data_ts, tz, True)}"
             msg += ")"
-        add(codes.STALE_DATA, msg)
+        add(IssueCode.STALE_DATA, msg)
     if x.gate_stale_rth:
         add(
-            codes.STALE_DATA,
+            IssueCode.STALE_DATA,
             f"STALE DATA: the gate refused stale data {x.gate_stale_rth} times during RTH, "
             f"{_clock(x.gate_stale_first, tz)}–{_clock(x.gate_stale_last, tz)} "
             f"(data up to {fmt_duration(x.gate_stale_max_age or 0)} old, limit {limit}): "
@@ -145,7 +144,7 @@ def _data_rules(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
         )
     if x.signals_after_hours:
         where = "on a non-trading day" if not session.is_trading_day else "outside RTH"
-        add(codes.AFTER_HOURS_SIGNALS, f"{x.signals_after_hours} signals generated {where}")
+        add(IssueCode.AFTER_HOURS_SIGNALS, f"{x.signals_after_hours} signals generated {where}")
     parts = []
     if x.signals_future or x.gate_future:
         parts.append(
@@ -160,13 +159,13 @@ def _data_rules(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
             f"the clock: a time-zone label error?"
         )
     if parts:
-        add(codes.TIMING_ANOMALY, "; ".join(parts))
+        add(IssueCode.TIMING_ANOMALY, "; ".join(parts))
 
 
-def status_of(session: SessionInfo, issues: list[Issue]) -> str:
+def status_of(session: SessionInfo, issues: list[Issue]) -> Status:
     severities = {i.severity for i in issues}
-    if codes.CRITICAL in severities:
-        return "UNHEALTHY"
-    if codes.WARNING in severities:
-        return "DEGRADED"
-    return "HEALTHY" if session.is_trading_day else "CLOSED"
+    if Severity.CRITICAL in severities:
+        return Status.UNHEALTHY
+    if Severity.WARNING in severities:
+        return Status.DEGRADED
+    return Status.HEALTHY if session.is_trading_day else Status.CLOSED

@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import PYTHON, FakeClock, child_env, count, ny, query, wait_until
 
-from health import MonitorConfig, ProductionMonitor, codes
+from health import MonitorConfig, ProductionMonitor
+from health.codes import IssueCode
 
 
 # -- in process -------------------------------------------------------------------------------
@@ -186,10 +187,10 @@ def test_after_hours_signal_raises_one_alert_and_it_is_stored(make_monitor, stor
     clock.set(ny(2025, 12, 11, 10, 0))
     monitor.record_signal("AAPL", clock.now)
     assert monitor.flush(5.0)
-    assert [a.resolved for a in alerts.of(codes.AFTER_HOURS_SIGNALS)] == [False, True]
+    assert [a.resolved for a in alerts.of(IssueCode.AFTER_HOURS_SIGNALS)] == [False, True]
     assert query(store_path, "SELECT code, severity, resolved FROM alerts ORDER BY id") == [
-        (codes.AFTER_HOURS_SIGNALS, "WARNING", 0),
-        (codes.AFTER_HOURS_SIGNALS, "WARNING", 1),
+        (IssueCode.AFTER_HOURS_SIGNALS, "WARNING", 0),
+        (IssueCode.AFTER_HOURS_SIGNALS, "WARNING", 1),
     ]
 
 

@@ -27,9 +27,10 @@ from textual.validation import ValidationResult, Validator
 from textual.widgets import Footer, Header, Input, Static
 
 from console.screens.context import ConsoleContext
-from console.styles import STATUS_STYLE
+from console.styles import CHECK_STYLE, STATUS_STYLE
 from console.widgets._common import StepScroll
 from health.calendar import CalendarError, MarketCalendar
+from health.codes import CheckStatus
 from health.report import HealthReport
 
 WEEKDAY = "%a %Y-%m-%d"
@@ -332,14 +333,14 @@ class BrowserScreen(Screen):
             return
         checks = message.checks or []
         self.checks = checks
-        counts = {s: sum(1 for c in checks if c.status == s) for s in ("OK", "WARN", "FAIL")}
+        counts = {s: sum(1 for c in checks if c.status == s) for s in CheckStatus}
         summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks"
         if message.cancelled:
             self._diag_state(
                 Text(f"■ diagnostics cancelled after {len(checks)} check(s): {summary}", style="yellow")
             )
         else:
-            style = "red" if counts["FAIL"] else "yellow" if counts["WARN"] else "green"
+            style = CHECK_STYLE[CheckStatus.worst(c.status for c in checks)][1]
             self._diag_state(Text(f"✔ diagnostics done: {summary} (below the report)", style=style))
         if checks:
             from console.diagnostics_text import render_diagnostics

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from yarl import URL
 
+from health.codes import Status
 from health.sinks.http import HttpSink, RetryPolicy
 from health.sinks.notification import DailySummary, Deliverable, Notification, as_deliverable
 
@@ -39,8 +40,8 @@ GREY = 0x95A5A6
 FOOTER = "production-health"
 DEFAULT_USERNAME = "Production Health"
 
-_STATUS_COLOUR = {"HEALTHY": GREEN, "DEGRADED": ORANGE, "UNHEALTHY": RED}
-_STATUS_EMOJI = {"HEALTHY": "✅", "DEGRADED": "🟠", "UNHEALTHY": "🔴", "CLOSED": "💤"}
+_STATUS_COLOUR = {Status.HEALTHY: GREEN, Status.DEGRADED: ORANGE, Status.UNHEALTHY: RED}
+_STATUS_EMOJI = {Status.HEALTHY: "✅", Status.DEGRADED: "🟠", Status.UNHEALTHY: "🔴", Status.CLOSED: "💤"}
 _MARKDOWN = re.compile(r"([\\*_~`|>])")
 _LINE_START_MARKDOWN = re.compile(r"(?m)^(\s*)([#\-])")
 
