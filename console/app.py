@@ -216,33 +216,20 @@ class HealthConsole(App[int]):
         threading.Thread(target=watch, name="terminal-watch", daemon=True).start()
 
 
-class _OffsetClock:
-    """``--now``: the console runs as if it were then, and time moves on from there."""
-
-    def __init__(self, start: float) -> None:
-        self.start = start
-        self.real_start = time.time()
-
-    def __call__(self) -> float:
-        return self.start + (time.time() - self.real_start)
-
-
-def run_app(args) -> int:
+def run_app(args, clock: Callable[[], float] = time.time) -> int:
     """``health-console`` without ``--report``/``--watch``: the dashboard, the date browser
     (``--date``) or the demo (``--demo``). Usage problems raise ``UsageError`` (one line,
     exit 3, printed by the CLI)."""
-    from console.cli import UsageError, _parse_day, _parse_now, _recorded_calendar
+    from console.args import UsageError, calendar_code, parse_day
     from store.paths import resolve_store_path
 
-    start = _parse_now(args.now)
-    clock: Callable[[], float] = time.time if start is None else _OffsetClock(start)
     if args.demo:
         _need_terminal(UsageError)
         return _run_demo(args)
     store = resolve_store_path(args.store)
-    code = args.calendar or _recorded_calendar(store) or "XNYS"
+    code = calendar_code(args, store)
     calendar = get_calendar(code)
-    day = _parse_day(args.date, calendar.tz, clock()) if args.date else None
+    day = parse_day(args.date, calendar.tz, clock()) if args.date else None
     _need_terminal(UsageError)
     app = HealthConsole(
         store,
@@ -270,7 +257,7 @@ def _run_demo(args) -> int:
     import subprocess
     import tempfile
 
-    from console.cli import _parse_day
+    from console.args import parse_day
     from console.demo import demo_clock, demo_day, seed_history, start_demo_process
 
     code = args.calendar or "XNYS"
@@ -284,7 +271,7 @@ def _run_demo(args) -> int:
         seed_history(store, day, code)
         clock = demo_clock(day, 60.0, code)
         proc = start_demo_process(store, clock, code)
-        start_day = _parse_day(args.date, calendar.tz, clock()) if args.date else None
+        start_day = parse_day(args.date, calendar.tz, clock()) if args.date else None
         app = HealthConsole(
             store,
             calendar=code,

@@ -169,11 +169,11 @@ class Watchdog:
         return 0
 
 
-def watch_main(args) -> int:
+def watch_main(args, clock=time.time) -> int:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
-    dog = Watchdog(args.store, args.calendar, args.interval, clock=getattr(args, "clock", None) or time.time)
+    dog = Watchdog(args.store, args.calendar, args.interval, clock=clock)
 
     def stop(signum, frame) -> None:
         dog.stop.set()
