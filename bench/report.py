@@ -82,11 +82,15 @@ from health.calendar import MarketCalendar, day_bounds, get_calendar  # noqa: E4
 from health.config import MonitorConfig  # noqa: E402
 from health.gate import CLOSED, OK, Gate  # noqa: E402
 from health.loader import MAX_INTERVAL_SLACK, build_report, load_day, process_alive  # noqa: E402
-from health.monitor import package_version  # noqa: E402
+from health.monitor import (  # noqa: E402
+    CLOSED_BUCKET_SECONDS,
+    GATE_BUCKET_SECONDS,
+    package_version,
+)
 from health.simulation import SYMBOLS, SimClock, at, monitor, run_loop  # noqa: E402
 from store.reader import StoreReader, _run  # noqa: E402
 from store.records import AlertRecord, EventRecord, GateRecord, SpanRecord  # noqa: E402
-from store.schema import CLOSED_BUCKET_SECONDS, GATE_BUCKET_SECONDS, SCHEMA_VERSION, migrate  # noqa: E402
+from store.schema import SCHEMA_VERSION, migrate  # noqa: E402
 
 GEN_VERSION = 1  # bump when the generator's output changes: invalidates the cache
 SOURCES = ("alpha", "beta")

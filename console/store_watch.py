@@ -27,6 +27,7 @@ from textual.message import Message
 from health.calendar import MarketCalendar
 from health.live import LiveSnapshot, take_snapshot
 from health.process import process_alive
+from store.paths import file_identity
 from store.reader import SchemaTooNew, StoreReader, StoreUnavailable
 
 #: States of the watch, for the status line: what the operator needs to know first.
@@ -60,14 +61,6 @@ class StoreStateChanged(Message):
     def __init__(self, state: StoreState) -> None:
         super().__init__()
         self.state = state
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 class StoreWatch:
@@ -132,9 +125,9 @@ class StoreWatch:
                     if reader is None:
                         self._sleep(wait)
                         continue
-                    ident = _identity(self.path)
+                    ident = file_identity(self.path)
                     version = None
-                now_ident = _identity(self.path)
+                now_ident = file_identity(self.path)
                 if now_ident != ident:
                     # Deleted or replaced (e.g. restored from a backup): the open handle would
                     # keep showing the old file forever. Start again from the path.

@@ -9,7 +9,6 @@ on SIGTERM; fits under systemd (Type=simple, logs to the journal through stderr)
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -21,7 +20,7 @@ from health.codes import IssueCode
 from health.live import take_snapshot
 from health.sinks import Notification, SinkDispatcher
 from store.alert_log import AlertLog
-from store.paths import resolve_store_path
+from store.paths import file_identity, resolve_store_path
 from store.reader import StoreReader, StoreUnavailable
 
 log = logging.getLogger("production_health.watch")
@@ -51,12 +50,7 @@ class Watchdog:
 
     # -- store ---------------------------------------------------------------------------
     def _open(self) -> StoreReader | None:
-        ident = None
-        try:
-            st = os.stat(self.store)
-            ident = (st.st_dev, st.st_ino)
-        except OSError:
-            pass
+        ident = file_identity(self.store)
         if self.reader is not None and ident == self._identity and ident is not None:
             return self.reader
         if self.reader is not None:

@@ -39,7 +39,7 @@ from health.durations import fmt_duration
 from health.process import ProcState, inspect_pid
 from health.sinks.redact import redact_text, redact_url
 from store.paths import ENV_VAR as STORE_ENV_VAR
-from store.paths import default_store_path
+from store.paths import default_store_path, file_identity
 from store.reader import StoreReader, StoreUnavailable
 from store.records import RunRecord
 from store.schema import SCHEMA_VERSION
@@ -1139,11 +1139,7 @@ def _watchdogs(store_path: Path) -> tuple[list[int], list[int]]:
 
 
 def _same_file_key(path: Path) -> object:
-    try:
-        st = os.stat(path)
-        return (st.st_dev, st.st_ino)
-    except OSError:
-        return os.path.abspath(path)
+    return file_identity(path) or os.path.abspath(path)
 
 
 def _check_sinks(ctx: _Context, scope: _Scope) -> CheckResult:

@@ -25,14 +25,24 @@ from health.alerts import Alert
 from health.calendar import MarketCalendar, get_calendar
 from health.codes import IssueCode
 from health.config import MonitorConfig
-from health.gate import FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
+from health.gate import CLOSED, FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
 from health.timestamps import clock_epoch, resolve_tz, to_epoch
+from store.events import ALERT, GATE, SIGNAL
 from store.paths import resolve_store_path
 from store.recorder import Recorder, RunInfo
 
 log = logging.getLogger("production_health")
 
 _LIVE: weakref.WeakSet[ProductionMonitor] = weakref.WeakSet()
+
+# How the store aggregates the gate's decisions: one row per reason code and 5 minutes, per
+# hour for "market closed" (the bulk, outside RTH). The recorder applies the rule.
+GATE_BUCKET_SECONDS = 300
+CLOSED_BUCKET_SECONDS = 3600
+
+
+def gate_bucket_seconds(code: str) -> int:
+    return CLOSED_BUCKET_SECONDS if code == CLOSED else GATE_BUCKET_SECONDS
 
 
 def package_version() -> str:
@@ -75,6 +85,7 @@ class ProductionMonitor:
             self._run_info(),
             flush_interval=config.flush_interval_seconds,
             max_pending=config.max_buffered_events,
+            gate_bucket=gate_bucket_seconds,
             on_failure=self._store_failed,
             on_recover=self._store_recovered,
         )
@@ -117,7 +128,7 @@ class ProductionMonitor:
         except Exception as exc:  # fail closed, never crash the loop
             log.exception("health gate failed")
             return False, f"health gate error: {exc}"
-        self._put(("gate", now, allowed, code, reason, age, data_ts))
+        self._put((GATE, now, allowed, code, reason, age, data_ts))
         # A loop that asks the gate is alive, whatever the answer: in the contract's snippet
         # a refusal skips record_activity(), and a stale feed must not read as a dead loop.
         self._beat(now)
@@ -140,7 +151,7 @@ class ProductionMonitor:
             payload = json.dumps(details, default=str) if details else None
         except (TypeError, ValueError) as exc:
             payload = json.dumps({"unserialisable_details": str(exc)})
-        self._put(("sig", now, str(symbol), data_ts, payload))
+        self._put((SIGNAL, now, str(symbol), data_ts, payload))
         if not self.gate.in_rth(now):
             if IssueCode.AFTER_HOURS_SIGNALS in self._firing:
                 return  # already firing: no message to format on every after-hours signal
@@ -217,7 +228,7 @@ class ProductionMonitor:
     def _emit(self, alert: Alert) -> None:
         self._put(
             (
-                "alert",
+                ALERT,
                 alert.at.timestamp(),
                 alert.code,
                 alert.severity,

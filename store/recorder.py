@@ -13,7 +13,6 @@ import collections
 import contextlib
 import json
 import logging
-import os
 import sqlite3
 import threading
 import time
@@ -21,12 +20,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store.schema import CLOSED_BUCKET_SECONDS, GATE_BUCKET_SECONDS, migrate
+from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event, RowEvent
+from store.paths import file_identity
+from store.schema import migrate
 
 log = logging.getLogger("production_health.store")
 
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
+_ROW_KINDS = frozenset({SIGNAL, EVENT, ALERT})  # kept one row each; the rest is aggregated
 
 
 @dataclass
@@ -62,7 +64,7 @@ class _Pending:
 
     spans: dict[int, list[float]] = field(default_factory=dict)  # seq -> [start, end, beats]
     gate: dict[tuple[int, str], list] = field(default_factory=dict)
-    rows: list[tuple] = field(default_factory=list)  # ("sig"|"event"|"alert", params)
+    rows: list[RowEvent] = field(default_factory=list)
     stopped_at: float | None = None
     last_seen: float = 0.0
     dropped: int = 0
@@ -82,10 +84,14 @@ class Recorder:
         flush_interval: float = 0.25,
         max_pending: int = 100_000,
         busy_timeout: float = 5.0,
+        gate_bucket: Callable[[str], int] = lambda code: 300,
         on_failure: Callable[[str], None] | None = None,
         on_recover: Callable[[str], None] | None = None,
     ) -> None:
+        """``gate_bucket(code)``: how many seconds of gate decisions with that reason code
+        share one aggregate row (the domain's rule; the store knows no reason code)."""
         self.path = Path(path)
+        self.gate_bucket = gate_bucket
         self.flush_interval = flush_interval
         self.max_pending = max_pending
         self.busy_timeout = busy_timeout
@@ -97,7 +103,7 @@ class Recorder:
     # -- state ----------------------------------------------------------------------------
     def _init_state(self, run: RunInfo) -> None:
         self.run = run
-        self._queue: collections.deque = collections.deque()
+        self._queue: collections.deque[Event] = collections.deque()
         self.put = self._queue.append  # the hot path: one C call
         self._wake = threading.Event()
         self._flushed = threading.Condition()
@@ -143,14 +149,14 @@ class Recorder:
             self._span_beats += 1
             return
         if self._span_beats:
-            self._queue.append(("span", self._span_seq, self._span_start, self._span_end, self._span_beats))
+            self._queue.append((SPAN, self._span_seq, self._span_start, self._span_end, self._span_beats))
         self._span_seq += 1
         self._span_start = t
         self._span_end = t
         self._span_beats = 1
 
     def mark_stopped(self, t: float) -> None:
-        self._queue.append(("stop", t))
+        self._queue.append((STOP, t))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything put so far is committed; False if the store is failing."""
@@ -159,7 +165,7 @@ class Recorder:
         with self._flushed:
             self._enqueued_marks += 1
             mark = self._enqueued_marks
-            self._queue.append(("mark", mark))
+            self._queue.append((MARK, mark))
         self._wake.set()
         deadline = time.monotonic() + timeout
         with self._flushed:
@@ -219,14 +225,15 @@ class Recorder:
         pending = self._pending
         gate = pending.gate
         rows = pending.rows
+        bucket_of = self.gate_bucket
         mark = 0
         n = 0
         while q:
             ev = q.popleft()
             kind = ev[0]
-            if kind == "gate":
+            if kind == GATE:
                 _, t, allowed, code, reason, age, data_ts = ev
-                bucket_len = CLOSED_BUCKET_SECONDS if code == "closed" else GATE_BUCKET_SECONDS
+                bucket_len = bucket_of(code)
                 key = (int(t // bucket_len) * bucket_len, code)
                 agg = gate.get(key)
                 if agg is None:
@@ -244,7 +251,7 @@ class Recorder:
                         agg[8] = data_ts
                 if t > pending.last_seen:
                     pending.last_seen = t
-            elif kind == "sig" or kind == "event" or kind == "alert":
+            elif kind in _ROW_KINDS:
                 if len(rows) >= self.max_pending and not self.failed:
                     q.appendleft(ev)  # the rest waits for the next batch
                     return mark, True
@@ -255,12 +262,12 @@ class Recorder:
                     rows.append(ev)
                 if ev[1] > pending.last_seen:
                     pending.last_seen = ev[1]
-            elif kind == "span":
+            elif kind == SPAN:
                 _, seq, start, end, beats = ev
                 pending.spans[seq] = [start, end, beats]
-            elif kind == "stop":
+            elif kind == STOP:
                 pending.stopped_at = ev[1]
-            elif kind == "mark":
+            elif kind == MARK:
                 mark = ev[1]
             n += 1
             if n % _DRAIN_YIELD_EVERY == 0:
@@ -275,11 +282,7 @@ class Recorder:
 
     def _connect(self) -> sqlite3.Connection:
         """(Re)open the store if needed; notice a deleted or replaced file."""
-        try:
-            st = os.stat(self.path)
-            identity = (st.st_dev, st.st_ino)
-        except FileNotFoundError:
-            identity = None
+        identity = file_identity(self.path)
         if self._conn is not None and identity == self._identity and identity is not None:
             return self._conn
         self._drop_conn()
@@ -294,8 +297,7 @@ class Recorder:
         except BaseException:
             conn.close()
             raise
-        st = os.stat(self.path)
-        self._identity = (st.st_dev, st.st_ino)
+        self._identity = file_identity(self.path)
         # A new connection may be to a new file that reuses the old one's inode number (a
         # deleted store recreated): always (re)write the run row into it (INSERT OR IGNORE).
         self._run_written_for = None
@@ -384,16 +386,22 @@ class Recorder:
         _insert_rows(
             conn,
             "signals (source, run_id, at, symbol, data_ts, details)",
-            [(src, rid, e[1], e[2], e[3], e[4]) for e in p.rows if e[0] == "sig"],
+            [
+                (src, rid, at, symbol, data_ts, details)
+                for _, at, symbol, data_ts, details in _of(p.rows, SIGNAL)
+            ],
         )
-        events = [(src, rid, e[1], e[2], e[3]) for e in p.rows if e[0] == "event"]
+        events = [(src, rid, at, kind, detail) for _, at, kind, detail in _of(p.rows, EVENT)]
         if p.dropped:
             events.append((src, rid, time.time(), "dropped_events", json.dumps({"count": p.dropped})))
         _insert_rows(conn, "events (source, run_id, at, kind, detail)", events)
         _insert_rows(
             conn,
             "alerts (source, code, severity, message, at, resolved, origin, detail)",
-            [(src, e[2], e[3], e[4], e[1], e[5], "monitor", e[6]) for e in p.rows if e[0] == "alert"],
+            [
+                (src, code, severity, message, at, resolved, "monitor", detail)
+                for _, at, code, severity, message, resolved, detail in _of(p.rows, ALERT)
+            ],
         )
         if p.stopped_at is not None:
             conn.execute("UPDATE runs SET stopped_at=? WHERE run_id=?", (p.stopped_at, rid))
@@ -403,6 +411,10 @@ class Recorder:
                 (p.last_seen, rid),
             )
         self._run_written_for = self._identity
+
+
+def _of(rows: list[RowEvent], kind: str) -> list:
+    return [e for e in rows if e[0] == kind]
 
 
 _ROWS_PER_INSERT = 500
