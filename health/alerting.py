@@ -20,6 +20,7 @@ from health.codes import IssueCode
 from health.durations import fmt_duration, fmt_limit
 from health.gate import PREVIOUS_SESSION, STALE
 from health.live import LiveSnapshot
+from health.liveness import is_silent
 
 RTH_ONLY = frozenset({IssueCode.NO_ACTIVITY, IssueCode.STALE_DATA, IssueCode.ZERO_RTH_COVERAGE})
 # Conditions already debounced by their own threshold: sent as soon as they hold.
@@ -80,7 +81,7 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
     for s in snap.sources:
         th = s.thresholds
         step = lambda code, _s=s: steps.get((_s.source, code))  # noqa: E731
-        silent = s.beat_age is None or s.beat_age > th.max_gap_seconds
+        silent = is_silent(s.last_beat, snap.now, th.max_gap_seconds)
         where = f"pid {s.pid} on {s.host}" if s.pid else "the loop"
         proc = {True: "its process is alive (hung?)", False: "its process is gone", None: ""}[s.process_alive]
         out.append(
@@ -142,7 +143,7 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
         # Judged from 15 minutes into today's session until the next one; not on other days.
         zero = None
         if session is not None and x is not None and snap.now - session.open_ts >= ZERO_COVERAGE_AFTER:
-            zero = x.rth_up_seconds <= 0
+            zero = x.uptime.rth_up_seconds <= 0
         out.append(
             Condition(
                 s.source,

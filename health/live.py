@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from health.analysis import analyze
 from health.calendar import MarketCalendar, MarketState
 from health.codes import IssueCode
+from health.liveness import is_up
 from health.loader import ReportUnavailable, load_day
 from health.process import process_alive
 from health.report import HealthReport, Thresholds
@@ -27,17 +28,25 @@ class LiveSource:
     thresholds: Thresholds
     last_beat: float | None
     beat_age: float | None
-    alive: bool  # heartbeat within 2 x check interval (the contract's "up")
+    stopped_at: float | None  # the newest run's clean stop, if it stopped cleanly
     pid: int | None
     host: str | None
     process_alive: bool | None
-    clean_stop: bool
     data_age: float | None  # age of the newest data the gate saw, now
     last_decision: GateRecord | None
     recent: tuple[GateRecord, ...]  # newest first
     age_trend: tuple[tuple[float, float], ...]  # (bucket start, max data age) over the session
     recent_after_hours: int = 0  # signals generated outside RTH in the last RECENT_SECONDS
     store_error: str | None = None  # the loop's newest STORE_ERROR alert, if unresolved
+
+    @property
+    def clean_stop(self) -> bool:
+        return self.stopped_at is not None
+
+    def up_at(self, now: float) -> bool:
+        """Is the loop up at ``now`` (health/liveness.py)? Widgets ask with their own clock,
+        which runs on between snapshots."""
+        return is_up(self.last_beat, now, self.thresholds.check_interval_seconds, self.stopped_at)
 
 
 @dataclass(frozen=True)
@@ -113,13 +122,10 @@ def take_snapshot(
                 thresholds=th,
                 last_beat=last_beat,
                 beat_age=None if last_beat is None else max(0.0, now - last_beat),
-                alive=last_beat is not None
-                and now - last_beat <= th.up_after_beat
-                and not (latest and latest.stopped_at is not None and latest.stopped_at >= last_beat),
+                stopped_at=latest.stopped_at if latest else None,
                 pid=latest.pid if latest else None,
                 host=latest.host if latest else None,
                 process_alive=alive(latest) if latest else None,
-                clean_stop=bool(latest and latest.stopped_at is not None),
                 data_age=data_age,
                 last_decision=last,
                 recent=tuple(recent),

@@ -164,7 +164,7 @@ def test_early_close_day_loop_stopping_at_noon(store):
     assert IssueCode.ZERO_RTH_COVERAGE not in found
     assert rep.status == "UNHEALTHY" and rep.exit_code == 2
     # up 09:30-12:00 of 09:30-13:00: 150 of 210 minutes
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * 150 / 210)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * 150 / 210)
     assert j["uptime"]["rth_coverage_pct"] == 71.4
     (gap,) = j["uptime"]["gaps"]
     assert gap["start"] == "2025-11-28T12:00:00-05:00"
@@ -246,8 +246,8 @@ def test_dst_sunday_is_a_23_hour_day(store):
     loop.close()
     rep = report(store, day)
     assert rep.status == "CLOSED"
-    assert rep.sources[0].window_seconds == 23 * 3600
-    assert rep.sources[0].uptime_pct == pytest.approx(100.0, abs=0.2)
+    assert rep.sources[0].uptime.window_seconds == 23 * 3600
+    assert rep.sources[0].uptime.pct == pytest.approx(100.0, abs=0.2)
 
 
 # -- gaps -----------------------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def test_long_gap(store):
     assert gap["minutes"] == 75.0
     assert "10:30 EST–11:45 EST" in issue(rep, IssueCode.UPTIME_GAP).message
     # up until the last beat + 2 x 60 s: down 10:32-11:45 = 73 of 390 minutes
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * (390 - 73) / 390)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * (390 - 73) / 390)
     assert issue(rep, IssueCode.LOW_RTH_COVERAGE).severity == Severity.WARNING
     assert "Gap" in text_of(rep) and "10:30:00–11:45:00 EST" in text_of(rep)
 
@@ -284,7 +284,7 @@ def test_short_silence_is_not_a_gap(store):
 
     assert IssueCode.UPTIME_GAP not in issue_codes(rep)
     assert j["uptime"]["gaps"] == []
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * (390 - 8) / 390)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * (390 - 8) / 390)
     assert rep.status == "HEALTHY"
 
 
@@ -429,7 +429,7 @@ def test_lunch_break_calendar_down_for_an_hour(store):
     assert j["session"]["break_start"] == "2025-12-10T12:00:00+08:00"
     assert j["session"]["break_end"] == "2025-12-10T13:00:00+08:00"
     # exactly one hour of 330 RTH minutes lost
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * 270 / 330)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * 270 / 330)
     assert j["uptime"]["rth_coverage_pct"] == 81.8
     # the silence 10:58-13:00 holds 62 minutes of RTH: the break does not count
     (gap,) = j["uptime"]["gaps"]
@@ -464,7 +464,7 @@ def test_today_during_the_lunch_break_a_loop_dead_since_11(store):
     msg = issue(rep, IssueCode.NO_ACTIVITY).message
     assert "10:59:00 HKT, 1h 01m before the break" in msg
     assert "at the start of the break (12:00 HKT)" in msg
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * 90 / 150)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * 90 / 150)
     assert rep.status == "UNHEALTHY"
 
 
@@ -514,7 +514,7 @@ def test_dec11_story(dec11):
     assert j["session"]["open"] == "2025-12-11T09:30:00-05:00"
     assert_iso_offsets(j)
 
-    pid = rep.sources[0].latest_pid
+    pid = rep.sources[0].lifecycle.latest.pid
     assert pid is not None
     steps = [s for r in j["recommendations"] for s in r["steps"]]
     assert any(f"pid {pid}" in s and "not running now" in s for s in steps), steps
@@ -559,7 +559,7 @@ def test_today_loop_stopped_45_minutes_ago(store):
     assert "10:15:00 EST, 45m 00s before now" in no_act.message
     assert no_act.message.endswith("not running now")
     # 45 of the 90 elapsed RTH minutes
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(50.0)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(50.0)
     (gap,) = j["uptime"]["gaps"]
     assert gap["ongoing"] is True
     assert "–now" in issue(rep, IssueCode.UPTIME_GAP).message
@@ -695,7 +695,7 @@ def test_a_loop_that_stopped_beating_but_whose_process_lives_is_hung(store):
     rep = report(store, WED)
     assert IssueCode.UNCLEAN_EXIT not in issue_codes(rep)
     assert {IssueCode.NO_ACTIVITY, IssueCode.LOW_RTH_COVERAGE, IssueCode.UPTIME_GAP} <= set(issue_codes(rep))
-    assert rep.sources[0].latest_alive is True
+    assert rep.sources[0].lifecycle.latest.alive is True
     steps = [s for r in rep.recommendations for s in r.steps]
     assert any("still running but silent since 2025-12-10 10:59:00 EST" in s for s in steps), steps
 

@@ -153,9 +153,9 @@ class DashboardScreen(Screen):
         age.analysis = analysis
         gating = self.query_one(GatingPanel)
         gating.decisions = src.recent if src else ()
-        gating.allowed = analysis.gate_allowed if analysis else 0
-        gating.blocked_by = tuple(sorted((analysis.gate_by_code if analysis else {}).items()))
-        gating.signals = analysis.signals_total if analysis else 0
+        gating.allowed = analysis.gate.allowed if analysis else 0
+        gating.blocked_by = tuple(sorted((analysis.gate.by_code if analysis else {}).items()))
+        gating.signals = analysis.signals.total if analysis else 0
         issues = self.query_one(IssuesPanel)
         issues.multi = len(snapshot.sources) > 1
         issues.issues = report.issues if report else ()

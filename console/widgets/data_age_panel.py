@@ -61,7 +61,7 @@ class DataAgePanel(Panel):
         last = src.last_decision
         stamp = last.last_data_ts if last is not None else None
         if stamp is None and a is not None:
-            stamp = a.newest_data_ts
+            stamp = a.signals.newest_data_ts
         if stamp is not None:
             age = now - stamp
             style = age_style(age, limit)
@@ -90,11 +90,11 @@ class DataAgePanel(Panel):
             )
         else:
             lines.append(Text("trend: no gate decisions yet", style="dim"))
-        if a is not None and a.signals_total:
+        if a is not None and a.signals.total:
             lines.append(
                 Text(
-                    f"signals {a.signals_total}: {a.signals_rth} in RTH, {a.signals_stale} stale",
-                    style="red" if a.signals_stale else "dim",
+                    f"signals {a.signals.total}: {a.signals.rth} in RTH, {a.signals.stale} stale",
+                    style="red" if a.signals.stale else "dim",
                 )
             )
         return Text("\n").join(lines)

@@ -37,14 +37,14 @@ def overview_rows(
         beat = None if s.last_beat is None else max(0.0, now - s.last_beat)
         last = s.last_decision
         data_age = None if last is None or last.last_data_ts is None else now - last.last_data_ts
-        alive = s.alive and beat is not None and beat <= s.thresholds.up_after_beat
+        alive = s.up_at(now)
         rows.append(
             (
                 s.source,
                 alive,
                 beat,
                 data_age,
-                None if a is None else a.rth_coverage_pct,
+                None if a is None else a.uptime.rth_coverage_pct,
                 "—" if last is None else ("✔ " if last.allowed else "✖ ") + last.code,
             )
         )

@@ -84,7 +84,7 @@ class UptimePanel(Panel):
             head.append(" recorded yet")
         else:
             age = max(0.0, now - src.last_beat)
-            alive = src.alive and age <= th.up_after_beat
+            alive = src.up_at(now)
             if alive:
                 head.append("● UP", style="bold green")
             elif src.clean_stop:
@@ -102,21 +102,21 @@ class UptimePanel(Panel):
                     style="dim" if src.process_alive else "red",
                 )
             lines.append(line)
-        if a is not None and a.rth_coverage_pct is not None:
-            ok = a.rth_coverage_pct >= th.min_rth_coverage_pct
+        if a is not None and a.uptime.rth_coverage_pct is not None:
+            ok = a.uptime.rth_coverage_pct >= th.min_rth_coverage_pct
             cov = Text("RTH coverage ")
-            cov.append(f"{a.rth_coverage_pct:.1f}%", style="bold green" if ok else "bold red")
+            cov.append(f"{a.uptime.rth_coverage_pct:.1f}%", style="bold green" if ok else "bold red")
             cov.append(f" so far (min {th.min_rth_coverage_pct:g}%)", style="dim")
             lines.append(cov)
         session = self.session
         if session is not None:
-            intervals = a.up_intervals if a is not None else ()
+            intervals = a.uptime.intervals if a is not None else ()
             lines.append(timeline(session, intervals, now, width))
             left, right = hms(session.open_ts, self.tz, "%H:%M"), hms(session.close_ts, self.tz, "%H:%M")
             lines.append(Text(left + right.rjust(max(1, width - len(left))), style="dim"))
         else:
             lines.append(Text("no session today", style="dim"))
-        gaps = a.gaps if a is not None else ()
+        gaps = a.uptime.gaps if a is not None else ()
         if gaps:
             for g in gaps[-3:]:
                 end = "now" if g.ongoing else hms(g.end, self.tz, "%H:%M")
@@ -131,13 +131,13 @@ class UptimePanel(Panel):
         elif a is not None and session is not None:
             lines.append(Text(f"no gap over {short(th.max_gap_seconds)} today", style="dim"))
         if a is not None:  # the least urgent last: clipped first on a small terminal
-            unclean = len(a.unclean_exits)
-            life = Text(f"starts {a.starts} · ", style="dim")
+            unclean = len(a.lifecycle.unclean_exits)
+            life = Text(f"starts {a.lifecycle.starts} · ", style="dim")
             life.append(f"unclean exits {unclean}", style="red" if unclean else "dim")
             lines.append(life)
             lines.append(
                 Text(
-                    f"up {a.uptime_pct:.1f}% of the day so far ({fmt_duration(a.uptime_seconds)})",
+                    f"up {a.uptime.pct:.1f}% of the day so far ({fmt_duration(a.uptime.seconds)})",
                     style="dim",
                 )
             )
