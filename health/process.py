@@ -1,11 +1,15 @@
 """What became of a run's process: one inspection, with one pid-reuse guard, for the
-report's "is it running now", the live view and the diagnostics."""
+report's "is it running now", the live view and the diagnostics; and which watchdogs run here."""
 
 from __future__ import annotations
 
+import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from store.paths import file_identity
 from store.records import RunRecord
 
 PID_REUSE_SLACK_SECONDS = 5.0  # the process may start a little before its monitor
@@ -56,3 +60,49 @@ def process_alive(run: RunRecord) -> bool | None:
     if kind == "denied":
         return None
     return kind in ("alive", "stopped")
+
+
+def is_watchdog(cmdline: Sequence[str]) -> bool:
+    if "--watch" not in cmdline:
+        return False
+    for i, part in enumerate(cmdline):
+        if os.path.basename(part) == "health-console":
+            return True
+        if part == "-m" and i + 1 < len(cmdline) and cmdline[i + 1].split(".")[0] == "console":
+            return True
+    return False
+
+
+def _watched_store(cmdline: Sequence[str]) -> str | None:
+    """The --store a watchdog was given, if any (else it uses $HEALTH_STORE or the default)."""
+    for i, part in enumerate(cmdline):
+        if part == "--store" and i + 1 < len(cmdline):
+            return cmdline[i + 1]
+        if part.startswith("--store="):
+            return part.split("=", 1)[1]
+    return None
+
+
+def watchdog_pids(store_path: str | os.PathLike[str]) -> tuple[list[int], list[int]]:
+    """pids of `health-console --watch` processes on this host: (watching this store or
+    possibly so, watching another store)."""
+    import psutil
+
+    ours, others = [], []
+    target = _same_file_key(store_path)
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        cmdline = proc.info.get("cmdline") or ()
+        if not is_watchdog(cmdline):
+            continue
+        watched = _watched_store(cmdline)
+        if watched is not None:
+            watched_path = Path(proc.info.get("cwd") or "/") / Path(watched).expanduser()
+            if _same_file_key(watched_path) != target:
+                others.append(proc.info["pid"])
+                continue
+        ours.append(proc.info["pid"])
+    return ours, others
+
+
+def _same_file_key(path: Path) -> object:
+    return file_identity(path) or os.path.abspath(path)
