@@ -22,40 +22,15 @@ from pathlib import Path
 
 from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event, RowEvent
 from store.paths import file_identity
+from store.records import RunInfo
 from store.schema import migrate
+from store.sql import insert_rows
 
 log = logging.getLogger("production_health.store")
 
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
 _ROW_KINDS = frozenset({SIGNAL, EVENT, ALERT})  # kept one row each; the rest is aggregated
-
-
-@dataclass
-class RunInfo:
-    """One process lifecycle of one loop (``source``)."""
-
-    run_id: str
-    source: str
-    pid: int
-    host: str
-    argv: list[str]
-    version: str
-    config: dict
-    started_at: float
-    heartbeat_gap: float  # beats further apart than this start a new uptime span
-
-    def row(self) -> tuple:
-        return (
-            self.run_id,
-            self.source,
-            self.pid,
-            self.host,
-            json.dumps(self.argv),
-            self.version,
-            json.dumps(self.config, default=str),
-            self.started_at,
-        )
 
 
 @dataclass
@@ -383,7 +358,7 @@ class Recorder:
                 "last_at=max(last_at, excluded.last_at)",
                 [(src, k[0], k[1], *v) for k, v in p.gate.items()],
             )
-        _insert_rows(
+        insert_rows(
             conn,
             "signals (source, run_id, at, symbol, data_ts, details)",
             [
@@ -394,8 +369,8 @@ class Recorder:
         events = [(src, rid, at, kind, detail) for _, at, kind, detail in _of(p.rows, EVENT)]
         if p.dropped:
             events.append((src, rid, time.time(), "dropped_events", json.dumps({"count": p.dropped})))
-        _insert_rows(conn, "events (source, run_id, at, kind, detail)", events)
-        _insert_rows(
+        insert_rows(conn, "events (source, run_id, at, kind, detail)", events)
+        insert_rows(
             conn,
             "alerts (source, code, severity, message, at, resolved, origin, detail)",
             [
@@ -415,25 +390,3 @@ class Recorder:
 
 def _of(rows: list[RowEvent], kind: str) -> list:
     return [e for e in rows if e[0] == kind]
-
-
-_ROWS_PER_INSERT = 500
-
-
-def _insert_rows(conn: sqlite3.Connection, target: str, rows: list[tuple]) -> None:
-    """Multi-row INSERTs, 500 rows a statement. ``executemany`` gives up and takes back the
-    GIL around every row; while the trading loop's thread is busy in Python each hand-back
-    waits a whole switch interval, and commits fell seconds behind (bench/recorder.py)."""
-    if not rows:
-        return
-    width = len(rows[0])
-    one = "(" + ",".join("?" * width) + ")"
-    full_sql = None
-    for i in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[i : i + _ROWS_PER_INSERT]
-        if len(chunk) == _ROWS_PER_INSERT:
-            full_sql = full_sql or f"INSERT INTO {target} VALUES " + ",".join([one] * _ROWS_PER_INSERT)
-            sql = full_sql
-        else:
-            sql = f"INSERT INTO {target} VALUES " + ",".join([one] * len(chunk))
-        conn.execute(sql, [v for row in chunk for v in row])

@@ -17,7 +17,7 @@ from datetime import date, datetime
 import pytest
 
 from health import ProductionMonitor
-from health.alerting import AlertEngine, Condition
+from health.alerts import AlertEngine, Condition
 from health.codes import IssueCode
 from health.simulation import SimClock, at, monitor, run_loop
 from store.reader import StoreReader
@@ -27,7 +27,7 @@ try:
 except ImportError:  # tests/ not a package
     from discord_server import TOKEN, FakeDiscord
 
-from console.watch import Watchdog
+from health.watchdog import Watchdog
 
 D11 = date(2025, 12, 11)
 

@@ -23,36 +23,17 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.validation import ValidationResult, Validator
 from textual.widgets import Footer, Header, Input, Static
 
 from console.screens.context import ConsoleContext
 from console.styles import CHECK_STYLE, STATUS_STYLE
 from console.widgets._common import StepScroll
-from health.calendar import CalendarError, MarketCalendar
+from console.widgets.date_input import DateValidator
+from health.calendar import CalendarError
 from health.codes import CheckStatus
 from health.report import HealthReport
 
 WEEKDAY = "%a %Y-%m-%d"
-
-
-class DateValidator(Validator):
-    """YYYY-MM-DD within the calendar's range: one line saying what is wrong."""
-
-    def __init__(self, calendar: MarketCalendar) -> None:
-        super().__init__()
-        self.calendar = calendar
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            day = date.fromisoformat(value.strip())
-        except ValueError:
-            return self.failure(f"not a date: {value.strip()!r} (type YYYY-MM-DD, e.g. 2025-12-11)")
-        try:
-            self.calendar.check_range(day)
-        except CalendarError as exc:
-            return self.failure(str(exc))
-        return self.success()
 
 
 class ReportView(StepScroll, VerticalScroll, inherit_bindings=False):

@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from console.screens.source_picker import SourcePicker
 from console.store_watch import LIVE, STARTING, StoreState
 from console.widgets import (
     DataAgePanel,
@@ -30,11 +31,10 @@ from console.widgets import (
     IssuesPanel,
     RthClock,
     SourceOverview,
-    SourcePicker,
     StatusLine,
     UptimePanel,
 )
-from console.widgets.source_picker import overview_rows
+from console.widgets.source_overview import overview_rows
 from health.calendar import MarketCalendar
 from health.live import LiveSnapshot, LiveSource
 
