@@ -7,7 +7,7 @@
     python bench/report.py --regen    # rebuild the cached stores
     python bench/report.py --profile  # profile even when every target passes
 
-What it does (issue 3, item 7):
+What it does:
 
 1. Two stores, cached under the temp dir keyed by their parameters (and the schema version,
    and the recorder's run-config keys):
@@ -104,7 +104,7 @@ LOOP_CONFIG = {
     "calendar": "XNYS",
 }
 
-# Targets from issue 3, item 7.
+# Targets (docs/ARCHITECTURE.md, "Speed").
 TARGET_ANALYSIS_MS = 100.0
 TARGET_PROCESS_S = 1.0
 TARGET_RATIO = 1.5
@@ -992,7 +992,7 @@ def render(r: dict) -> str:
         f"load average at the start and the end of the timings: {load}."
     )
     w("")
-    w(f"### Targets (issue 3, item 7): the report of {p.day}, a normal Wednesday session")
+    w(f"### Targets: the report of {p.day}, a normal Wednesday session")
     w("")
     w("| measure | year store | one-day store | year / one-day | target | |")
     w("|---|---:|---:|---:|---|---|")

@@ -1,6 +1,6 @@
 """Command-line entry points: health-console, check-production-health, diagnose-production.
 
-Exit codes follow the monitoring-plugins convention (CONTRACT §3): 0 HEALTHY/CLOSED,
+Exit codes follow the monitoring-plugins convention (docs/CONTRACT.md §3): 0 HEALTHY/CLOSED,
 1 DEGRADED, 2 UNHEALTHY, 3 UNKNOWN. Every failure we can foresee is one line on stderr and
 exit 3 — argparse's own exit 2 would read as CRITICAL, so it never gets through. The report
 path imports neither Textual nor the console app.

@@ -1,4 +1,4 @@
-"""The human report, rendered with Rich; in the spirit of the seed's example, with the zone
+"""The human report, rendered with Rich: the sections of the JSON in reading order, with the zone
 shown on every time and colour only on a terminal.
 
 Loop-supplied text goes in as ``rich.text.Text`` (never parsed as markup) after ``clean``.

@@ -7,7 +7,7 @@ snapshot has aged ``refresh_seconds`` (RTH coverage "so far" changes with time a
 it take a new :class:`~health.live.LiveSnapshot` — still on this thread, so the UI thread
 never touches SQLite. Results travel as Textual messages (posting is thread-safe).
 
-Safety (CONTRACT §5): the store is opened only through :class:`store.reader.StoreReader`
+Safety (docs/CONTRACT.md §5): the store is opened only through :class:`store.reader.StoreReader`
 (``mode=ro``): never created, never written, no write lock ever taken. A store that does not
 exist yet is waited for, politely and without creating anything.
 """

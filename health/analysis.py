@@ -1,6 +1,6 @@
 """Analysis of one date: pure functions from plain records (no SQLite here) to a report.
 
-Definitions (CONTRACT §3): the window is the calendar day in the exchange's time zone, or its
+Definitions (docs/CONTRACT.md §3): the window is the calendar day in the exchange's time zone, or its
 elapsed part for today. Activity at t keeps a loop up until t + 2 x its check interval (capped
 by a clean stop and by now). RTH coverage is the share of the session's RTH (breaks cut out;
 for today the elapsed part) during which the loop was up. A gap is a silence between

@@ -64,7 +64,7 @@ def _log_files() -> list[str]:
 
 
 class ProductionMonitor:
-    """See CONTRACT §2. Thread-safe for a single loop thread plus the background threads."""
+    """See docs/CONTRACT.md §2. Thread-safe for a single loop thread plus the background threads."""
 
     def __init__(self, config: MonitorConfig | None = None) -> None:
         self.config = config = config or MonitorConfig()

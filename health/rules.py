@@ -1,4 +1,4 @@
-"""Rules: measured facts → issues with stable codes (CONTRACT §4) → overall status.
+"""Rules: measured facts → issues with stable codes (docs/CONTRACT.md §4) → overall status.
 
 Messages carry the numbers a person needs to act ("105 signals after hours vs 0 during RTH:
 likely using yesterday's data"), in the exchange's time zone.

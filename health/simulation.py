@@ -85,7 +85,7 @@ def in_own_process(fn, *args) -> None:
 
 
 def seed_dec11_story(store: str | Path, own_process: bool = True, source: str = "default") -> None:
-    """The seed's story: the loop ran overnight on the previous session's data, generated 105
+    """The Dec 11 story, the incident this project exists for: the loop ran overnight on the previous session's data, generated 105
     signals after hours (no gate), and died at 02:35:48 ET on 2025-12-11; nothing ran during
     RTH. By default it runs in a process of its own that is gone afterwards, as it would be.
     ``source`` names the loop (the demo records the story under its own loop's name)."""

@@ -468,7 +468,7 @@ def test_today_during_the_lunch_break_a_loop_dead_since_11(store):
     assert rep.status == "UNHEALTHY"
 
 
-# -- the seed's Dec 11 story ----------------------------------------------------------------------
+# -- the Dec 11 story ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dec11(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("dec11") / "health.db"

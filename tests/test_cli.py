@@ -1,7 +1,7 @@
 """The report CLIs as a user (or cron, or Nagios) runs them: real processes, real stores.
 
 check-production-health, health-console --report and diagnose-production: exit codes 0-3 by
-status (CONTRACT §3), --json as exactly one JSON object, --nagios as one status line with
+status (docs/CONTRACT.md §3), --json as exactly one JSON object, --nagios as one status line with
 perfdata, a piped text report that is plain UTF-8, every bad input as exit 3 with one line on
 stderr and no traceback, the store found through $HEALTH_STORE, no Textual import on the
 headless path, and loop-supplied text shown literally.
@@ -107,7 +107,7 @@ def assert_unknown(r: Result) -> None:
 
 
 def assert_contract_json(j: dict) -> None:
-    """The fields CONTRACT §3 promises, with their types."""
+    """The fields docs/CONTRACT.md §3 promises, with their types."""
     assert isinstance(j["date"], str) and re.fullmatch(r"\d{4}-\d\d-\d\d", j["date"])
     assert isinstance(j["calendar"], str) and isinstance(j["timezone"], str)
     assert j["status"] in ("HEALTHY", "CLOSED", "DEGRADED", "UNHEALTHY")
@@ -252,7 +252,7 @@ def test_json_is_one_object_with_the_promised_fields(json_runs):
     }
     stale = next(i for i in j["issues"] if i["code"] == "STALE_DATA")
     assert "105 signals after hours vs 0 during RTH" in stale["message"] and stale["severity"] == "CRITICAL"
-    # the seeding process has ended: its pid is named and said not to run
+    # the process that wrote the story has ended: its pid is named and said not to run
     steps = [s for r in j["recommendations"] for s in r["steps"]]
     assert any(re.search(r"pid \d+ on .* is not running now", s) for s in steps), steps
 
@@ -613,7 +613,7 @@ def test_markup_and_escapes_from_the_loop_are_neutralised(stores):
 
 
 def test_reports_create_nothing_beside_a_store_no_loop_has_open(stores, tmp_path):
-    """CONTRACT §5: the report never creates anything. A store no loop has open has no -wal
+    """docs/CONTRACT.md §5: the report never creates anything. A store no loop has open has no -wal
     file; reading it must not leave -wal/-shm files behind (nor change the db)."""
     store = tmp_path / "closed.db"
     shutil.copy(stores["healthy"], store)

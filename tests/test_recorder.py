@@ -211,7 +211,7 @@ def test_a_failing_alert_callback_never_reaches_the_loop(make_monitor, store_pat
 
 
 def test_store_location_follows_health_store_then_xdg(clock, tmp_path, monkeypatch):
-    """CONTRACT §1: MonitorConfig(store_path) > $HEALTH_STORE > $XDG_STATE_HOME default."""
+    """docs/CONTRACT.md §1: MonitorConfig(store_path) > $HEALTH_STORE > $XDG_STATE_HOME default."""
     env_store = tmp_path / "from-env" / "h.db"
     monkeypatch.setenv("HEALTH_STORE", str(env_store))
     with ProductionMonitor(MonitorConfig(clock=clock)) as monitor:

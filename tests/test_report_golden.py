@@ -1,9 +1,10 @@
 """The report, byte for byte, on fixed scenarios: golden files in tests/golden/.
 
 Refactoring the analysis (typed enums, records reshaped) must not change one byte of what
-scripts read (docs/CONTRACT.md §3), nor of the text, Nagios and notify renderings of it. The stores are written by the real recorder on simulated
-clocks; what varies between machines (pid, host, command line, working directory, the store's
-path) is normalised before the report is made. A deliberate change of the report updates the
+scripts read (docs/CONTRACT.md §3), nor of the text, Nagios and notify renderings of it. The
+stores are written by the real recorder on simulated clocks; what varies between machines (pid,
+host, command line, working directory, the store's path) is normalised before the report is
+made. A deliberate change of the report updates the
 files with ``UPDATE_GOLDEN=1 python -m pytest tests/test_report_golden.py`` and shows in the
 diff for review.
 """

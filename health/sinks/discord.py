@@ -59,7 +59,7 @@ def truncate(text: str, limit: int) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """Show loop-provided text literally (CONTRACT §5): ``my_loop_name`` is not italics."""
+    """Show loop-provided text literally (docs/CONTRACT.md §5): ``my_loop_name`` is not italics."""
     return _LINE_START_MARKDOWN.sub(r"\1\\\2", _MARKDOWN.sub(r"\\\1", text))
 
 

@@ -2,7 +2,7 @@
 loop, and one bounded queue per sink.
 
 Why this shape: ``alert_callback`` runs inside the user's loop, which must not block on a slow
-or dead webhook, nor die of an exception from one (CONTRACT §2). So :meth:`submit` only
+or dead webhook, nor die of an exception from one (docs/CONTRACT.md §2). So :meth:`submit` only
 appends to an in-memory deque under a lock and pokes the event loop; all network I/O happens
 in the dispatcher's own thread. Each sink has its own queue and worker, so a hung Discord does
 not delay the generic webhook. When a queue is full the *oldest* item is dropped (and counted):
