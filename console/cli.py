@@ -26,10 +26,15 @@ from console.args import (
 from health.codes import CheckStatus, ExitCode, Status
 
 
-def _fail(prog: str, message: str, as_json: bool) -> int:
-    if as_json:
-        print(json.dumps({"status": Status.UNKNOWN, "exit_code": ExitCode.UNKNOWN, "error": message}))
-    print(f"{prog}: {message}", file=sys.stderr)
+def _fail(prog: str, reason: str, fmt: str | None, prefix: str = "") -> int:
+    """UNKNOWN: the reason on stderr, and still the one document or line stdout promises."""
+    if fmt == "json":
+        print(json.dumps({"status": Status.UNKNOWN, "exit_code": ExitCode.UNKNOWN, "error": prefix + reason}))
+    elif fmt == "nagios":
+        from console.nagios import nagios_unknown
+
+        print(nagios_unknown(reason))
+    print(f"{prog}: {prefix}{reason}", file=sys.stderr)
     return ExitCode.UNKNOWN
 
 
@@ -97,8 +102,10 @@ def _utf8_stdout() -> None:
                 stream.reconfigure(encoding="utf-8", errors="replace")
 
 
-def _run(prog: str, fn, argv, as_json_hint: bool) -> int:
-    """Run a command; every foreseeable failure becomes one stderr line and exit 3."""
+def _run(prog: str, fn, argv: Sequence[str]) -> int:
+    """Run a command; every foreseeable failure becomes one stderr line and exit 3 (and, with
+    --json or --nagios, the JSON object or plugin line that stdout promises)."""
+    fmt = _output_format(argv)
     _utf8_stdout()
     from health.calendar import CalendarError
     from health.loader import ReportUnavailable
@@ -106,9 +113,9 @@ def _run(prog: str, fn, argv, as_json_hint: bool) -> int:
     try:
         return fn(argv)
     except UsageError as exc:
-        return _fail(prog, f"error: {exc}", as_json_hint)
+        return _fail(prog, str(exc), fmt, prefix="error: ")
     except (ReportUnavailable, CalendarError) as exc:
-        return _fail(prog, str(exc), as_json_hint)
+        return _fail(prog, str(exc), fmt)
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -118,7 +125,7 @@ def _run(prog: str, fn, argv, as_json_hint: bool) -> int:
     except Exception as exc:  # never a traceback for the user; HEALTH_DEBUG=1 shows it
         if os.environ.get("HEALTH_DEBUG"):
             raise
-        return _fail(prog, f"internal error: {type(exc).__name__}: {exc}", as_json_hint)
+        return _fail(prog, f"internal error: {type(exc).__name__}: {exc}", fmt)
 
 
 def _report_cmd(prog: str, description: str, diagnostics: bool = False):
@@ -181,18 +188,23 @@ _diag = _report_cmd(
 )
 
 
-def _wants_json(argv: Sequence[str]) -> bool:
-    return "--json" in argv
+def _output_format(argv: Sequence[str]) -> str | None:
+    """What stdout was asked to hold, read from the raw arguments (they may not parse)."""
+    if "--json" in argv:
+        return "json"
+    if "--nagios" in argv:
+        return "nagios"
+    return None
 
 
 def check_main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    sys.exit(_run("check-production-health", _check, argv, _wants_json(argv)))
+    sys.exit(_run("check-production-health", _check, argv))
 
 
 def diagnose_main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    sys.exit(_run("diagnose-production", _diag, argv, _wants_json(argv)))
+    sys.exit(_run("diagnose-production", _diag, argv))
 
 
 def _console(argv: Sequence[str]) -> int:
@@ -215,4 +227,4 @@ def _console(argv: Sequence[str]) -> int:
 
 def health_console_main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    sys.exit(_run("health-console", _console, argv, _wants_json(argv)))
+    sys.exit(_run("health-console", _console, argv))

@@ -1,9 +1,18 @@
-"""One monitoring-plugins status line with perfdata, for Nagios/Icinga/Zabbix checks."""
+"""One monitoring-plugins status line with perfdata, for Nagios/Icinga/Zabbix checks: for every
+outcome, UNKNOWN included (docs/CONTRACT.md §3)."""
 
 from __future__ import annotations
 
+from console.sanitize import clean
 from health.codes import Status
 from health.report import HealthReport
+
+
+def nagios_unknown(reason: str) -> str:
+    """The line when no report could be made. One line, and no "|": the plugin's perfdata
+    separator must not appear in the text a path or a message may carry."""
+    text = clean(reason, one_line=True).replace("|", "/")
+    return f"PRODUCTION HEALTH {Status.UNKNOWN} - {text}"
 
 
 def nagios_line(report: HealthReport) -> str:
