@@ -253,12 +253,11 @@ def _need_terminal(error: type[Exception]) -> None:
 
 def _run_demo(args) -> int:
     """A temporary store fed by a simulated loop in its own process, on a 60× clock."""
-    import shutil
     import subprocess
     import tempfile
 
     from console.args import parse_day
-    from console.demo import demo_clock, demo_day, seed_history, start_demo_process
+    from console.demo import demo_clock, demo_day, remove_demo_store, seed_history, start_demo_process
 
     code = args.calendar or "XNYS"
     calendar = get_calendar(code)
@@ -269,7 +268,7 @@ def _run_demo(args) -> int:
         day = demo_day(code)
         print(f"health-console --demo: seeding {day.isoformat()} and earlier…", file=sys.stderr)
         seed_history(store, day, code)
-        clock = demo_clock(day, 60.0, code)
+        clock = demo_clock(day, args.speed or 60.0, code)
         proc = start_demo_process(store, clock, code)
         start_day = parse_day(args.date, calendar.tz, clock()) if args.date else None
         app = HealthConsole(
@@ -295,4 +294,4 @@ def _run_demo(args) -> int:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_demo_store(tmp, None if proc is None else proc.pid)

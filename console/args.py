@@ -99,6 +99,7 @@ def console_parser() -> ArgumentParser:
         type=_positive,
         help="watchdog: seconds between evaluations (default: the loop's check interval)",
     )
+    p.add_argument("--speed", type=_positive, help=argparse.SUPPRESS)  # demo: simulated s per real s
     add_report_args(p)
     return p
 

@@ -13,8 +13,10 @@ a quiet afternoon, the close and after-hours attempts the gate refuses.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -149,6 +151,40 @@ def start_demo_process(store: Path, clock: DemoClock, calendar_code: str = "XNYS
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+
+
+def remove_demo_store(tmp: Path, group: int | None, timeout: float = 5.0) -> None:
+    """The demo leaves nothing behind. Its loop's process group is told to stop before this;
+    wait (bounded) until no live process is left in it — the restarted loop is not our child,
+    and its exit flush would create the store again after the directory was removed — then
+    remove the directory."""
+    if group is not None:
+        deadline = time.monotonic() + timeout
+        while _group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _group_alive(group):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+            time.sleep(0.1)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _group_alive(group: int) -> bool:
+    """Is any process of the group alive? Zombies (exited, waiting to be reaped by whoever
+    adopted them) do not count: they write nothing."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    import psutil
+
+    for proc in psutil.process_iter(["status"]):
+        with contextlib.suppress(OSError, psutil.Error):
+            if os.getpgid(proc.pid) == group and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+    return False
 
 
 DEC11 = date(2025, 12, 11)

@@ -5,12 +5,25 @@ Real processes and real stores, as in tests/test_cli.py, whose helpers run the s
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
+import select
+import signal
+import sqlite3
+import struct
+import subprocess
+import termios
+import time
 from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import PYTHON, child_env
 from test_cli import assert_unknown, run_many
 
+from console import demo
+from health.calendar import get_calendar
 from health.simulation import SimClock, at, monitor, run_loop
 
 pytestmark = pytest.mark.slow
@@ -65,3 +78,70 @@ def test_nagios_prints_one_plugin_line_for_every_unknown(healthy: Path, tmp_path
     # the same reason as the one stderr line
     r = results["no-store"]
     assert r.stdout.split(" - ", 1)[1].strip() in r.stderr
+
+
+# -- 2. the demo leaves nothing behind, its simulated restart included ---------------------------------
+def _drain(master: int, seconds: float) -> bytes:
+    out = b""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([master], [], [], 0.05)
+        if ready:
+            try:
+                out += os.read(master, 65536)
+            except OSError:
+                break
+    return out
+
+
+def _runs_since(store: Path, t: float) -> int:
+    try:
+        conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=1)
+        try:
+            return conn.execute("SELECT count(*) FROM runs WHERE started_at >= ?", (t,)).fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+
+
+def test_quitting_the_demo_after_its_restart_leaves_nothing(tmp_path: Path) -> None:
+    open_ts = get_calendar("XNYS").session(demo.demo_day("XNYS")).open_ts
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 32, 100, 0, 0))
+    env = child_env()
+    env.update(TERM="xterm-256color", TMPDIR=str(tmp_path))
+    code = "import sys; from console.cli import health_console_main; health_console_main(sys.argv[1:])"
+    # 1200x: the crash (09:40) and the restart (10:16) come a few seconds after the start
+    proc = subprocess.Popen(
+        [PYTHON, "-c", code, "--demo", "--speed", "1200"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        deadline = time.monotonic() + 60
+        restarted = False
+        while time.monotonic() < deadline and not restarted:
+            _drain(master, 0.2)
+            stores = list(tmp_path.glob("health-demo-*/health.db"))
+            # the loop's first run (before the open) and the run after its crash
+            restarted = bool(stores) and _runs_since(stores[0], open_ts - 300) >= 2
+        assert restarted, list(tmp_path.iterdir())
+        os.write(master, b"q")
+        deadline = time.monotonic() + 20
+        while proc.poll() is None and time.monotonic() < deadline:
+            _drain(master, 0.2)
+        assert proc.returncode == 0
+        for _ in range(20):  # nothing comes back once the console is gone
+            assert list(tmp_path.iterdir()) == []
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        with contextlib.suppress(OSError):
+            os.close(master)
