@@ -6,6 +6,7 @@ Loop-supplied text goes in as ``rich.text.Text`` (never parsed as markup) after 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from rich.console import Group, RenderableType
@@ -188,9 +189,24 @@ def render_report(report: HealthReport) -> RenderableType:
     for rec in report.recommendations:
         parts.append(Padding(Text(f"» {clean(rec.title)}", style="bold"), (0, 0, 0, 2), expand=False))
         for n, step in enumerate(rec.steps, 1):
-            parts.append(Padding(Text(f"{n}. {clean(step, one_line=True)}"), (0, 0, 0, 5), expand=False))
+            parts.extend(_step(n, clean(step, one_line=True)))
     parts.append(Rule(style="dim", characters="═"))
     return Group(*parts)
+
+
+_TRAILING_COMMAND = re.compile(r"^(?P<prose>.*\S)\s+`(?P<command>[^`]+)`$")
+
+
+def _step(n: int, text: str) -> list[RenderableType]:
+    """A step; a command it ends with goes on a line of its own that is never wrapped, so that
+    copying it from the terminal or a file gives a command that works when pasted."""
+    m = _TRAILING_COMMAND.match(text)
+    if m is None:
+        return [Padding(Text(f"{n}. {text}"), (0, 0, 0, 5), expand=False)]
+    return [
+        Padding(Text(f"{n}. {m['prose']}"), (0, 0, 0, 5), expand=False),
+        Padding(Text(m["command"], no_wrap=True, overflow="ignore"), (0, 0, 0, 8), expand=False),
+    ]
 
 
 def _hourly(x) -> Table | None:

@@ -20,6 +20,7 @@ from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
 from health.gate import FUTURE, PREVIOUS_SESSION, STALE
 from health.liveness import is_silent, up_until
+from health.process import restart_command
 from health.report import (
     Gap,
     GateStats,
@@ -259,8 +260,7 @@ def _lifecycle(
             host=latest.host,
             alive=inp.alive(latest),
             log_files=tuple(latest.config.get("log_files") or ()),
-            cwd=latest.config.get("cwd"),
-            argv=latest.argv,
+            restart_command=restart_command(latest),
         ),
     )
 

@@ -101,6 +101,10 @@ class ProductionMonitor:
         thresholds = self.config.thresholds()
         thresholds["store_path"] = str(self.store_path)
         thresholds["cwd"] = os.getcwd()
+        # How to start it again: the interpreter (a venv's) and the command line as typed,
+        # `-m package.module` included (sys.argv has the module's file path instead).
+        thresholds["executable"] = sys.executable
+        thresholds["orig_argv"] = list(sys.orig_argv)
         thresholds["log_files"] = _log_files()
         thresholds["timezone"] = self.calendar.tz_name
         thresholds["wall_started_at"] = time.time()  # real time, for the pid-reuse check

@@ -4,6 +4,7 @@ report's "is it running now", the live view and the diagnostics; and which watch
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,6 +14,9 @@ from store.paths import file_identity
 from store.records import RunRecord
 
 PID_REUSE_SLACK_SECONDS = 5.0  # the process may start a little before its monitor
+
+# Interpreter options that take the next argument as their value (python --help).
+_OPTIONS_WITH_VALUE = frozenset({"-W", "-X", "--check-hash-based-pycs"})
 
 
 @dataclass
@@ -106,3 +110,29 @@ def watchdog_pids(store_path: str | os.PathLike[str]) -> tuple[list[int], list[i
 
 def _same_file_key(path: Path) -> object:
     return file_identity(path) or os.path.abspath(path)
+
+
+def restart_command(run: RunRecord) -> str | None:
+    """The command that starts the loop again as it was started, ready to paste into a shell:
+    from its working directory, with the very interpreter it ran on (its venv's, not whatever
+    ``python`` means here), its interpreter options, ``-m module`` or its script, and its
+    arguments. None when it cannot be said (started with ``-c`` or from stdin)."""
+    config = run.config
+    orig = config.get("orig_argv")
+    if isinstance(orig, list) and orig and all(isinstance(a, str) for a in orig):
+        args = orig[1:]
+        i = 0
+        while i < len(args) and args[i].startswith("-") and args[i] != "-" and not args[i].startswith("-m"):
+            if args[i] == "-c" or args[i].startswith("-c"):
+                return None
+            i += 2 if args[i] in _OPTIONS_WITH_VALUE else 1
+        if i >= len(args) or args[i] == "-":
+            return None
+        command = [str(config.get("executable") or orig[0]), *args]
+    else:  # recorded before the interpreter was: the script and its arguments
+        if not run.argv or run.argv[0] in ("-c", ""):
+            return None
+        command = ["python3", *run.argv]
+    cwd = config.get("cwd")
+    prefix = f"cd {shlex.quote(str(cwd))} && " if cwd else ""
+    return prefix + shlex.join(command)

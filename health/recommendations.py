@@ -55,11 +55,9 @@ def _log_step(x: SourceAnalysis, around: float | None, tz) -> str:
 
 def _restart_step(x: SourceAnalysis) -> str | None:
     run = x.lifecycle.latest
-    if run is None or not run.argv or run.argv[0] in ("-c", ""):
+    if run is None or run.restart_command is None:
         return None
-    cmd = " ".join(shlex.quote(a) for a in run.argv)
-    cwd = f"cd {shlex.quote(run.cwd)} && " if run.cwd else ""
-    return f"Restart it as it was started: `{cwd}python {cmd}`"
+    return f"Restart it as it was started: `{run.restart_command}`"
 
 
 def recommend(

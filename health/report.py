@@ -163,8 +163,7 @@ class LatestRun:
     host: str | None
     alive: bool | None  # is its process alive on this host now (None: cannot tell)
     log_files: tuple[str, ...]
-    cwd: str | None
-    argv: tuple[str, ...]
+    restart_command: str | None  # health/process.py: paste it into a shell
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
+import re
 import select
+import shlex
 import signal
 import sqlite3
 import struct
@@ -24,7 +27,11 @@ from test_cli import assert_unknown, run_many
 
 from console import demo
 from health.calendar import get_calendar
+from health.diagnostics import run_diagnostics
+from health.loader import build_report
+from health.process import restart_command
 from health.simulation import SimClock, at, monitor, run_loop
+from store.records import RunRecord
 
 pytestmark = pytest.mark.slow
 
@@ -145,3 +152,90 @@ def test_quitting_the_demo_after_its_restart_leaves_nothing(tmp_path: Path) -> N
             proc.wait()
         with contextlib.suppress(OSError):
             os.close(master)
+
+
+# -- 3. the restart command works when pasted ----------------------------------------------------------
+LOOP = """
+import json, os, sys
+from health import MonitorConfig, ProductionMonitor
+
+store, marker = sys.argv[1], sys.argv[2]
+with open(marker, "a") as f:
+    f.write(json.dumps({"argv": sys.argv[3:], "cwd": os.getcwd(), "exe": sys.executable}) + "\\n")
+if sys.argv[3:4] == ["--record"]:
+    clock = lambda: AT  # 11:00 on Wed 2025-12-10: the loop beats once, then dies
+    mon = ProductionMonitor(MonitorConfig(store_path=store, clock=clock))
+    mon.record_activity()
+    mon.flush()
+    os._exit(1)  # a crash: no clean stop
+"""
+
+
+def _restart_from(text: str) -> str:
+    command = re.search(r"Restart it as it was started: `([^`]+)`", text)
+    assert command, text
+    return command[1]
+
+
+def test_the_restart_command_is_the_interpreter_and_the_module_as_started(tmp_path: Path) -> None:
+    work = tmp_path / "trading desk"  # a space in the path: the command must quote it
+    (work / "strategies").mkdir(parents=True)
+    (work / "strategies" / "__init__.py").write_text("")
+    (work / "strategies" / "loop.py").write_text(f"AT = {at(WED, 11, 0)!r}\n" + LOOP)
+    store, marker = tmp_path / "health.db", tmp_path / "runs.jsonl"
+    args = ["--record", "two words", "--size=3"]
+    first = subprocess.run(
+        [PYTHON, "-m", "strategies.loop", str(store), str(marker), *args],
+        cwd=work,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert first.returncode == 1, first.stderr
+    report = build_report(store, WED, "XNYS", None, at(date(2025, 12, 20), 12, 0))
+    steps = [step for rec in report.recommendations for step in rec.steps]
+    command = _restart_from("\n".join(steps))
+    assert f"-m strategies.loop {shlex.quote(str(store))}" in command
+    assert command.startswith(f"cd {shlex.quote(str(work))} && {shlex.quote(PYTHON)} -m ")
+    # diagnostics say the same (the process is gone)
+    checks = {c.name: c for c in run_diagnostics(store, now=at(WED, 11, 30), environ={})}
+    assert checks["process"].status == "FAIL"
+    assert f"restart: {command}" in (checks["process"].fix or "")
+    # pasted into a shell from anywhere, it runs the loop again exactly as it was started
+    again = subprocess.run(
+        ["bash", "-c", command.replace("--record", "--again")],
+        cwd=tmp_path,
+        env=child_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert again.returncode == 0, again.stderr
+    runs = [json.loads(line) for line in marker.read_text().splitlines()]
+    assert len(runs) == 2
+    assert runs[1] == runs[0] | {"argv": ["--again", "two words", "--size=3"]}
+
+
+@pytest.mark.parametrize(
+    ("orig_argv", "expected"),
+    [
+        (["python3", "loop.py", "--live"], "cd /srv && /venv/bin/python loop.py --live"),
+        (
+            ["python", "-u", "-X", "dev", "-m", "pkg.loop", "a b"],
+            "cd /srv && /venv/bin/python -u -X dev -m pkg.loop 'a b'",
+        ),
+        (["/venv/bin/python", "/venv/bin/my-loop"], "cd /srv && /venv/bin/python /venv/bin/my-loop"),
+        (["python3", "-c", "import loop"], None),
+        (["python3", "-"], None),
+    ],
+)
+def test_restart_command_forms(orig_argv: list[str], expected: str | None) -> None:
+    config = {"cwd": "/srv", "executable": "/venv/bin/python", "orig_argv": orig_argv}
+    run = RunRecord("r", "loop", 1, "host", tuple(orig_argv[1:]), "1", config, 0.0)
+    assert restart_command(run) == expected
+
+
+def test_restart_command_of_a_run_recorded_before_the_interpreter_was() -> None:
+    run = RunRecord("r", "loop", 1, "host", ("loop.py", "--live"), "1", {"cwd": "/srv"}, 0.0)
+    assert restart_command(run) == "cd /srv && python3 loop.py --live"

@@ -40,7 +40,8 @@ def _normalize(path: Path) -> None:
         conn.execute(
             "UPDATE runs SET pid = 4242, host = 'trading-host', argv = '[\"trading_loop.py\", \"--live\"]', "
             "config = json_set(config, '$.cwd', '/srv/trading', '$.log_files', json('[\"/srv/trading/loop.log\"]'),"
-            " '$.store_path', ?)",
+            " '$.store_path', ?, '$.executable', '/srv/trading/.venv/bin/python',"
+            ' \'$.orig_argv\', json(\'["python3", "trading_loop.py", "--live"]\'))',
             (STORE_LABEL,),
         )
     conn.close()

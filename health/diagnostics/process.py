@@ -8,7 +8,7 @@ import time
 from health.diagnostics.context import Context, Scope, quietly
 from health.diagnostics.result import FAIL, OK, WARN, CheckResult, Part, combine, fmt_bytes
 from health.durations import fmt_duration
-from health.process import ProcState, inspect_pid
+from health.process import ProcState, inspect_pid, restart_command
 from store.records import RunRecord
 
 NAME = "process"
@@ -16,12 +16,10 @@ HUNG_SLACK_SECONDS = 30.0  # beyond 2 x check_interval: writer flush, a slow ite
 
 
 def _restart_fix(run: RunRecord) -> str:
-    if not run.argv or run.argv[0] in ("-c", ""):
+    command = restart_command(run)
+    if command is None:
         return "restart the loop the way it is normally started (its command line was not recorded)"
-    cmd = " ".join(shlex.quote(a) for a in run.argv)
-    cwd = run.config.get("cwd")
-    prefix = f"cd {shlex.quote(str(cwd))} && " if cwd else ""
-    return f"restart: {prefix}python {cmd}"
+    return f"restart: {command}"
 
 
 def _market_now(ctx: Context, run: RunRecord) -> tuple[bool | None, str]:
