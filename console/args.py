@@ -25,14 +25,26 @@ class ArgumentParser(argparse.ArgumentParser):
         raise UsageError(message)
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
+def _number(low: float, high: float, *, low_included: bool = False, unit: str = "") -> Callable[[str], float]:
+    """A threshold flag's type: a number within its range, else one line saying which."""
+    opening = "[" if low_included else "("
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not ((low <= value) if low_included else (low < value)) or not value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"must be within {opening}{low:g}, {high:g}]{unit}, got {text}")
+        return value
+
+    return parse
+
+
+_HOURS = _number(0, 24 * 7, unit=" hours")  # a week: longer than any weekend or holiday
+_MINUTES = _number(0, 24 * 60, unit=" minutes")  # a day: a session is shorter
+_PERCENT = _number(0, 100, low_included=True, unit=" %")
+_SECONDS = _number(0, 24 * 3600, unit=" seconds")
 
 
 def add_report_args(p: argparse.ArgumentParser) -> None:
@@ -53,9 +65,9 @@ def add_report_args(p: argparse.ArgumentParser) -> None:
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object on stdout")
     fmt.add_argument("--nagios", action="store_true", help="one monitoring-plugins status line with perfdata")
-    p.add_argument("--max-data-age-hours", type=_positive, help="override the loop's recorded limit")
-    p.add_argument("--max-gap-minutes", type=_positive, help="override the loop's recorded limit")
-    p.add_argument("--min-coverage", type=_positive, help="RTH coverage threshold in %% (default 95)")
+    p.add_argument("--max-data-age-hours", type=_HOURS, help="override the loop's recorded limit (0-168)")
+    p.add_argument("--max-gap-minutes", type=_MINUTES, help="override the loop's recorded limit (0-1440)")
+    p.add_argument("--min-coverage", type=_PERCENT, help="RTH coverage threshold in %% (0-100, default 95)")
     # Hidden, for simulations and tests: evaluate as if it were then (an ISO 8601 instant with
     # an offset); the clock starts there and runs on at real speed.
     p.add_argument("--now", help=argparse.SUPPRESS)
@@ -96,10 +108,10 @@ def console_parser() -> ArgumentParser:
     )
     p.add_argument(
         "--interval",
-        type=_positive,
+        type=_SECONDS,
         help="watchdog: seconds between evaluations (default: the loop's check interval)",
     )
-    p.add_argument("--speed", type=_positive, help=argparse.SUPPRESS)  # demo: simulated s per real s
+    p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
     add_report_args(p)
     return p
 

@@ -44,7 +44,7 @@ def healthy(tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("first-hour") / "health.db"
     clock = SimClock(at(WED, 9, 25))
     mon = monitor(store, clock)
-    run_loop(mon, clock, at(WED, 16, 5), step=300)
+    run_loop(mon, clock, at(WED, 16, 5))
     mon.close()
     return store
 
@@ -239,3 +239,47 @@ def test_restart_command_forms(orig_argv: list[str], expected: str | None) -> No
 def test_restart_command_of_a_run_recorded_before_the_interpreter_was() -> None:
     run = RunRecord("r", "loop", 1, "host", ("loop.py", "--live"), "1", {"cwd": "/srv"}, 0.0)
     assert restart_command(run) == "cd /srv && python3 loop.py --live"
+
+
+# -- 4. every threshold flag is bounded ---------------------------------------------------------------
+BOUNDS = [
+    ("--min-coverage", "150", "[0, 100] %"),
+    ("--min-coverage", "-5", "[0, 100] %"),
+    ("--min-coverage", "nan", "[0, 100] %"),
+    ("--max-data-age-hours", "0", "(0, 168] hours"),
+    ("--max-data-age-hours", "1000", "(0, 168] hours"),
+    ("--max-gap-minutes", "1e9", "(0, 1440] minutes"),
+    ("--max-gap-minutes", "inf", "(0, 1440] minutes"),
+]
+
+
+def test_threshold_flags_out_of_range_are_unknown_with_one_line(healthy: Path) -> None:
+    base = ("--store", str(healthy), "--date", "2025-12-10", "--now", AFTER)
+    cases = {f"{flag}={value}": ((*base, flag, value), {}) for flag, value, _ in BOUNDS}
+    cases["interval"] = (("--watch", "--store", str(healthy), "--interval", "0"), {"prog": "health-console"})
+    cases["console-report"] = (("--report", *base, "--min-coverage", "150"), {"prog": "health-console"})
+    results = run_many(cases)
+    for (flag, value, says), key in zip(BOUNDS, cases, strict=False):
+        r = results[key]
+        assert_unknown(r)
+        assert flag in r.stderr and says in r.stderr and value in r.stderr, r.stderr
+        assert r.stdout == ""
+    assert_unknown(results["interval"])
+    assert "(0, 86400] seconds" in results["interval"].stderr
+    assert_unknown(results["console-report"])
+
+
+def test_threshold_flags_at_their_bounds_are_accepted(healthy: Path) -> None:
+    base = ("--store", str(healthy), "--date", "2025-12-10", "--now", AFTER, "--json")
+    results = run_many(
+        {
+            "strictest": ((*base, "--min-coverage", "100"), {}),
+            "lenient": (
+                (*base, "--min-coverage", "0", "--max-data-age-hours", "168", "--max-gap-minutes", "1440"),
+                {},
+            ),
+        }
+    )
+    assert results["lenient"].code == 0, results["lenient"].stderr
+    assert results["strictest"].code == 0, results["strictest"].stderr  # the loop was up all session
+    assert results["strictest"].json()["sources"][0]["thresholds"]["min_rth_coverage_pct"] == 100.0
