@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
@@ -154,17 +155,35 @@ def instant_of(clock: Callable[[], float]) -> float:
     return clock.start if isinstance(clock, RunningClock) else clock()
 
 
-def parse_day(text: str | None, tz: tzinfo, now: float) -> date | None:
-    """``--date``: None for today, else the date ('yesterday' is the calendar day before)."""
-    if text is None or text == "today":
-        return None
+_ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+RELATIVE_DAYS = ("today", "yesterday")
+
+
+def read_day(text: str, tz: tzinfo, now: float) -> date:
+    """A day as people type it, in the CLIs' ``--date`` and the browser's go-to field alike:
+    YYYY-MM-DD, 'today' or 'yesterday' (the calendar day before, in the calendar's zone)."""
+    text = text.strip()
     today = datetime.fromtimestamp(now, tz).date()
+    if text == "today":
+        return today
     if text == "yesterday":
         return today - timedelta(days=1)
+    if not _ISO_DAY.fullmatch(text):
+        raise ValueError(f"not a date: {text!r} (YYYY-MM-DD, 'today' or 'yesterday')")
     try:
         return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"--date: expected YYYY-MM-DD, got {text!r}") from None
+    except ValueError as exc:  # the right form, not a day: say which part is wrong
+        raise ValueError(f"not a date: {text!r} ({exc})") from None
+
+
+def parse_day(text: str | None, tz: tzinfo, now: float) -> date | None:
+    """``--date``: None for today (the report's default), else the day."""
+    if text is None or text == "today":
+        return None
+    try:
+        return read_day(text, tz, now)
+    except ValueError as exc:
+        raise UsageError(f"--date: {exc}") from None
 
 
 def recorded_calendar(store_path: str | os.PathLike[str]) -> str | None:

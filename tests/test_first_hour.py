@@ -26,6 +26,9 @@ from conftest import PYTHON, child_env
 from test_cli import assert_unknown, run_many
 
 from console import demo
+from console.app import HealthConsole
+from console.args import read_day
+from console.screens.browser import BrowserScreen
 from health.calendar import get_calendar
 from health.diagnostics import run_diagnostics
 from health.loader import build_report
@@ -283,3 +286,55 @@ def test_threshold_flags_at_their_bounds_are_accepted(healthy: Path) -> None:
     assert results["lenient"].code == 0, results["lenient"].stderr
     assert results["strictest"].code == 0, results["strictest"].stderr  # the loop was up all session
     assert results["strictest"].json()["sources"][0]["thresholds"]["min_rth_coverage_pct"] == 100.0
+
+
+# -- 5. the date browser's go-to field: today/yesterday, and q is never trapped --------------------------
+async def test_the_go_to_field_takes_today_and_yesterday_and_never_traps_q(tmp_path: Path) -> None:
+    store = tmp_path / "health.db"
+    clock = SimClock(at(WED, 9, 25))
+    mon = monitor(store, clock)
+    run_loop(mon, clock, at(WED, 16, 5), step=300)
+    mon.close()
+    now = at(date(2025, 12, 11), 12, 0)
+    app = HealthConsole(
+        store,
+        clock=lambda: now,
+        browse=True,
+        start_day=WED,
+        poll_interval=0.02,
+        refresh_seconds=3600.0,
+        alive=lambda run: None,
+    )
+    async with app.run_test(size=(100, 32)) as pilot:
+        for _ in range(250):
+            if isinstance(app.screen, BrowserScreen):
+                break
+            await pilot.pause(0.02)
+        screen = app.screen
+        assert isinstance(screen, BrowserScreen)
+        await pilot.press("g", *"today", "enter")
+        assert screen.day == date(2025, 12, 11)
+        await pilot.press("g", *"yesterday", "enter")
+        assert screen.day == date(2025, 12, 10)  # the calendar day before, as --date says
+        await pilot.press("g", *"2025-13-45", "enter")
+        state = str(screen.query_one("#report-state").visual)
+        assert "not a date: '2025-13-45' (month must be in 1..12)" in state
+        assert screen.query_one("#goto").has_focus  # still in the field, to correct it
+        await pilot.press("q")  # not a character of a date: it quits, as everywhere
+    assert app.return_code == 0
+
+
+def test_dates_read_the_same_in_the_cli_and_the_browser() -> None:
+    tz = get_calendar("XNYS").tz
+    now = at(date(2025, 12, 11), 0, 30)  # just after midnight in New York, still Dec 10 in UTC-8
+    assert read_day("today", tz, now) == date(2025, 12, 11)
+    assert read_day("yesterday", tz, now) == date(2025, 12, 10)
+    assert read_day(" 2025-12-10 ", tz, now) == date(2025, 12, 10)
+    for bad, says in [
+        ("2025-13-45", "(month must be in 1..12)"),
+        ("2025-02-30", "(day is out of range for month)"),
+        ("20251210", "(YYYY-MM-DD, 'today' or 'yesterday')"),
+        ("12/10/2025", "(YYYY-MM-DD, 'today' or 'yesterday')"),
+    ]:
+        with pytest.raises(ValueError, match=re.escape(f"not a date: {bad!r} {says}")):
+            read_day(bad, tz, now)

@@ -28,7 +28,7 @@ from textual.widgets import Footer, Header, Input, Static
 from console.screens.context import ConsoleContext
 from console.styles import CHECK_STYLE, STATUS_STYLE
 from console.widgets._common import StepScroll
-from console.widgets.date_input import DateValidator
+from console.widgets.date_input import DateInput, DateValidator
 from health.calendar import CalendarError
 from health.codes import CheckStatus
 from health.report import HealthReport
@@ -90,7 +90,7 @@ class BrowserScreen(Screen):
             "goto",
             "Go to",
             key_display="g",
-            tooltip="Type a date (YYYY-MM-DD, Enter); Esc leaves the field",
+            tooltip="Type a date (YYYY-MM-DD, today, yesterday; Enter); Esc leaves the field",
         ),
         Binding(
             "d", "diagnose", "Diagnose", tooltip="Run diagnostics: process, logs, store, disk, clock, sinks"
@@ -126,15 +126,7 @@ class BrowserScreen(Screen):
         yield Header(show_clock=False, icon="◆")
         with Horizontal(id="nav"):
             yield Static(id="day-nav")
-            yield Input(
-                placeholder="go to YYYY-MM-DD",
-                id="goto",
-                compact=True,
-                max_length=10,
-                restrict=r"[0-9-]*",
-                validators=[DateValidator(self.ctx.calendar)],
-                validate_on=["submitted"],
-            )
+            yield DateInput(DateValidator(self.ctx.calendar, self.ctx.clock), id="goto", compact=True)
         yield Static(id="report-state")
         yield Static(id="diag-state")
         with ReportView(id="report-view"):
@@ -399,6 +391,7 @@ class BrowserScreen(Screen):
             self._state(Text(f"✖ {result.failure_descriptions[0]}", style="bold red"))
             self.app.bell()
             return
+        day = event.input.validators[0].day(event.value)
         event.input.value = ""
         self.query_one(ReportView).focus()
-        self.go_to(date.fromisoformat(event.value.strip()))
+        self.go_to(day)
