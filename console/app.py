@@ -35,7 +35,15 @@ from console.screens.browser import BrowserScreen, ReportView
 from console.screens.context import ConsoleContext
 from console.screens.dashboard import DashboardScreen
 from console.screens.help import HelpScreen
-from console.store_watch import LIVE, SnapshotReady, StoreStateChanged, StoreWatch
+from console.store_watch import (
+    LIVE,
+    SnapshotReady,
+    StoreStateChanged,
+    StoreWatch,
+    WatchdogSeen,
+    watchdog_running,
+)
+from console.widgets.status_line import alert_state
 from health.calendar import get_calendar
 from health.live import LiveSnapshot
 from health.process import process_alive
@@ -66,6 +74,7 @@ class HealthConsole(App[int]):
         poll_interval: float = 0.25,
         refresh_seconds: float = 5.0,
         alive: Callable = process_alive,
+        watchdogs: Callable[[Path], bool | None] = watchdog_running,
         handle_signals: bool = False,
         exit_on_hangup: bool = False,
     ) -> None:
@@ -85,7 +94,9 @@ class HealthConsole(App[int]):
             interval=poll_interval,
             refresh_seconds=refresh_seconds,
             alive=alive,
+            watchdogs=watchdogs,
         )
+        self.watchdog: bool | None = None
         self.dashboard = DashboardScreen(self.ctx.calendar, clock, source)
         self._leaving = threading.Event()  # set on exit: ends the terminal watch
         self.sub_title = "starting…"
@@ -113,8 +124,18 @@ class HealthConsole(App[int]):
         snapshot = message.snapshot
         self.snapshot = snapshot
         self.dashboard.snapshot = snapshot
-        firing = len(snapshot.firing)
-        sub_title = f"✖ {firing} alert{'s' if firing != 1 else ''} firing" if firing else "no alert firing"
+        self._show_alert_state()
+
+    def on_watchdog_seen(self, message: WatchdogSeen) -> None:
+        self.watchdog = self.dashboard.watchdog = message.running
+        self._show_alert_state()
+
+    def _show_alert_state(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        status = snapshot.report.status if snapshot.report else None
+        sub_title, _ = alert_state(status, len(snapshot.firing), self.watchdog)
         if sub_title != self.sub_title:
             self.sub_title = sub_title
 
@@ -257,7 +278,14 @@ def _run_demo(args) -> int:
     import tempfile
 
     from console.args import parse_day
-    from console.demo import demo_clock, demo_day, remove_demo_store, seed_history, start_demo_process
+    from console.demo import (
+        demo_clock,
+        demo_day,
+        remove_demo_store,
+        seed_history,
+        start_demo_process,
+        wait_for_loop,
+    )
 
     code = args.calendar or "XNYS"
     calendar = get_calendar(code)
@@ -270,6 +298,7 @@ def _run_demo(args) -> int:
         seed_history(store, day, code)
         clock = demo_clock(day, args.speed or 60.0, code)
         proc = start_demo_process(store, clock, code)
+        wait_for_loop(store, clock.sim_start, proc)
         start_day = parse_day(args.date, calendar.tz, clock()) if args.date else None
         app = HealthConsole(
             store,

@@ -32,6 +32,13 @@ from health.monitor import ProductionMonitor
 
 SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "SPY", "QQQ")
 STEP = 10.0  # simulated seconds between loop iterations
+# The demo loop, in its history and in the session it replays alike: one loop, one set of limits.
+LOOP = {
+    "source": "demo-loop",
+    "check_interval_seconds": 60,  # beats every STEP; the 2-min "up" window survives the 60x clock
+    "max_data_age_hours": 0.25,
+    "max_uptime_gap_minutes": 15,
+}
 
 
 @dataclass(frozen=True)
@@ -88,14 +95,7 @@ def run_loop(
     def new_monitor() -> ProductionMonitor:
         return ProductionMonitor(
             MonitorConfig(
-                store_path=str(store),
-                clock=clock,
-                calendar=calendar_code,
-                source="demo-loop",
-                check_interval_seconds=60,  # beats every STEP; the 2-min "up" window survives the 60x clock
-                max_data_age_hours=0.25,
-                max_uptime_gap_minutes=15,
-                flush_interval_seconds=0.1,
+                store_path=str(store), clock=clock, calendar=calendar_code, flush_interval_seconds=0.1, **LOOP
             )
         )
 
@@ -190,24 +190,45 @@ def _group_alive(group: int) -> bool:
 DEC11 = date(2025, 12, 11)
 
 
-def seed_history(store: Path, day: date, calendar_code: str = "XNYS") -> None:
+def seed_history(store: Path, day: date, calendar_code: str = "XNYS", own_process: bool = True) -> None:
     """Earlier days so the date browser has something to show: the previous session, healthy,
     and — when the demo replays a later date on the New York calendar — the Dec 11 story
-    (``health-console --demo --date 2025-12-11``), all under the demo loop's name so the
-    dashboard shows one loop. The story runs in a process of its own (about half a second)
-    so that, as after a real crash, its pid is gone."""
-    from health.simulation import SimClock, monitor, seed_dec11_story
+    (``health-console --demo --date 2025-12-11``), all as the demo loop (its name, its limits)
+    so the dashboard shows one loop. Recorded by a process of its own (about a second), so
+    that those runs' pid is gone as it would be, not the console's own."""
+    from health.simulation import SimClock, in_own_process, monitor, seed_dec11_story
     from health.simulation import run_loop as sim_loop
 
+    if own_process:
+        in_own_process(seed_history, str(store), day, calendar_code, False)
+        return
     cal = get_calendar(calendar_code)
     prev = cal.previous_trading_day(day)
+    limits = {k: v for k, v in LOOP.items() if k != "source"}
     if cal.code == "XNYS" and prev > DEC11:
-        seed_dec11_story(store, source="demo-loop")
+        seed_dec11_story(store, own_process=False, source=LOOP["source"], config=limits)
     session = cal.session(prev)
     clock = SimClock(session.open_ts - 300)
-    mon = monitor(store, clock, calendar=calendar_code, source="demo-loop", check_interval_seconds=60)
+    mon = monitor(store, clock, calendar=calendar_code, **LOOP)
     sim_loop(mon, clock, session.close_ts + 60, step=60, signal_every=4)
     mon.close()
+
+
+def wait_for_loop(store: Path, since: float, proc: subprocess.Popen, timeout: float = 10.0) -> bool:
+    """Wait (bounded) until the demo loop has recorded its first run, so that the console's
+    first frame shows it running rather than yesterday's stopped run."""
+    from store.reader import StoreReader, StoreUnavailable
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with StoreReader(store) as reader:
+                if reader.next_run_start(LOOP["source"], since) is not None:
+                    return True
+        except StoreUnavailable:
+            pass
+        time.sleep(0.05)
+    return False
 
 
 def _main() -> None:

@@ -26,7 +26,7 @@ from textual.message import Message
 
 from health.calendar import MarketCalendar
 from health.live import LiveSnapshot, take_snapshot
-from health.process import process_alive
+from health.process import process_alive, watchdog_pids
 from store.paths import file_identity
 from store.reader import SchemaTooNew, StoreReader, StoreUnavailable
 
@@ -55,6 +55,23 @@ class SnapshotReady(Message):
         self.snapshot = snapshot
 
 
+class WatchdogSeen(Message):
+    """Whether a watchdog (``health-console --watch``) runs for this store on this host."""
+
+    def __init__(self, running: bool | None) -> None:
+        super().__init__()
+        self.running = running
+
+
+def watchdog_running(path: Path) -> bool | None:
+    """A ``health-console --watch`` process for this store here? None when it cannot be told."""
+    try:
+        ours, _ = watchdog_pids(path)
+    except Exception:
+        return None
+    return bool(ours)
+
+
 class StoreStateChanged(Message):
     """The watch changed state: waiting, live, schema too new, reopening..."""
 
@@ -81,8 +98,13 @@ class StoreWatch:
         interval: float = 0.25,
         refresh_seconds: float = 5.0,
         alive: Callable = process_alive,
+        watchdogs: Callable[[Path], bool | None] = watchdog_running,
+        watchdog_every: float = 30.0,
     ) -> None:
+        """``watchdogs(path)`` is asked every ``watchdog_every`` seconds (a process scan: rare)."""
         self.path = Path(path)
+        self.watchdogs = watchdogs
+        self.watchdog_every = watchdog_every
         self.calendar = calendar
         self.clock = clock
         self.source = source
@@ -111,6 +133,8 @@ class StoreWatch:
         ident: tuple[int, int] | None = None
         version: int | None = None
         taken_at = 0.0
+        watchdog_at = float("-inf")
+        watchdog: object = ...  # nothing posted yet
 
         def set_state(kind: str, text: str) -> None:
             state = StoreState(kind, text)
@@ -120,6 +144,12 @@ class StoreWatch:
 
         try:
             while not (self._stop.is_set() or should_stop()):
+                if time.monotonic() - watchdog_at >= self.watchdog_every:
+                    watchdog_at = time.monotonic()
+                    running = self.watchdogs(self.path)
+                    if running != watchdog:
+                        watchdog = running
+                        post(WatchdogSeen(running))
                 if reader is None:
                     reader, wait = self._open(set_state)
                     if reader is None:

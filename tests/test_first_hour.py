@@ -5,6 +5,7 @@ Real processes and real stores, as in tests/test_cli.py, whose helpers run the s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import json
@@ -29,11 +30,13 @@ from console import demo
 from console.app import HealthConsole
 from console.args import read_day
 from console.screens.browser import BrowserScreen
+from console.widgets import DataAgePanel, GatingPanel, StatusLine, UptimePanel
 from health.calendar import get_calendar
 from health.diagnostics import run_diagnostics
 from health.loader import build_report
-from health.process import restart_command
+from health.process import process_alive, restart_command
 from health.simulation import SimClock, at, monitor, run_loop
+from store.reader import StoreReader
 from store.records import RunRecord
 
 pytestmark = pytest.mark.slow
@@ -338,3 +341,167 @@ def test_dates_read_the_same_in_the_cli_and_the_browser() -> None:
     ]:
         with pytest.raises(ValueError, match=re.escape(f"not a date: {bad!r} {says}")):
             read_day(bad, tz, now)
+
+
+# -- 6. one way to write a limit, and words that agree with the panel beside them ---------------------
+async def _settled(pilot, app: HealthConsole) -> None:
+    for _ in range(250):
+        if app.snapshot is not None:
+            break
+        await pilot.pause(0.02)
+    assert app.snapshot is not None
+    await pilot.pause()
+
+
+def _console(store: Path, now: float, **kwargs) -> HealthConsole:
+    kwargs.setdefault("watchdogs", lambda path: None)
+    return HealthConsole(
+        store, clock=lambda: now, poll_interval=0.02, refresh_seconds=3600.0, alive=lambda run: None, **kwargs
+    )
+
+
+async def test_pre_market_refusals_and_the_limits_read_the_same_everywhere(tmp_path: Path) -> None:
+    store = tmp_path / "health.db"
+    clock = SimClock(at(WED, 8, 0))
+    mon = monitor(store, clock, max_data_age_hours=0.25)
+    run_loop(mon, clock, at(WED, 9, 0), step=120)  # pre-market: every call refused, "closed"
+    clock.now = at(WED, 10, 0)
+    allowed, reason = mon.should_generate_signals(clock.now - 3600)  # open, and stale
+    mon.close()
+    assert not allowed and "(limit 0h 15m)" in reason
+    app = _console(store, at(WED, 10, 0, 30))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settled(pilot, app)
+        gating = app.dashboard.query_one(GatingPanel).text()
+        data_age = app.dashboard.query_one(DataAgePanel).text()
+        uptime = app.dashboard.query_one(UptimePanel).text()
+    assert "✖ 31 blocked" in gating
+    assert "no gate decision" not in data_age  # the gate has decided, 31 times
+    assert "limit 0h 15m" in data_age and "(≤0h 02m)" in uptime  # as the gate's reason says it
+
+
+async def test_before_any_decision_the_trend_says_so(tmp_path: Path) -> None:
+    store = tmp_path / "health.db"
+    clock = SimClock(at(WED, 8, 0))
+    mon = monitor(store, clock)
+    run_loop(mon, clock, at(WED, 9, 0), step=120, gate=False)  # heartbeats and signals, no gate
+    mon.close()
+    app = _console(store, at(WED, 9, 1))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settled(pilot, app)
+        assert "trend: no gate decision yet" in app.dashboard.query_one(DataAgePanel).text()
+
+
+# -- 7. the demo's first frame, its diagnostics, and why nothing is firing ----------------------------
+def test_the_demo_starts_on_its_running_loop_with_one_set_of_limits(tmp_path: Path) -> None:
+    store = tmp_path / "health.db"
+    day = demo.demo_day("XNYS")
+    demo.seed_history(store, day, "XNYS")  # in a process of its own: its runs' pid is gone
+    clock = demo.demo_clock(day, 60.0, "XNYS")
+    proc = demo.start_demo_process(store, clock, "XNYS")
+    try:
+        assert demo.wait_for_loop(store, clock.sim_start, proc)
+        app = HealthConsole(store, clock=clock, poll_interval=0.02, watchdogs=lambda path: None)
+
+        async def first_frame() -> tuple[str, str]:
+            async with app.run_test(size=(100, 32)) as pilot:
+                await _settled(pilot, app)
+                return app.dashboard.query_one(UptimePanel).text(), app.dashboard.query_one(
+                    DataAgePanel
+                ).text()
+
+        uptime, data_age = asyncio.run(first_frame())
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+        demo.remove_demo_store(tmp_path, proc.pid)
+    assert uptime.startswith("● UP") and "STOPPED" not in uptime, uptime
+    assert f"pid {proc.pid} " in uptime and "· running" in uptime
+    assert "limit 0h 15m" in data_age  # the demo loop's limit, from the first frame on
+
+
+def test_the_demo_history_is_its_loop_s_with_its_limits_and_a_gone_pid(tmp_path: Path) -> None:
+    store = tmp_path / "health.db"
+    day = demo.demo_day("XNYS")
+    demo.seed_history(store, day, "XNYS")
+    with StoreReader(store) as reader:
+        runs = reader.runs()
+    assert runs and {r.source for r in runs} == {"demo-loop"}
+    assert {r.config["max_data_age_hours"] for r in runs} == {0.25}
+    assert all(r.pid != os.getpid() and process_alive(r) is False for r in runs)
+
+
+def test_diagnostics_judge_a_running_simulated_clock_when_each_check_runs(tmp_path: Path) -> None:
+    """The demo's loop writes on a 60x clock while the checks run: 'now' must move with it,
+    or the loop's fresh records look ahead of a clock read when the run began."""
+    store = tmp_path / "health.db"
+    start = at(WED, 10, 0)
+    sim = SimClock(start)
+    mon = monitor(store, sim)
+    run_loop(mon, sim, start + 600, step=10)  # records up to 10:10 while "now" was 10:00 at the start
+    mon.close()
+    frozen = {c.name: c for c in run_diagnostics(store, now=start, environ={})}
+    assert "ahead of this clock" in frozen["clock"].detail  # what the demo showed
+    moving = {c.name: c for c in run_diagnostics(store, now=start, clock=lambda: start + 600, environ={})}
+    assert moving["clock"].status != "FAIL" and "ahead of this clock" not in moving["clock"].detail
+    assert "judging as of Wed 2025-12-10 10:10:00 EST; the system clock says" in moving["clock"].detail
+
+
+async def test_an_unhealthy_store_with_nothing_firing_says_no_watchdog_runs(tmp_path: Path) -> None:
+    store = tmp_path / "health.db"
+    clock = SimClock(at(WED, 9, 25))
+    mon = monitor(store, clock)
+    run_loop(mon, clock, at(WED, 10, 0))
+    mon.abandon()  # died at 10:00: NO_ACTIVITY is CRITICAL, and the loop fired nothing
+    for watchdog, says in (
+        (False, "no alert sent: no watchdog running (health-console --watch)"),
+        (True, "no alert firing"),
+    ):
+        app = _console(store, at(WED, 11, 0), watchdogs=lambda path, w=watchdog: w)
+        async with app.run_test(size=(120, 32)) as pilot:
+            await _settled(pilot, app)
+            for _ in range(100):
+                if app.watchdog is watchdog:
+                    break
+                await pilot.pause(0.02)
+            await pilot.pause()
+            status = app.dashboard.query_one(StatusLine).render().plain
+            assert "UNHEALTHY" in status and says in status, status
+            assert app.sub_title == says
+
+
+# -- 8. at 80x24 nothing goes missing without a hint, and a long path leaves the time ----------------
+async def test_at_80x24_a_clipped_panel_says_how_much_more_there_is(tmp_path: Path) -> None:
+    store = tmp_path / "health.db"
+    clock = SimClock(at(WED, 9, 20))
+    mon = monitor(store, clock)
+    run_loop(mon, clock, at(WED, 14, 0))
+    mon.abandon()
+    app = _console(store, at(WED, 14, 0, 30))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settled(pilot, app)
+        panel = app.dashboard.query_one(UptimePanel)
+        height = panel.content_size.height
+        full = panel.text(panel.content_size.width).splitlines()
+        shown = panel.render().plain.splitlines()
+    assert len(full) > height  # it does not all fit...
+    assert len(shown) == height
+    hidden = len(full) - len(shown) + 1
+    assert shown[-1] == f"… {hidden} more lines (taller terminal)"  # ...and it says so
+    assert shown[:-1] == full[: len(shown) - 1]  # the most urgent lines first
+
+
+async def test_a_long_store_path_leaves_the_as_of_time_in_view(tmp_path: Path) -> None:
+    deep = tmp_path / ("very-long-directory-name-" * 4) / "trading" / "state"
+    deep.mkdir(parents=True)
+    store = deep / "health.db"
+    clock = SimClock(at(WED, 9, 25))
+    mon = monitor(store, clock)
+    run_loop(mon, clock, at(WED, 10, 0))
+    mon.close()
+    app = _console(store, at(WED, 10, 0, 30))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settled(pilot, app)
+        line = app.dashboard.query_one(StatusLine).render().plain
+    assert line.rstrip().endswith("· as of 10:00:30"), line
+    assert "live: " in line and "…" in line and line.rstrip().endswith("health.db · as of 10:00:30")

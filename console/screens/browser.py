@@ -277,6 +277,7 @@ class BrowserScreen(Screen):
                 self.ctx.calendar.code,
                 source=self.ctx.source,
                 now=self.ctx.now(),
+                clock=self.ctx.clock,
                 progress=progress,
                 cancel=cancel,
             )

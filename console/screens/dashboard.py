@@ -65,6 +65,7 @@ class DashboardScreen(Screen):
 
     snapshot: reactive[LiveSnapshot | None] = reactive(None, always_update=True)
     store_state: reactive[StoreState | None] = reactive(None)
+    watchdog: reactive[bool | None] = reactive(None)
     selected: reactive[str | None] = reactive(None)
 
     def __init__(
@@ -95,6 +96,7 @@ class DashboardScreen(Screen):
         # Data may have arrived before the widgets existed.
         self._widgets_ready = True
         self.watch_store_state(self.store_state)
+        self.watch_watchdog(self.watchdog)
         self.watch_snapshot(self.snapshot)
 
     def _tick(self) -> None:
@@ -112,6 +114,11 @@ class DashboardScreen(Screen):
                 self.query_one(StatusLine).store_state = state
                 live = state is None or state.kind in (LIVE, STARTING)
                 self.query_one(IssuesPanel).notice = None if live else state.text
+
+    def watch_watchdog(self, running: bool | None) -> None:
+        if self._widgets_ready:
+            with suppress(NoMatches):
+                self.query_one(StatusLine).watchdog = running
 
     def watch_snapshot(self, snapshot: LiveSnapshot | None) -> None:
         if snapshot is not None and self._widgets_ready:

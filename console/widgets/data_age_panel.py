@@ -11,8 +11,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from console.widgets._common import PLACEHOLDER, Panel, hms, short
-from health.durations import fmt_duration
+from console.widgets._common import PLACEHOLDER, Panel, hms
+from health.durations import fmt_duration, fmt_limit
 from health.live import LiveSource
 from health.report import SourceAnalysis
 
@@ -69,12 +69,12 @@ class DataAgePanel(Panel):
             lines.append(
                 Text.assemble((f"{icon} newest data ", style), (f"{fmt_duration(age)} old", f"bold {style}"))
             )
-            lines.append(
-                Text(f"limit {short(limit)} · stamped {hms(stamp, self.tz, '%m-%d %H:%M:%S')}", style="dim")
-            )
+            same_day = hms(stamp, self.tz, "%Y-%m-%d") == hms(now, self.tz, "%Y-%m-%d")
+            stamped = hms(stamp, self.tz, "%H:%M:%S" if same_day else "%m-%d %H:%M:%S")
+            lines.append(Text(f"limit {fmt_limit(limit)} · stamped {stamped}", style="dim"))
         else:
             lines.append(Text("no data timestamp recorded yet", style="dim"))
-            lines.append(Text(f"limit {short(limit)}", style="dim"))
+            lines.append(Text(f"limit {fmt_limit(limit)}", style="dim"))
         values = [age for _, age in src.age_trend]
         if values:
             line = Text("trend ", style="dim")
@@ -88,8 +88,10 @@ class DataAgePanel(Panel):
                     (" · 5-min buckets", "dim"),
                 )
             )
+        elif src.recent:  # decisions, all while the market was closed: none is charted
+            lines.append(Text("trend: from the first gate decision in RTH", style="dim"))
         else:
-            lines.append(Text("trend: no gate decisions yet", style="dim"))
+            lines.append(Text("trend: no gate decision yet", style="dim"))
         if a is not None and a.signals.total:
             lines.append(
                 Text(

@@ -12,9 +12,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from console.widgets._common import PLACEHOLDER, Panel, hms, loop_text, short
+from console.widgets._common import PLACEHOLDER, Panel, hms, loop_text
 from health.calendar import Session
-from health.durations import fmt_duration
+from health.durations import fmt_duration, fmt_limit
 from health.live import LiveSource
 from health.report import SourceAnalysis
 
@@ -92,15 +92,15 @@ class UptimePanel(Panel):
             else:
                 head.append("✖ DOWN", style="bold red")
             head.append(f"  last beat {fmt_duration(age)} ago", style="" if alive else "red")
-            head.append(f" (≤{short(th.up_after_beat)})", style="dim")
+            head.append(f" (≤{fmt_limit(th.up_after_beat)})", style="dim")
         lines.append(head)
         if src.pid is not None:
             line = loop_text(f"pid {src.pid} on {src.host}", style="dim")
-            if src.process_alive is not None:  # unknown on another host: say nothing
-                line.append(
-                    " · running" if src.process_alive else " · process gone",
-                    style="dim" if src.process_alive else "red",
-                )
+            if src.process_alive:
+                line.append(" · running", style="dim")
+            elif src.process_alive is False:  # (unknown on another host: say nothing)
+                # after a clean stop the process is meant to be gone
+                line.append(*((" · exited", "dim") if src.clean_stop else (" · process gone", "red")))
             lines.append(line)
         if a is not None and a.uptime.rth_coverage_pct is not None:
             ok = a.uptime.rth_coverage_pct >= th.min_rth_coverage_pct
@@ -129,7 +129,7 @@ class UptimePanel(Panel):
             if len(gaps) > 3:
                 lines.append(Text(f"…{len(gaps) - 3} earlier gap(s)", style="dim"))
         elif a is not None and session is not None:
-            lines.append(Text(f"no gap over {short(th.max_gap_seconds)} today", style="dim"))
+            lines.append(Text(f"no gap over {fmt_limit(th.max_gap_seconds)} today", style="dim"))
         if a is not None:  # the least urgent last: clipped first on a small terminal
             unclean = len(a.lifecycle.unclean_exits)
             life = Text(f"starts {a.lifecycle.starts} · ", style="dim")

@@ -60,21 +60,18 @@ def _newest_data(ctx: Context, reader: StoreReader) -> tuple[float | None, float
 def check(ctx: Context, scope: Scope) -> CheckResult:
     parts: list[Part] = []
     wall = time.time()
-    injected = abs(ctx.now - wall) > 1.0
-    parts.append(
-        (
-            OK,
-            f"system clock {ctx.fmt(wall)}" + (f" (judging as of {ctx.fmt(ctx.now)})" if injected else ""),
-            None,
-        )
-    )
+    if abs(ctx.now - wall) > 1.0:  # a simulated or given clock: say which time is which
+        parts.append((OK, f"judging as of {ctx.fmt(ctx.now)}; the system clock says {ctx.fmt(wall)}", None))
+    else:
+        parts.append((OK, f"system clock {ctx.fmt(wall)}", None))
     try:
         reader = ctx.open_reader(scope)
         newest, recorded = _newest_data(ctx, reader)
+        now = ctx.now  # read after the store: a running clock is not behind what it just read
         if newest is None:
             parts.append((OK, "no data timestamps recorded yet", None))
         else:
-            ahead = newest - ctx.now
+            ahead = newest - now
             if ahead > CLOCK_TOLERANCE_SECONDS:
                 hours = ahead / 3600
                 tz_hint = ""
@@ -91,11 +88,11 @@ def check(ctx: Context, scope: Scope) -> CheckResult:
                 )
             else:
                 parts.append((OK, f"newest data timestamp {ctx.fmt(newest)} ({ctx.ago(newest)})", None))
-        if recorded is not None and recorded - ctx.now > CLOCK_TOLERANCE_SECONDS:
+        if recorded is not None and recorded - now > CLOCK_TOLERANCE_SECONDS:
             parts.append(
                 (
                     WARN,
-                    f"the loop recorded events at {ctx.fmt(recorded)}, {fmt_duration(recorded - ctx.now)} "
+                    f"the loop recorded events at {ctx.fmt(recorded)}, {fmt_duration(recorded - now)} "
                     "ahead of this clock: the loop's clock (or its host's) runs ahead",
                     "compare the clocks of the loop's host and this one (date -u on both) and sync them",
                 )

@@ -39,12 +39,14 @@ class Context:
         now: float,
         environ: Mapping[str, str],
         timeout: float,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self.store_path = store_path
         self.calendar_code = calendar_code
         self.source = source
         self.log_globs = tuple(log_globs)
-        self.now = now
+        self._now = now
+        self._clock = clock
         self.environ = environ
         self.timeout = timeout
         self.hostname = socket.gethostname()
@@ -52,6 +54,11 @@ class Context:
         self._store_hung = False
         self._lock = threading.Lock()
         self._cal_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def now(self) -> float:
+        """The time the checks judge the store's data at (file ages stay real)."""
+        return self._now if self._clock is None else float(self._clock())
 
     # The store: each check opens its own read-only connection (so a hung check holds only
     # its own), but an unavailable or hung store is discovered once and then skipped.

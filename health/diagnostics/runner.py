@@ -34,6 +34,7 @@ def run_diagnostics(
     source: str | None = None,
     log_globs: Sequence[str] = (),
     now: float | None = None,
+    clock: Callable[[], float] | None = None,
     environ: Mapping[str, str] | None = None,
     timeout_per_check: float = 2.0,
     progress: Callable[[str, int, int], None] | None = None,
@@ -44,7 +45,9 @@ def run_diagnostics(
 
     ``store_path`` None means the usual resolution ($HEALTH_STORE in ``environ``, then the
     XDG state directory). ``now`` replaces the system clock for every judgement about the
-    store's data (file ages stay real). ``environ`` defaults to ``os.environ``.
+    store's data (file ages stay real); ``clock``, when given, is how that time moves on during
+    the run (a simulated loop keeps writing while the checks run: each check reads the clock
+    when it judges). ``environ`` defaults to ``os.environ``.
     ``progress(name, i, n)`` is called before each check, ``i`` being the number of checks
     done so far (0-based: show ``i + 1``/``n``); ``cancel`` set stops the run and returns the
     checks already done. Never raises.
@@ -68,6 +71,7 @@ def run_diagnostics(
             time.time() if now is None else float(now),
             env,
             timeout,
+            clock,
         )
         # Build the calendar in the background while the first checks run.
         threading.Thread(
