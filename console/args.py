@@ -16,6 +16,19 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 
+from health.codes import ExitCode
+
+_EXIT_MEANING = {
+    ExitCode.OK: "HEALTHY, or CLOSED (not a trading day, nothing wrong)",
+    ExitCode.WARNING: "DEGRADED (a WARNING issue, no CRITICAL)",
+    ExitCode.CRITICAL: "UNHEALTHY (a CRITICAL issue)",
+    ExitCode.UNKNOWN: "UNKNOWN: store missing or unreadable, date before the first record or\n"
+    "     outside the calendar, bad arguments (one line on stderr)",
+}
+EXIT_CODES = "exit codes (the monitoring-plugins convention; docs/CONTRACT.md §3):\n" + "\n".join(
+    f"  {int(code)}  {meaning}" for code, meaning in _EXIT_MEANING.items()
+)
+
 
 class UsageError(Exception):
     """Bad arguments: one line for stderr, exit 3."""
@@ -51,24 +64,42 @@ _SECONDS = _number(0, 24 * 3600, unit=" seconds")
 def add_report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--date",
+        metavar="DATE",
         help="YYYY-MM-DD, 'today' or 'yesterday' (default: today in the calendar's time zone)",
     )
     p.add_argument(
         "--store",
+        metavar="PATH",
         help="health store path (default: $HEALTH_STORE, else $XDG_STATE_HOME/production-health/health.db)",
     )
     p.add_argument(
         "--calendar",
         default=None,
+        metavar="CODE",
         help="exchange_calendars code (default: the one the loop recorded, else XNYS)",
     )
-    p.add_argument("--source", help="one loop's name (default: all loops in the store)")
+    p.add_argument("--source", metavar="NAME", help="one loop's name (default: all loops in the store)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="one JSON object on stdout")
     fmt.add_argument("--nagios", action="store_true", help="one monitoring-plugins status line with perfdata")
-    p.add_argument("--max-data-age-hours", type=_HOURS, help="override the loop's recorded limit (0-168)")
-    p.add_argument("--max-gap-minutes", type=_MINUTES, help="override the loop's recorded limit (0-1440)")
-    p.add_argument("--min-coverage", type=_PERCENT, help="RTH coverage threshold in %% (0-100, default 95)")
+    p.add_argument(
+        "--max-data-age-hours",
+        type=_HOURS,
+        metavar="HOURS",
+        help="override the loop's recorded limit (0-168)",
+    )
+    p.add_argument(
+        "--max-gap-minutes",
+        type=_MINUTES,
+        metavar="MINUTES",
+        help="override the loop's recorded limit (0-1440)",
+    )
+    p.add_argument(
+        "--min-coverage",
+        type=_PERCENT,
+        metavar="PCT",
+        help="RTH coverage threshold in %% (0-100, default 95)",
+    )
     # Hidden, for simulations and tests: evaluate as if it were then (an ISO 8601 instant with
     # an offset); the clock starts there and runs on at real speed.
     p.add_argument("--now", help=argparse.SUPPRESS)
@@ -76,7 +107,15 @@ def add_report_args(p: argparse.ArgumentParser) -> None:
 
 
 def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> ArgumentParser:
-    p = ArgumentParser(prog=prog, description=description)
+    epilog = EXIT_CODES
+    if diagnostics:
+        epilog += "\n  diagnose-production exits with the worse of the report's code and its checks' (WARN 1, FAIL 2)"
+    p = ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_report_args(p)
     if diagnostics:
         p.add_argument(
@@ -96,7 +135,13 @@ def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> 
 
 
 def console_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="health-console", description="Production Health operations console (q quits).")
+    p = ArgumentParser(
+        prog="health-console",
+        description="Production Health operations console (q quits).",
+        epilog=EXIT_CODES.replace("exit codes", "exit codes of --report", 1)
+        + "\n  the console and --watch exit 0 when they are quit or stopped",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
         "--report", action="store_true", help="print the report and exit (headless; for scripts and cron)"
@@ -110,6 +155,7 @@ def console_parser() -> ArgumentParser:
     p.add_argument(
         "--interval",
         type=_SECONDS,
+        metavar="SECONDS",
         help="watchdog: seconds between evaluations (default: the loop's check interval)",
     )
     p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s

@@ -505,3 +505,25 @@ async def test_a_long_store_path_leaves_the_as_of_time_in_view(tmp_path: Path) -
         line = app.dashboard.query_one(StatusLine).render().plain
     assert line.rstrip().endswith("· as of 10:00:30"), line
     assert "live: " in line and "…" in line and line.rstrip().endswith("health.db · as of 10:00:30")
+
+
+# -- 9. --help shows the exit codes ---------------------------------------------------------------------
+def test_help_shows_the_exit_codes() -> None:
+    results = run_many(
+        {
+            prog: (("--help",), {"prog": prog})
+            for prog in ("check-production-health", "diagnose-production", "health-console")
+        }
+    )
+    for prog, r in results.items():
+        assert r.code == 0 and r.stderr == "", (prog, r.stderr)
+        table = r.stdout[r.stdout.index("exit codes") :]
+        for line in (
+            "0  HEALTHY, or CLOSED (not a trading day, nothing wrong)",
+            "1  DEGRADED (a WARNING issue, no CRITICAL)",
+            "2  UNHEALTHY (a CRITICAL issue)",
+            "3  UNKNOWN: store missing or unreadable",
+        ):
+            assert line in table, (prog, table)
+    assert "WARN 1, FAIL 2" in results["diagnose-production"].stdout
+    assert "--now" not in results["check-production-health"].stdout  # the hidden flags stay hidden
