@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from health.analysis import analyze
 from health.calendar import MarketCalendar, MarketState
 from health.codes import IssueCode
+from health.gate import CLOSED
 from health.liveness import is_up
 from health.loader import ReportUnavailable, load_day
 from health.process import process_alive
@@ -159,7 +160,7 @@ def _trend(records: list[GateRecord]) -> tuple[tuple[float, float], ...]:
     """Max data age per bucket, from the gate's aggregates (non-'closed' buckets only)."""
     per: dict[int, float] = {}
     for g in records:
-        if g.code == "closed":
+        if g.code == CLOSED:
             continue
         per[g.bucket] = max(per.get(g.bucket, g.max_age), g.max_age)
     return tuple(sorted((float(b), a) for b, a in per.items()))

@@ -109,11 +109,13 @@ class UptimePanel(Panel):
             cov.append(f" so far (min {th.min_rth_coverage_pct:g}%)", style="dim")
             lines.append(cov)
         session = self.session
+        hours = None
         if session is not None:
             intervals = a.uptime.intervals if a is not None else ()
             lines.append(timeline(session, intervals, now, width))
             left, right = hms(session.open_ts, self.tz, "%H:%M"), hms(session.close_ts, self.tz, "%H:%M")
-            lines.append(Text(left + right.rjust(max(1, width - len(left))), style="dim"))
+            hours = Text(left + right.rjust(max(1, width - len(left))), style="dim")
+            lines.append(hours)
         else:
             lines.append(Text("no session today", style="dim"))
         gaps = a.uptime.gaps if a is not None else ()
@@ -141,4 +143,6 @@ class UptimePanel(Panel):
                     style="dim",
                 )
             )
+        if hours is not None and len(lines) > self.content_size.height > 0:
+            lines.remove(hours)  # on a short terminal the gaps matter more than the bar's labels
         return Text("\n").join(lines)
