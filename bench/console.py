@@ -6,7 +6,7 @@ while nothing happens, and how fast the date browser steps back through a year.
     python bench/console.py --quick    # smoke run (~1.5 min, the month-long store), prints only
                                        # (unless --write)
 
-What it measures (issue 4, item 8), each beside a naive baseline measured in the same run:
+What it measures, each beside a naive baseline measured in the same run:
 
 1. *Write -> screen latency.* A trading loop in its own process (``ProductionMonitor``
    through the public API, a running clock inside RTH, 10 iterations/s: gate decision,
@@ -86,7 +86,7 @@ from bench._common import (  # noqa: E402
     write_section,
 )
 
-# Targets from issue 4, item 8.
+# Targets (docs/ARCHITECTURE.md, "Speed").
 TARGET_P95_S = 1.0
 TARGET_IDLE_PCT = 2.0
 TARGET_NAV_S = 0.200
@@ -110,7 +110,7 @@ def _bench_report():
 
 
 def year_store(quick: bool, regen: bool = False) -> tuple[Path, object, bool]:
-    """The one-year store of issue 3's benchmark (the month-long one with --quick), made the
+    """The one-year store of bench/report.py (the month-long one with --quick), made the
     way ``bench/report.py`` makes it, from its cache when there."""
     br = _bench_report()
     from health.monitor import package_version
@@ -853,7 +853,7 @@ def render(r: dict) -> str:
     )
     if max(r["load"]) > 0.75 * (os.cpu_count() or 1):
         w(BUSY_WARNING + "\n")
-    w("### Targets (issue 4, item 8)\n")
+    w("### Targets\n")
     w("| target | goal | measured | naive baseline | naive / ours | |")
     w("|---|---|---|---|---:|---|")
     for row in r["table"]:

@@ -3,7 +3,7 @@
     python bench/recorder.py            # full run (~40 s), prints a table, updates BENCHMARKS.md
     python bench/recorder.py --quick    # smaller smoke run, prints only (unless --write)
 
-What it measures (issue 2, item 7), all in one process run, while a second process polls the
+What it measures, all in one process run, while a second process polls the
 store read-only the way the console does (``file:...?mode=ro``, ``PRAGMA data_version`` and
 row counts every 75 ms):
 
@@ -15,7 +15,7 @@ row counts every 75 ms):
 2. Sustained throughput: N ``record_signal`` calls as fast as possible, then ``flush()``;
    events/s from the first call to the end of the flush, and the row count in the store.
    Then the commit lag of a loop busy in Python recording 1k and 10k signals/s (what a SIGKILL
-   would lose; CONTRACT §2 allows the last second).
+   would lose; docs/CONTRACT.md §2 allows the last second).
 3. Storage: a year of 1 Hz heartbeats with 1,000 restarts, driven through the public API with
    an injected clock; gate decisions at 1 Hz (a real week, and a real year sampled at one call
    per 5 simulated minutes, which fills exactly the same aggregate rows).
@@ -68,7 +68,7 @@ YEAR_SECONDS = 365 * 86400
 RESTARTS = 1000
 RESTART_DOWNTIME = 10.0  # seconds between a run's last beat and the next run's first
 
-# Targets from issue 2, item 7 (2-core machine).
+# Targets (docs/ARCHITECTURE.md, "Speed"; 2-core machine).
 TARGET_ACT_MEDIAN_US = 2.0
 TARGET_ACT_P999_US = 50.0
 TARGET_ACT_MAX_US = 2000.0
@@ -804,7 +804,7 @@ def render(res: Results, info: dict) -> str:
         w("")
         w(BUSY_WARNING)
     w("")
-    w("### Targets (issue 2, 2-core machine)")
+    w("### Targets (2-core machine)")
     w("")
     w("| target | goal | measured | |")
     w("|---|---|---|---|")
@@ -862,7 +862,7 @@ def render(res: Results, info: dict) -> str:
     )
     w("")
     if res.lag:
-        w("### Commit lag while the loop is busy (CONTRACT §2 SIGKILL promise; not an item-7 target)")
+        w("### Commit lag while the loop is busy (docs/CONTRACT.md §2 SIGKILL promise; not a target)")
         w("")
         w(
             "A loop doing pure-Python work between its calls, recording signals at a steady rate. "

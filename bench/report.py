@@ -7,7 +7,7 @@
     python bench/report.py --regen    # rebuild the cached stores
     python bench/report.py --profile  # profile even when every target passes
 
-What it does (issue 3, item 7):
+What it does:
 
 1. Two stores, cached under the temp dir keyed by their parameters (and the schema version,
    and the recorder's run-config keys):
@@ -82,11 +82,15 @@ from health.calendar import MarketCalendar, day_bounds, get_calendar  # noqa: E4
 from health.config import MonitorConfig  # noqa: E402
 from health.gate import CLOSED, OK, Gate  # noqa: E402
 from health.loader import MAX_INTERVAL_SLACK, build_report, load_day, process_alive  # noqa: E402
-from health.monitor import package_version  # noqa: E402
+from health.monitor import (  # noqa: E402
+    CLOSED_BUCKET_SECONDS,
+    GATE_BUCKET_SECONDS,
+    package_version,
+)
 from health.simulation import SYMBOLS, SimClock, at, monitor, run_loop  # noqa: E402
 from store.reader import StoreReader, _run  # noqa: E402
 from store.records import AlertRecord, EventRecord, GateRecord, SpanRecord  # noqa: E402
-from store.schema import CLOSED_BUCKET_SECONDS, GATE_BUCKET_SECONDS, SCHEMA_VERSION, migrate  # noqa: E402
+from store.schema import SCHEMA_VERSION, migrate  # noqa: E402
 
 GEN_VERSION = 1  # bump when the generator's output changes: invalidates the cache
 SOURCES = ("alpha", "beta")
@@ -100,7 +104,7 @@ LOOP_CONFIG = {
     "calendar": "XNYS",
 }
 
-# Targets from issue 3, item 7.
+# Targets (docs/ARCHITECTURE.md, "Speed").
 TARGET_ANALYSIS_MS = 100.0
 TARGET_PROCESS_S = 1.0
 TARGET_RATIO = 1.5
@@ -988,7 +992,7 @@ def render(r: dict) -> str:
         f"load average at the start and the end of the timings: {load}."
     )
     w("")
-    w(f"### Targets (issue 3, item 7): the report of {p.day}, a normal Wednesday session")
+    w(f"### Targets: the report of {p.day}, a normal Wednesday session")
     w("")
     w("| measure | year store | one-day store | year / one-day | target | |")
     w("|---|---:|---:|---:|---|---|")

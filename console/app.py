@@ -35,7 +35,15 @@ from console.screens.browser import BrowserScreen, ReportView
 from console.screens.context import ConsoleContext
 from console.screens.dashboard import DashboardScreen
 from console.screens.help import HelpScreen
-from console.store_watch import LIVE, SnapshotReady, StoreStateChanged, StoreWatch
+from console.store_watch import (
+    LIVE,
+    SnapshotReady,
+    StoreStateChanged,
+    StoreWatch,
+    WatchdogSeen,
+    watchdog_running,
+)
+from console.widgets.status_line import alert_state
 from health.calendar import get_calendar
 from health.live import LiveSnapshot
 from health.process import process_alive
@@ -66,6 +74,7 @@ class HealthConsole(App[int]):
         poll_interval: float = 0.25,
         refresh_seconds: float = 5.0,
         alive: Callable = process_alive,
+        watchdogs: Callable[[Path], bool | None] = watchdog_running,
         handle_signals: bool = False,
         exit_on_hangup: bool = False,
     ) -> None:
@@ -85,7 +94,9 @@ class HealthConsole(App[int]):
             interval=poll_interval,
             refresh_seconds=refresh_seconds,
             alive=alive,
+            watchdogs=watchdogs,
         )
+        self.watchdog: bool | None = None
         self.dashboard = DashboardScreen(self.ctx.calendar, clock, source)
         self._leaving = threading.Event()  # set on exit: ends the terminal watch
         self.sub_title = "starting…"
@@ -113,8 +124,18 @@ class HealthConsole(App[int]):
         snapshot = message.snapshot
         self.snapshot = snapshot
         self.dashboard.snapshot = snapshot
-        firing = len(snapshot.firing)
-        sub_title = f"✖ {firing} alert{'s' if firing != 1 else ''} firing" if firing else "no alert firing"
+        self._show_alert_state()
+
+    def on_watchdog_seen(self, message: WatchdogSeen) -> None:
+        self.watchdog = self.dashboard.watchdog = message.running
+        self._show_alert_state()
+
+    def _show_alert_state(self) -> None:
+        snapshot = self.snapshot
+        if snapshot is None:
+            return
+        status = snapshot.report.status if snapshot.report else None
+        sub_title, _ = alert_state(status, len(snapshot.firing), self.watchdog)
         if sub_title != self.sub_title:
             self.sub_title = sub_title
 
@@ -216,33 +237,20 @@ class HealthConsole(App[int]):
         threading.Thread(target=watch, name="terminal-watch", daemon=True).start()
 
 
-class _OffsetClock:
-    """``--now``: the console runs as if it were then, and time moves on from there."""
-
-    def __init__(self, start: float) -> None:
-        self.start = start
-        self.real_start = time.time()
-
-    def __call__(self) -> float:
-        return self.start + (time.time() - self.real_start)
-
-
-def run_app(args) -> int:
+def run_app(args, clock: Callable[[], float] = time.time) -> int:
     """``health-console`` without ``--report``/``--watch``: the dashboard, the date browser
     (``--date``) or the demo (``--demo``). Usage problems raise ``UsageError`` (one line,
     exit 3, printed by the CLI)."""
-    from console.cli import UsageError, _parse_day, _parse_now, _recorded_calendar
+    from console.args import UsageError, calendar_code, parse_day
     from store.paths import resolve_store_path
 
-    start = _parse_now(args.now)
-    clock: Callable[[], float] = time.time if start is None else _OffsetClock(start)
     if args.demo:
         _need_terminal(UsageError)
         return _run_demo(args)
     store = resolve_store_path(args.store)
-    code = args.calendar or _recorded_calendar(store) or "XNYS"
+    code = calendar_code(args, store)
     calendar = get_calendar(code)
-    day = _parse_day(args.date, calendar.tz, clock()) if args.date else None
+    day = parse_day(args.date, calendar.tz, clock()) if args.date else None
     _need_terminal(UsageError)
     app = HealthConsole(
         store,
@@ -266,12 +274,18 @@ def _need_terminal(error: type[Exception]) -> None:
 
 def _run_demo(args) -> int:
     """A temporary store fed by a simulated loop in its own process, on a 60× clock."""
-    import shutil
     import subprocess
     import tempfile
 
-    from console.cli import _parse_day
-    from console.demo import demo_clock, demo_day, seed_history, start_demo_process
+    from console.args import parse_day
+    from console.demo import (
+        demo_clock,
+        demo_day,
+        remove_demo_store,
+        seed_history,
+        start_demo_process,
+        wait_for_loop,
+    )
 
     code = args.calendar or "XNYS"
     calendar = get_calendar(code)
@@ -282,9 +296,10 @@ def _run_demo(args) -> int:
         day = demo_day(code)
         print(f"health-console --demo: seeding {day.isoformat()} and earlier…", file=sys.stderr)
         seed_history(store, day, code)
-        clock = demo_clock(day, 60.0, code)
+        clock = demo_clock(day, args.speed or 60.0, code)
         proc = start_demo_process(store, clock, code)
-        start_day = _parse_day(args.date, calendar.tz, clock()) if args.date else None
+        wait_for_loop(store, clock.sim_start, proc)
+        start_day = parse_day(args.date, calendar.tz, clock()) if args.date else None
         app = HealthConsole(
             store,
             calendar=code,
@@ -308,4 +323,4 @@ def _run_demo(args) -> int:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+        remove_demo_store(tmp, None if proc is None else proc.pid)

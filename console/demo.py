@@ -13,8 +13,10 @@ a quiet afternoon, the close and after-hours attempts the gate refuses.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -30,6 +32,13 @@ from health.monitor import ProductionMonitor
 
 SYMBOLS = ("AAPL", "MSFT", "NVDA", "AMZN", "SPY", "QQQ")
 STEP = 10.0  # simulated seconds between loop iterations
+# The demo loop, in its history and in the session it replays alike: one loop, one set of limits.
+LOOP = {
+    "source": "demo-loop",
+    "check_interval_seconds": 60,  # beats every STEP; the 2-min "up" window survives the 60x clock
+    "max_data_age_hours": 0.25,
+    "max_uptime_gap_minutes": 15,
+}
 
 
 @dataclass(frozen=True)
@@ -86,14 +95,7 @@ def run_loop(
     def new_monitor() -> ProductionMonitor:
         return ProductionMonitor(
             MonitorConfig(
-                store_path=str(store),
-                clock=clock,
-                calendar=calendar_code,
-                source="demo-loop",
-                check_interval_seconds=60,  # beats every STEP; the 2-min "up" window survives the 60x clock
-                max_data_age_hours=0.25,
-                max_uptime_gap_minutes=15,
-                flush_interval_seconds=0.1,
+                store_path=str(store), clock=clock, calendar=calendar_code, flush_interval_seconds=0.1, **LOOP
             )
         )
 
@@ -151,27 +153,82 @@ def start_demo_process(store: Path, clock: DemoClock, calendar_code: str = "XNYS
     )
 
 
+def remove_demo_store(tmp: Path, group: int | None, timeout: float = 5.0) -> None:
+    """The demo leaves nothing behind. Its loop's process group is told to stop before this;
+    wait (bounded) until no live process is left in it — the restarted loop is not our child,
+    and its exit flush would create the store again after the directory was removed — then
+    remove the directory."""
+    if group is not None:
+        deadline = time.monotonic() + timeout
+        while _group_alive(group) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _group_alive(group):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(group, signal.SIGKILL)
+            time.sleep(0.1)
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _group_alive(group: int) -> bool:
+    """Is any process of the group alive? Zombies (exited, waiting to be reaped by whoever
+    adopted them) do not count: they write nothing."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    import psutil
+
+    for proc in psutil.process_iter(["status"]):
+        with contextlib.suppress(OSError, psutil.Error):
+            if os.getpgid(proc.pid) == group and proc.info["status"] != psutil.STATUS_ZOMBIE:
+                return True
+    return False
+
+
 DEC11 = date(2025, 12, 11)
 
 
-def seed_history(store: Path, day: date, calendar_code: str = "XNYS") -> None:
+def seed_history(store: Path, day: date, calendar_code: str = "XNYS", own_process: bool = True) -> None:
     """Earlier days so the date browser has something to show: the previous session, healthy,
     and — when the demo replays a later date on the New York calendar — the Dec 11 story
-    (``health-console --demo --date 2025-12-11``), all under the demo loop's name so the
-    dashboard shows one loop. The story runs in a process of its own (about half a second)
-    so that, as after a real crash, its pid is gone."""
-    from health.simulation import SimClock, monitor, seed_dec11_story
+    (``health-console --demo --date 2025-12-11``), all as the demo loop (its name, its limits)
+    so the dashboard shows one loop. Recorded by a process of its own (about a second), so
+    that those runs' pid is gone as it would be, not the console's own."""
+    from health.simulation import SimClock, in_own_process, monitor, seed_dec11_story
     from health.simulation import run_loop as sim_loop
 
+    if own_process:
+        in_own_process(seed_history, str(store), day, calendar_code, False)
+        return
     cal = get_calendar(calendar_code)
     prev = cal.previous_trading_day(day)
+    limits = {k: v for k, v in LOOP.items() if k != "source"}
     if cal.code == "XNYS" and prev > DEC11:
-        seed_dec11_story(store, source="demo-loop")
+        seed_dec11_story(store, own_process=False, source=LOOP["source"], config=limits)
     session = cal.session(prev)
     clock = SimClock(session.open_ts - 300)
-    mon = monitor(store, clock, calendar=calendar_code, source="demo-loop", check_interval_seconds=60)
+    mon = monitor(store, clock, calendar=calendar_code, **LOOP)
     sim_loop(mon, clock, session.close_ts + 60, step=60, signal_every=4)
     mon.close()
+
+
+def wait_for_loop(store: Path, since: float, proc: subprocess.Popen, timeout: float = 10.0) -> bool:
+    """Wait (bounded) until the demo loop has recorded its first run, so that the console's
+    first frame shows it running rather than yesterday's stopped run."""
+    from store.reader import StoreReader, StoreUnavailable
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with StoreReader(store) as reader:
+                if reader.next_run_start(LOOP["source"], since) is not None:
+                    return True
+        except StoreUnavailable:
+            pass
+        time.sleep(0.05)
+    return False
 
 
 def _main() -> None:

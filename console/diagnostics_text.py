@@ -8,8 +8,8 @@ from rich.rule import Rule
 from rich.text import Text
 
 from console.sanitize import clean
-
-CHECK_STYLE = {"OK": ("✔", "green"), "WARN": ("▲", "yellow"), "FAIL": ("✖", "red")}
+from console.styles import CHECK_STYLE
+from health.codes import CheckStatus
 
 
 def render_diagnostics(checks) -> RenderableType:
@@ -21,6 +21,6 @@ def render_diagnostics(checks) -> RenderableType:
         parts.append(Padding(head, (0, 0, 0, 2), expand=False))
         for line in c.lines[:40]:
             parts.append(Padding(Text(clean(line), style="dim"), (0, 0, 0, 8), expand=False))
-        if c.fix and c.status != "OK":
+        if c.fix and c.status != CheckStatus.OK:
             parts.append(Padding(Text(f"fix: {clean(c.fix)}", style="italic"), (0, 0, 0, 8), expand=False))
     return Group(*parts)

@@ -18,24 +18,23 @@ NOTIFY_TIMEOUT = 45.0  # longer than a sink's retry budget (30 s)
 
 
 def summary_of(report: HealthReport) -> DailySummary:
-    j = report.to_json()
+    t = report.totals
     lines = []
-    cov = j["uptime"]["rth_coverage_pct"]
+    cov = None if t.rth_coverage_pct is None else round(t.rth_coverage_pct, 1)
     if report.session.is_trading_day:
         lines.append(
-            f"RTH coverage {cov if cov is not None else 'n/a'}%, uptime {j['uptime']['uptime_pct']}%, "
-            f"{len(j['uptime']['gaps'])} gap(s)"
+            f"RTH coverage {cov if cov is not None else 'n/a'}%, uptime {round(t.uptime_pct, 1)}%, "
+            f"{len(t.gaps)} gap(s)"
         )
     else:
         lines.append(f"not a trading day ({report.session.holiday or 'weekend'})")
-    sig = j["signals"]
     lines.append(
-        f"signals: {sig['total']} ({sig['rth']} in RTH, {sig['after_hours']} after hours, {sig['stale']} stale); "
-        f"gate blocked {sig['blocked']}"
+        f"signals: {t.signals} ({t.signals_rth} in RTH, {t.signals_after_hours} after hours, "
+        f"{t.signals_stale} stale); gate blocked {t.blocked}"
     )
     for x in report.sources:
-        if x.max_data_age is not None:
-            lines.append(f"{x.source}: data age max {fmt_duration(x.max_data_age)}")
+        if x.signals.max_data_age is not None:
+            lines.append(f"{x.source}: data age max {fmt_duration(x.signals.max_data_age)}")
     for issue in report.issues[:5]:
         lines.append(f"{issue.severity} {issue.code}: {issue.message}")
     if len(report.issues) > 5:

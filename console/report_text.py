@@ -1,4 +1,4 @@
-"""The human report, rendered with Rich; in the spirit of the seed's example, with the zone
+"""The human report, rendered with Rich: the sections of the JSON in reading order, with the zone
 shown on every time and colour only on a terminal.
 
 Loop-supplied text goes in as ``rich.text.Text`` (never parsed as markup) after ``clean``.
@@ -6,6 +6,7 @@ Loop-supplied text goes in as ``rich.text.Text`` (never parsed as markup) after 
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
 from rich.console import Group, RenderableType
@@ -73,32 +74,38 @@ def render_report(report: HealthReport) -> RenderableType:
     multi = len(report.sources) > 1
     for x in report.sources:
         rows: list[tuple[str, str | Text]] = [("Loop", Text(clean(x.source), style="bold"))]
-        cov_style = "green" if (x.rth_coverage_pct or 0) >= x.thresholds.min_rth_coverage_pct else "red"
+        cov_style = (
+            "green" if (x.uptime.rth_coverage_pct or 0) >= x.thresholds.min_rth_coverage_pct else "red"
+        )
         rows.append(
             (
                 "RTH coverage",
-                Text(_pct(x.rth_coverage_pct), style=cov_style if x.rth_coverage_pct is not None else ""),
+                Text(
+                    _pct(x.uptime.rth_coverage_pct),
+                    style=cov_style if x.uptime.rth_coverage_pct is not None else "",
+                ),
             )
         )
         rows.append(
             (
                 "Uptime",
-                f"{x.uptime_pct:.1f}% of {'the day so far' if report.is_today else 'the day'} ({fmt_duration(x.uptime_seconds)})",
+                f"{x.uptime.pct:.1f}% of {'the day so far' if report.is_today else 'the day'} ({fmt_duration(x.uptime.seconds)})",
             )
         )
-        rows.append(("Last activity", _t(report, x.last_activity)))
-        if x.latest_pid is not None:
+        rows.append(("Last activity", _t(report, x.uptime.last_activity)))
+        run = x.lifecycle.latest
+        if run is not None and run.pid is not None:
             alive = {True: "running now", False: "not running now", None: "state unknown (other host)"}[
-                x.latest_alive
+                run.alive
             ]
-            rows.append(("Process", clean(f"pid {x.latest_pid} on {x.latest_host}: {alive}")))
+            rows.append(("Process", clean(f"pid {run.pid} on {run.host}: {alive}")))
         rows.append(
             (
                 "Lifecycle",
-                f"{x.starts} start(s), {x.clean_stops} clean stop(s), {len(x.unclean_exits)} unclean exit(s)",
+                f"{x.lifecycle.starts} start(s), {x.lifecycle.clean_stops} clean stop(s), {len(x.lifecycle.unclean_exits)} unclean exit(s)",
             )
         )
-        for g in x.gaps:
+        for g in x.uptime.gaps:
             end = "now" if g.ongoing else _t(report, g.end, "%H:%M:%S")
             rows.append(
                 (
@@ -116,35 +123,35 @@ def render_report(report: HealthReport) -> RenderableType:
         rows.append(
             (
                 "Signals",
-                f"{x.signals_total} total, {x.signals_rth} during RTH, {x.signals_after_hours} after hours, {x.signals_stale} stale",
+                f"{x.signals.total} total, {x.signals.rth} during RTH, {x.signals.after_hours} after hours, {x.signals.stale} stale",
             )
         )
-        if x.max_data_age is not None:
-            age_style = "red" if x.max_data_age > x.thresholds.max_data_age_seconds else "green"
+        if x.signals.max_data_age is not None:
+            age_style = "red" if x.signals.max_data_age > x.thresholds.max_data_age_seconds else "green"
             rows.append(
                 (
                     "Data age",
                     Text(
-                        f"max {fmt_duration(x.max_data_age)}, median {fmt_duration(x.median_data_age or 0)} (limit {fmt_limit(x.thresholds.max_data_age_seconds)})",
+                        f"max {fmt_duration(x.signals.max_data_age)}, median {fmt_duration(x.signals.median_data_age or 0)} (limit {fmt_limit(x.thresholds.max_data_age_seconds)})",
                         style=age_style,
                     ),
                 )
             )
-            rows.append(("Newest data", _t(report, x.newest_data_ts)))
-        gate = f"{x.gate_allowed} allowed, {x.gate_blocked} blocked"
-        if x.gate_by_code:
+            rows.append(("Newest data", _t(report, x.signals.newest_data_ts)))
+        gate = f"{x.gate.allowed} allowed, {x.gate.blocked} blocked"
+        if x.gate.by_code:
             gate += (
                 " ("
-                + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(x.gate_by_code.items()))
+                + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(x.gate.by_code.items()))
                 + ")"
             )
         rows.append(("Gate", gate))
-        if x.last_gate_reason:
+        if x.gate.last_reason:
             rows.append(
                 (
                     "Last decision",
                     Text(
-                        f"{_t(report, x.last_gate_at, '%H:%M:%S %Z')}: {clean(x.last_gate_reason, one_line=True)}"
+                        f"{_t(report, x.gate.last_at, '%H:%M:%S %Z')}: {clean(x.gate.last_reason, one_line=True)}"
                     ),
                 )
             )
@@ -162,7 +169,7 @@ def render_report(report: HealthReport) -> RenderableType:
         line.append(clean(issue.message, one_line=True))
         parts.append(Padding(line, (0, 0, 0, 2), expand=False))
 
-    alerts = sorted((a for x in report.sources for a in x.alerts), key=lambda a: (a.at, a.id))
+    alerts = report.totals.alerts
     if alerts:
         parts.append(_section("ALERTS"))
         for a in alerts[-10:]:
@@ -172,7 +179,9 @@ def render_report(report: HealthReport) -> RenderableType:
             line.append(f" ({clean(a.origin or 'monitor')}): {clean(a.message, one_line=True)}")
             parts.append(Padding(line, (0, 0, 0, 2), expand=False))
         if len(alerts) > 10:
-            parts.append(Padding(Text(f"… {len(alerts) - 10} earlier", style="dim"), (0, 0, 0, 2), expand=False))
+            parts.append(
+                Padding(Text(f"… {len(alerts) - 10} earlier", style="dim"), (0, 0, 0, 2), expand=False)
+            )
 
     parts.append(_section("RECOMMENDATIONS"))
     if not report.recommendations:
@@ -180,20 +189,35 @@ def render_report(report: HealthReport) -> RenderableType:
     for rec in report.recommendations:
         parts.append(Padding(Text(f"» {clean(rec.title)}", style="bold"), (0, 0, 0, 2), expand=False))
         for n, step in enumerate(rec.steps, 1):
-            parts.append(Padding(Text(f"{n}. {clean(step, one_line=True)}"), (0, 0, 0, 5), expand=False))
+            parts.extend(_step(n, clean(step, one_line=True)))
     parts.append(Rule(style="dim", characters="═"))
     return Group(*parts)
 
 
+_TRAILING_COMMAND = re.compile(r"^(?P<prose>.*\S)\s+`(?P<command>[^`]+)`$")
+
+
+def _step(n: int, text: str) -> list[RenderableType]:
+    """A step; a command it ends with goes on a line of its own that is never wrapped, so that
+    copying it from the terminal or a file gives a command that works when pasted."""
+    m = _TRAILING_COMMAND.match(text)
+    if m is None:
+        return [Padding(Text(f"{n}. {text}"), (0, 0, 0, 5), expand=False)]
+    return [
+        Padding(Text(f"{n}. {m['prose']}"), (0, 0, 0, 5), expand=False),
+        Padding(Text(m["command"], no_wrap=True, overflow="ignore"), (0, 0, 0, 8), expand=False),
+    ]
+
+
 def _hourly(x) -> Table | None:
-    hours = sorted(set(x.hourly_signals) | set(x.hourly_allowed) | set(x.hourly_blocked))
+    hours = sorted(set(x.signals.hourly) | set(x.gate.hourly_allowed) | set(x.gate.hourly_blocked))
     if not hours:
         return None
     table = Table(title=None, show_edge=False, box=None, padding=(0, 1), header_style="dim")
     table.add_column("hour", style="dim")
     for h in hours:
         table.add_column(f"{h:02d}", justify="right")
-    table.add_row("signals", *[str(x.hourly_signals.get(h, 0) or "·") for h in hours])
-    table.add_row("allowed", *[str(x.hourly_allowed.get(h, 0) or "·") for h in hours])
-    table.add_row("blocked", *[str(x.hourly_blocked.get(h, 0) or "·") for h in hours])
+    table.add_row("signals", *[str(x.signals.hourly.get(h, 0) or "·") for h in hours])
+    table.add_row("allowed", *[str(x.gate.hourly_allowed.get(h, 0) or "·") for h in hours])
+    table.add_row("blocked", *[str(x.gate.hourly_blocked.get(h, 0) or "·") for h in hours])
     return table

@@ -28,5 +28,5 @@ _JSON_RAW_CONTROLS = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), *range(0xD8
 
 def json_text(obj: object, **kwargs: object) -> str:
     """``json.dumps`` for a terminal: UTF-8 text, every control character escaped
-    (CONTRACT §5: text from the loop never acts on the terminal that prints it)."""
+    (docs/CONTRACT.md §5: text from the loop never acts on the terminal that prints it)."""
     return json.dumps(obj, ensure_ascii=False, **kwargs).translate(_JSON_RAW_CONTROLS)

@@ -7,7 +7,7 @@ snapshot has aged ``refresh_seconds`` (RTH coverage "so far" changes with time a
 it take a new :class:`~health.live.LiveSnapshot` — still on this thread, so the UI thread
 never touches SQLite. Results travel as Textual messages (posting is thread-safe).
 
-Safety (CONTRACT §5): the store is opened only through :class:`store.reader.StoreReader`
+Safety (docs/CONTRACT.md §5): the store is opened only through :class:`store.reader.StoreReader`
 (``mode=ro``): never created, never written, no write lock ever taken. A store that does not
 exist yet is waited for, politely and without creating anything.
 """
@@ -26,7 +26,8 @@ from textual.message import Message
 
 from health.calendar import MarketCalendar
 from health.live import LiveSnapshot, take_snapshot
-from health.process import process_alive
+from health.process import process_alive, watchdog_pids
+from store.paths import file_identity
 from store.reader import SchemaTooNew, StoreReader, StoreUnavailable
 
 #: States of the watch, for the status line: what the operator needs to know first.
@@ -54,20 +55,29 @@ class SnapshotReady(Message):
         self.snapshot = snapshot
 
 
+class WatchdogSeen(Message):
+    """Whether a watchdog (``health-console --watch``) runs for this store on this host."""
+
+    def __init__(self, running: bool | None) -> None:
+        super().__init__()
+        self.running = running
+
+
+def watchdog_running(path: Path) -> bool | None:
+    """A ``health-console --watch`` process for this store here? None when it cannot be told."""
+    try:
+        ours, _ = watchdog_pids(path)
+    except Exception:
+        return None
+    return bool(ours)
+
+
 class StoreStateChanged(Message):
     """The watch changed state: waiting, live, schema too new, reopening..."""
 
     def __init__(self, state: StoreState) -> None:
         super().__init__()
         self.state = state
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 class StoreWatch:
@@ -88,8 +98,13 @@ class StoreWatch:
         interval: float = 0.25,
         refresh_seconds: float = 5.0,
         alive: Callable = process_alive,
+        watchdogs: Callable[[Path], bool | None] = watchdog_running,
+        watchdog_every: float = 30.0,
     ) -> None:
+        """``watchdogs(path)`` is asked every ``watchdog_every`` seconds (a process scan: rare)."""
         self.path = Path(path)
+        self.watchdogs = watchdogs
+        self.watchdog_every = watchdog_every
         self.calendar = calendar
         self.clock = clock
         self.source = source
@@ -118,6 +133,8 @@ class StoreWatch:
         ident: tuple[int, int] | None = None
         version: int | None = None
         taken_at = 0.0
+        watchdog_at = float("-inf")
+        watchdog: object = ...  # nothing posted yet
 
         def set_state(kind: str, text: str) -> None:
             state = StoreState(kind, text)
@@ -127,14 +144,20 @@ class StoreWatch:
 
         try:
             while not (self._stop.is_set() or should_stop()):
+                if time.monotonic() - watchdog_at >= self.watchdog_every:
+                    watchdog_at = time.monotonic()
+                    running = self.watchdogs(self.path)
+                    if running != watchdog:
+                        watchdog = running
+                        post(WatchdogSeen(running))
                 if reader is None:
                     reader, wait = self._open(set_state)
                     if reader is None:
                         self._sleep(wait)
                         continue
-                    ident = _identity(self.path)
+                    ident = file_identity(self.path)
                     version = None
-                now_ident = _identity(self.path)
+                now_ident = file_identity(self.path)
                 if now_ident != ident:
                     # Deleted or replaced (e.g. restored from a backup): the open handle would
                     # keep showing the old file forever. Start again from the path.

@@ -3,11 +3,22 @@ and one colour per status everywhere, so a glance means the same on every screen
 
 from __future__ import annotations
 
+from health.codes import CheckStatus, Severity, Status
+
 STATUS_STYLE = {
-    "HEALTHY": ("✔", "bold green"),
-    "CLOSED": ("●", "bold blue"),
-    "DEGRADED": ("▲", "bold yellow"),
-    "UNHEALTHY": ("✖", "bold red"),
-    "UNKNOWN": ("?", "bold magenta"),
+    Status.HEALTHY: ("✔", "bold green"),
+    Status.CLOSED: ("●", "bold blue"),
+    Status.DEGRADED: ("▲", "bold yellow"),
+    Status.UNHEALTHY: ("✖", "bold red"),
+    Status.UNKNOWN: ("?", "bold magenta"),
 }
-SEVERITY_STYLE = {"CRITICAL": ("✖", "bold red"), "WARNING": ("▲", "bold yellow"), "INFO": ("●", "blue")}
+SEVERITY_STYLE = {
+    Severity.CRITICAL: ("✖", "bold red"),
+    Severity.WARNING: ("▲", "bold yellow"),
+    Severity.INFO: ("●", "blue"),
+}
+CHECK_STYLE = {
+    CheckStatus.OK: ("✔", "green"),
+    CheckStatus.WARN: ("▲", "yellow"),
+    CheckStatus.FAIL: ("✖", "red"),
+}

@@ -1,175 +1,35 @@
-"""`health-console --watch`: the out-of-process watchdog.
+"""`health-console --watch`: the watchdog as a daemon (health/watchdog.py is its engine).
 
-A dead loop cannot report its own death, so this small daemon reads the store from outside
-every check interval, runs the alert engine and sends what it decides to the sinks in the
-environment (DISCORD_WEBHOOK_URL, HEALTH_WEBHOOK_URL). One stderr line per transition; exit 0
-on SIGTERM; fits under systemd (Type=simple, logs to the journal through stderr).
+One stderr line per transition; exit 0 on SIGTERM; fits under systemd (Type=simple, logs to the
+journal through stderr, and a closed SSH session does not stop it).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
-import threading
 import time
 
 from console.sanitize import clean
-from health.alerting import AlertEngine, Condition, evaluate_conditions
-from health.calendar import get_calendar
-from health.live import take_snapshot
-from health.sinks import Notification, SinkDispatcher
-from store.alert_log import AlertLog
-from store.paths import resolve_store_path
-from store.reader import StoreReader, StoreUnavailable
-
-log = logging.getLogger("production_health.watch")
-RESTORE_SECONDS = 7 * 86400
+from health.watchdog import Watchdog
 
 
 def _line(text: str) -> None:
-    print(clean(text, one_line=True), file=sys.stderr, flush=True)  # loop text: CONTRACT §5
+    # Loop-supplied text (names, messages) never acts on the terminal (docs/CONTRACT.md §5).
+    print(clean(text, one_line=True), file=sys.stderr, flush=True)
 
 
-class Watchdog:
-    def __init__(
-        self, store, calendar_code: str | None, interval: float | None, clock=time.time, environ=None
-    ):
-        self.store = resolve_store_path(store)
-        self.calendar_code = calendar_code
-        self.interval = interval
-        self.clock = clock
-        self.stop = threading.Event()
-        self.alert_log = AlertLog(self.store)
-        self._alert_ids: dict[int, int | None] = {}
-        self.dispatcher = SinkDispatcher.from_env(environ, on_delivery=self._delivered)
-        self.engine: AlertEngine | None = None
-        self.reader: StoreReader | None = None
-        self._identity = None
-        self._read_error: str | None = None
-
-    # -- store ---------------------------------------------------------------------------
-    def _open(self) -> StoreReader | None:
-        ident = None
-        try:
-            st = os.stat(self.store)
-            ident = (st.st_dev, st.st_ino)
-        except OSError:
-            pass
-        if self.reader is not None and ident == self._identity and ident is not None:
-            return self.reader
-        if self.reader is not None:
-            self.reader.close()
-            self.reader = None
-        if ident is None:
-            return None
-        self.reader = StoreReader(self.store)
-        self._identity = ident
-        return self.reader
-
-    def _setup(self, reader: StoreReader) -> None:
-        runs = reader.latest_runs()
-        code = self.calendar_code or next(
-            (r.config.get("calendar") for r in runs if r.config.get("calendar")), "XNYS"
-        )
-        self.calendar = get_calendar(code)
-        repeat = min((float(r.config.get("repeat_interval_minutes", 60)) for r in runs), default=60.0) * 60
-        flap = min((float(r.config.get("flap_seconds", 120)) for r in runs), default=120.0)
-        self.engine = AlertEngine(repeat_interval=repeat, flap_seconds=flap, tz=self.calendar.tz)
-        self._restore(reader)
-
-    def _restore(self, reader: StoreReader) -> None:
-        """Carry firing state over a restart of the watchdog, so nothing is sent twice."""
-        now = self.clock()
-        latest = {}
-        for a in reader.alerts(now - RESTORE_SECONDS, now + 1):
-            if a.origin == "watchdog":
-                latest[(a.source, a.code)] = a
-        for key, a in latest.items():
-            if not a.resolved:
-                self.engine.restore(key, a.at, a.message)
-
-    def interval_now(self, reader: StoreReader | None) -> float:
-        if self.interval:
-            return self.interval
-        if reader is None:
-            return 5.0
-        runs = reader.latest_runs()
-        return max(1.0, min((r.heartbeat_interval for r in runs), default=60.0))
-
-    # -- one evaluation -------------------------------------------------------------------
-    def tick(self) -> list:
-        try:
-            reader = self._open()
-            if reader is None:
-                if self._read_error != "missing":
-                    _line(f"waiting for the health store {self.store} (a loop creates it)")
-                    self._read_error = "missing"
-                return []
-            if self.engine is None:
-                self._setup(reader)
-            now = self.clock()
-            snap = take_snapshot(reader, self.calendar, now)
-            conditions = evaluate_conditions(snap)
-            if self._read_error not in (None, "missing"):
-                _line(f"health store {self.store} readable again")
-            self._read_error = None
-            conditions.append(Condition("watchdog", "STORE_ERROR", False, "the watchdog reads the store"))
-        except StoreUnavailable as exc:
-            if self._read_error != str(exc):
-                _line(f"cannot read the health store: {exc}")
-            self._read_error = str(exc)
-            if self.reader is not None:
-                self.reader.close()
-                self.reader = None
-            if self.engine is None:
-                return []
-            now = self.clock()
-            conditions = [
-                Condition("watchdog", "STORE_ERROR", True, f"the watchdog cannot read the store: {exc}")
-            ]
-            snap = None
-        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open))
-        for t in transitions:
-            a = t.alert
-            _line(f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({a.source}): {a.message}")
-            alert_id = self.alert_log.record_alert(a.source, a.code, a.severity, a.message, now, a.resolved)
-            item = Notification(a, t.first_step)
-            self._alert_ids[id(item)] = alert_id
-            self.dispatcher.submit(item)
-        return transitions
-
-    def _delivered(self, sink: str, item, ok: bool, status, detail: str) -> None:
-        alert_id = self._alert_ids.pop(id(item), None)
-        self.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, "alert")
-        if not ok:
-            _line(f"delivery to {sink} failed: {detail}")
-
-    def run(self) -> int:
-        sinks = (
-            ", ".join(s.describe() for s in self.dispatcher.sinks)
-            or "none (set DISCORD_WEBHOOK_URL or HEALTH_WEBHOOK_URL)"
-        )
-        _line(f"watching {self.store}; sinks: {sinks}")
-        while not self.stop.is_set():
-            started = time.monotonic()
-            self.tick()
-            wait = self.interval_now(self.reader) - (time.monotonic() - started)
-            self.stop.wait(max(0.05, wait))
-        self.dispatcher.close(timeout=10)
-        self.alert_log.close()
-        if self.reader is not None:
-            self.reader.close()
-        _line("watchdog stopped")
-        return 0
+def watchdog_for(args, clock=time.time, environ=None) -> Watchdog:
+    """The daemon's watchdog: its lines go to stderr, cleaned."""
+    return Watchdog(args.store, args.calendar, args.interval, clock=clock, environ=environ, say=_line)
 
 
-def watch_main(args) -> int:
+def watch_main(args, clock=time.time) -> int:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s"
     )
-    dog = Watchdog(args.store, args.calendar, args.interval, clock=getattr(args, "clock", None) or time.time)
+    dog = watchdog_for(args, clock=clock)
 
     def stop(signum, frame) -> None:
         dog.stop.set()

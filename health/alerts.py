@@ -1,17 +1,48 @@
-"""Alerts: one record per transition of a condition (firing, resolved)."""
+"""Alerts: the transitions of a condition (firing, repeated, resolved) and the engine that
+decides which reach people.
+
+- ``Alert`` is one transition, as the loop's ``alert_callback`` and the sinks receive it
+  (docs/CONTRACT.md §2).
+- ``evaluate_conditions`` reads every condition of every loop from a live snapshot of the store,
+  so it works when the loop is dead; ``AlertEngine`` keeps a state machine per (loop, code):
+  a condition that holds notifies once (after a short wait for the flapping ones), repeats every
+  ``repeat_interval`` while it holds, and sends one resolved notice when it clears; one that
+  clears before its wait is over is never sent.
+- RTH-only conditions are muted outside the session, by the exchange calendar itself: holidays,
+  early closes and lunch breaks included. Muting holds back firing and repeats; a resolution
+  still goes out (good news never pages anyone at night).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-SEVERITIES = ("CRITICAL", "WARNING", "INFO")
+from health.codes import IssueCode, Severity
+from health.durations import fmt_duration, fmt_limit
+from health.gate import PREVIOUS_SESSION, STALE
+from health.liveness import is_silent
+
+if TYPE_CHECKING:  # the recorder hook imports Alert: it must not pay for the live view
+    from health.live import LiveSnapshot
+
+RTH_ONLY = frozenset({IssueCode.NO_ACTIVITY, IssueCode.STALE_DATA, IssueCode.ZERO_RTH_COVERAGE})
+# Conditions already debounced by their own threshold: sent as soon as they hold.
+IMMEDIATE = frozenset(
+    {IssueCode.NO_ACTIVITY, IssueCode.ZERO_RTH_COVERAGE, IssueCode.UNCLEAN_EXIT, IssueCode.STORE_ERROR}
+)
+ZERO_COVERAGE_AFTER = 15 * 60  # seconds after the open before 0% coverage pages
+# Conditions that must hold on this many consecutive evaluations before they page: a process
+# found gone is looked at again, fresh, before anyone is told it died.
+CONFIRM = {IssueCode.UNCLEAN_EXIT: 2}
 
 
 @dataclass(frozen=True)
 class Alert:
-    severity: str
-    code: str
+    severity: Severity
+    code: IssueCode
     message: str
     at: datetime
     source: str = "default"
@@ -23,3 +54,201 @@ class Alert:
         when = self.at.strftime("%Y-%m-%d %H:%M:%S %Z")
         message = " ".join(self.message.split())  # one line, whatever the message held
         return f"[{state}] {self.code} ({self.source}) {when}: {message}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    source: str
+    code: IssueCode
+    active: bool | None  # None: cannot be judged now (state is kept as it is)
+    message: str
+    first_step: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.source, self.code)
+
+
+@dataclass(frozen=True)
+class Transition:
+    kind: str  # "firing", "repeat" or "resolved"
+    alert: Alert
+    first_step: str | None = None
+
+
+@dataclass
+class _State:
+    pending_since: float | None = None
+    seen: int = 0  # consecutive evaluations the condition held
+    firing: bool = False
+    last_sent: float = 0.0
+    message: str = ""
+
+
+def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
+    """Every condition of every source, active or not, from one snapshot."""
+    out: list[Condition] = []
+    report = snap.report
+    steps = {}
+    by_source = {}
+    if report is not None:
+        for rec in report.recommendations:
+            for issue in report.issues:
+                if issue.code == rec.code and rec.steps:
+                    steps.setdefault((issue.source, rec.code), rec.steps[0])
+        by_source = {x.source: x for x in report.sources}
+    tz = snap.tz
+
+    def clock(ts: float | None) -> str:
+        if ts is None:
+            return "never"
+        return datetime.fromtimestamp(ts, tz).strftime("%a %H:%M:%S %Z")
+
+    session = snap.market.session
+    for s in snap.sources:
+        th = s.thresholds
+        step = lambda code, _s=s: steps.get((_s.source, code))  # noqa: E731
+        silent = is_silent(s.last_beat, snap.now, th.max_gap_seconds)
+        where = f"pid {s.pid} on {s.host}" if s.pid else "the loop"
+        proc = {True: "its process is alive (hung?)", False: "its process is gone", None: ""}[s.process_alive]
+        out.append(
+            Condition(
+                s.source,
+                IssueCode.NO_ACTIVITY,
+                silent,
+                f"no heartbeat for {fmt_duration(s.beat_age or 0)} (limit {fmt_limit(th.max_gap_seconds)}); "
+                f"{where} last seen {clock(s.last_beat)}{'; ' + proc if proc else ''}",
+                step(IssueCode.NO_ACTIVITY) or step(IssueCode.ZERO_RTH_COVERAGE),
+            )
+        )
+        d = s.last_decision
+        stale = bool(
+            d is not None
+            and d.code in (STALE, PREVIOUS_SESSION)
+            and snap.now - d.last_at <= max(2 * th.check_interval_seconds, 120)
+        )
+        out.append(
+            Condition(
+                s.source,
+                IssueCode.STALE_DATA,
+                stale,
+                f"the gate refuses stale data: {d.last_reason}" if d is not None else "stale data",
+                step(IssueCode.STALE_DATA)
+                or "Check the data feed: the newest data is older than the limit; the loop is not trading",
+            )
+        )
+        out.append(
+            Condition(
+                s.source,
+                IssueCode.AFTER_HOURS_SIGNALS,
+                s.recent_after_hours > 0,
+                f"{s.recent_after_hours} signals generated outside RTH in the last 15 minutes",
+                step(IssueCode.AFTER_HOURS_SIGNALS)
+                or "Generate signals only when should_generate_signals() returns True",
+            )
+        )
+        dead = not s.clean_stop and (s.process_alive is False or (s.process_alive is None and silent))
+        # On this host but not readable now (overload, permissions): not judged, never "gone".
+        unclean = None if s.process_unseen and not s.clean_stop else bool(dead and s.pid is not None)
+        out.append(
+            Condition(
+                s.source,
+                IssueCode.UNCLEAN_EXIT,
+                unclean,
+                f"{where} ended without a clean shutdown; last heartbeat {clock(s.last_beat)}",
+                step(IssueCode.UNCLEAN_EXIT),
+            )
+        )
+        out.append(
+            Condition(
+                s.source,
+                IssueCode.STORE_ERROR,
+                s.store_error is not None,
+                s.store_error or "the recorder writes the store again",
+                "Check free disk and permissions where the store lives: diagnose-production",
+            )
+        )
+        x = by_source.get(s.source)
+        # Judged from 15 minutes into today's session until the next one; not on other days.
+        zero = None
+        if session is not None and x is not None and snap.now - session.open_ts >= ZERO_COVERAGE_AFTER:
+            zero = x.uptime.rth_up_seconds <= 0
+        out.append(
+            Condition(
+                s.source,
+                IssueCode.ZERO_RTH_COVERAGE,
+                zero,
+                f"0% RTH coverage {fmt_duration(snap.now - session.open_ts) if session else ''} after the open",
+                step(IssueCode.ZERO_RTH_COVERAGE),
+            )
+        )
+    return out
+
+
+@dataclass
+class AlertEngine:
+    repeat_interval: float = 3600.0
+    flap_seconds: float = 120.0
+    tz: object = None
+    _states: dict[tuple[str, str], _State] = field(default_factory=dict)
+
+    def restore(self, key: tuple[str, str], sent_at: float, message: str) -> None:
+        """A condition already notified (by an earlier watchdog process) is firing."""
+        self._states[key] = _State(firing=True, last_sent=sent_at, message=message)
+
+    def firing(self) -> list[tuple[str, str]]:
+        return [k for k, st in self._states.items() if st.firing]
+
+    def step(self, conditions: Iterable[Condition], now: float, market_open: bool) -> list[Transition]:
+        out: list[Transition] = []
+        for c in conditions:
+            if c.active is None:
+                continue
+            st = self._states.setdefault(c.key, _State())
+            muted = c.code in RTH_ONLY and not market_open
+            if c.active:
+                if muted:
+                    st.pending_since = None if not st.firing else st.pending_since
+                    continue
+                st.message = c.message
+                if not st.firing:
+                    if st.pending_since is None:
+                        st.pending_since = now
+                    st.seen += 1
+                    wait = 0.0 if c.code in IMMEDIATE else self.flap_seconds
+                    if now - st.pending_since >= wait and st.seen >= CONFIRM.get(c.code, 1):
+                        st.firing = True
+                        st.last_sent = now
+                        out.append(Transition("firing", self._alert(c, now, False), c.first_step))
+                elif now - st.last_sent >= self.repeat_interval:
+                    st.last_sent = now
+                    out.append(Transition("repeat", self._alert(c, now, False), c.first_step))
+            else:
+                st.pending_since = None  # cleared before it was sent: flapping, stay quiet
+                st.seen = 0
+                if st.firing:
+                    st.firing = False
+                    resolved = Condition(c.source, c.code, False, _resolved_message(c.code, st.message))
+                    out.append(Transition("resolved", self._alert(resolved, now, True), None))
+        return out
+
+    def _alert(self, c: Condition, now: float, resolved: bool) -> Alert:
+        return Alert(
+            severity=c.code.severity,
+            code=c.code,
+            message=c.message,
+            at=datetime.fromtimestamp(now, self.tz),
+            source=c.source,
+            resolved=resolved,
+        )
+
+
+def _resolved_message(code: IssueCode, was: str) -> str:
+    return {
+        IssueCode.NO_ACTIVITY: "heartbeats are arriving again",
+        IssueCode.STALE_DATA: "the gate accepts fresh data again",
+        IssueCode.AFTER_HOURS_SIGNALS: "no signals outside RTH for 15 minutes",
+        IssueCode.UNCLEAN_EXIT: "the loop is running again",
+        IssueCode.STORE_ERROR: "the recorder writes the store again",
+        IssueCode.ZERO_RTH_COVERAGE: "the loop is up during RTH",
+    }.get(code, "cleared") + f" (was: {was})"

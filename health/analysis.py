@@ -1,6 +1,6 @@
 """Analysis of one date: pure functions from plain records (no SQLite here) to a report.
 
-Definitions (CONTRACT §3): the window is the calendar day in the exchange's time zone, or its
+Definitions (docs/CONTRACT.md §3): the window is the calendar day in the exchange's time zone, or its
 elapsed part for today. Activity at t keeps a loop up until t + 2 x its check interval (capped
 by a clean stop and by now). RTH coverage is the share of the session's RTH (breaks cut out;
 for today the elapsed part) during which the loop was up. A gap is a silence between
@@ -12,19 +12,28 @@ from __future__ import annotations
 import statistics
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from health import intervals as iv
 from health.calendar import MarketCalendar, day_bounds
+from health.codes import IssueCode
 from health.gate import FUTURE, PREVIOUS_SESSION, STALE
+from health.liveness import is_silent, up_until
+from health.process import restart_command
 from health.report import (
     Gap,
+    GateStats,
     HealthReport,
+    LatestRun,
+    Lifecycle,
     SessionInfo,
+    Signals,
     SourceAnalysis,
     Thresholds,
+    Totals,
     UnexpectedExit,
+    Uptime,
 )
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
 
@@ -92,17 +101,38 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     th = Thresholds.from_config(src.config, **inp.overrides)
     sess = cal.session(inp.day)
     rth = iv.clip(sess.rth_intervals(), win_start, win_end) if sess else []
+    signals = _signals(src, cal, sess, th)
+    gate = _gate(src, cal, sess, win_start)
+    if signals.whole_hour_offset is None and gate.future:
+        # The gate refused the data as future (so no signal shows the offset): naive UTC read
+        # as local time lands whole hours ahead; say so, with the fix, not just "future".
+        hours, count = _gate_whole_hour_offset(src.gate, gate.future)
+        if hours is not None:
+            signals = replace(
+                signals, whole_hour_offset=hours, whole_hour_count=count, whole_hour_from_gate=True
+            )
+    return SourceAnalysis(
+        source=src.source,
+        thresholds=th,
+        uptime=_uptime(inp, src, th, sess, rth, win_start, win_end),
+        signals=signals,
+        gate=gate,
+        lifecycle=_lifecycle(inp, src, th, win_start, win_end),
+        alerts=tuple(src.alerts),
+    )
 
-    # Uptime: each span keeps the loop up until its last beat + 2 x that run's interval.
+
+def _uptime(
+    inp: DayInputs, src: SourceInputs, th: Thresholds, sess, rth, win_start: float, win_end: float
+) -> Uptime:
+    """Each span keeps the loop up until its last beat's up-window ends (health/liveness.py)."""
     runs = {r.run_id: r for r in src.runs}
     ups = []
     beats = []
     for span in src.spans:
         run = runs.get(span.run_id)
         interval = run.heartbeat_interval if run else th.check_interval_seconds
-        end = span.end + 2 * interval
-        if run and run.stopped_at is not None and run.stopped_at >= span.end:
-            end = min(end, run.stopped_at)
+        end = up_until(span.end, interval, run.stopped_at if run else None)
         ups.append((span.start, min(end, inp.now)))
         beats.append((span.start, span.end))
     up = iv.merge(ups)
@@ -111,11 +141,19 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     window_seconds = max(0.0, win_end - win_start)
     rth_total = iv.total(rth)
     rth_up = iv.total(iv.intersect(up, rth))
-    coverage = (100.0 * rth_up / rth_total) if rth_total > 0 else None
+    return Uptime(
+        seconds=uptime,
+        window_seconds=window_seconds,
+        rth_up_seconds=rth_up,
+        rth_coverage_pct=(100.0 * rth_up / rth_total) if rth_total > 0 else None,
+        pct=(100.0 * uptime / window_seconds) if window_seconds else 0.0,
+        last_activity=src.last_activity,
+        intervals=tuple(up_in_window),
+        gaps=tuple(_gaps(src.source, beats, rth, sess, win_end, th, inp.now)),
+    )
 
-    gaps = _gaps(src.source, beats, rth, sess, win_end, th, inp.now)
 
-    # Signals and data freshness.
+def _signals(src: SourceInputs, cal: MarketCalendar, sess, th: Thresholds) -> Signals:
     tz = cal.tz
     total = rth_n = stale = future = 0
     ages: list[float] = []
@@ -136,9 +174,25 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
         if newest is None or data_ts > newest:
             newest = data_ts
     whole_hours, whole_count = _whole_hour_offset(ages)
+    return Signals(
+        total=total,
+        rth=rth_n,
+        after_hours=total - rth_n,
+        stale=stale,
+        future=future,
+        max_data_age=max(ages) if ages else None,
+        median_data_age=statistics.median(ages) if ages else None,
+        newest_data_ts=newest,
+        hourly=dict(hourly),
+        whole_hour_offset=whole_hours,
+        whole_hour_count=whole_count,
+    )
 
-    # Gate decisions (aggregated buckets).
-    allowed = blocked = stale_rth = gate_future = 0
+
+def _gate(src: SourceInputs, cal: MarketCalendar, sess, win_start: float) -> GateStats:
+    """The gate's decisions, from its aggregated buckets."""
+    tz = cal.tz
+    allowed = blocked = stale_rth = future = 0
     by_code: Counter[str] = Counter()
     h_allowed: Counter[int] = Counter()
     h_blocked: Counter[int] = Counter()
@@ -159,72 +213,51 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
             stale_last = g.last_at if stale_last is None else max(stale_last, g.last_at)
             stale_max = g.max_age if stale_max is None else max(stale_max, g.max_age)
         if g.code == FUTURE:
-            gate_future += g.count
+            future += g.count
         if last_at is None or g.last_at > last_at:
             last_at, last_reason = g.last_at, g.last_reason
-    whole_from_gate = False
-    if whole_hours is None and gate_future:
-        # The gate refused the data as future (so no signal shows the offset): naive UTC read
-        # as local time lands whole hours ahead; say so, with the fix, not just "future".
-        whole_hours, whole_count = _gate_whole_hour_offset(src.gate, gate_future)
-        whole_from_gate = whole_hours is not None
-
-    # Lifecycle.
-    starts = sum(1 for r in src.runs if win_start <= r.started_at < win_end)
-    clean = sum(1 for r in src.runs if r.stopped_at is not None and win_start <= r.stopped_at < win_end)
-    unclean = _unclean_exits(inp, src, th, win_start, win_end)
-    store_errors = tuple((a.at, a.message) for a in src.alerts if a.code == "STORE_ERROR" and not a.resolved)
-    dropped = sum(int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events")
-
-    latest = src.latest_run
-    return SourceAnalysis(
-        source=src.source,
-        thresholds=th,
-        uptime_seconds=uptime,
-        window_seconds=window_seconds,
-        rth_up_seconds=rth_up,
-        rth_coverage_pct=coverage,
-        uptime_pct=(100.0 * uptime / window_seconds) if window_seconds else 0.0,
-        last_activity=src.last_activity,
-        up_intervals=tuple(up_in_window),
-        gaps=tuple(gaps),
-        signals_total=total,
-        signals_rth=rth_n,
-        signals_after_hours=total - rth_n,
-        signals_stale=stale,
-        signals_future=future,
-        whole_hour_offset=whole_hours,
-        whole_hour_count=whole_count,
-        whole_hour_from_gate=whole_from_gate,
-        max_data_age=max(ages) if ages else None,
-        median_data_age=statistics.median(ages) if ages else None,
-        newest_data_ts=newest,
-        gate_allowed=allowed,
-        gate_blocked=blocked,
-        gate_by_code=dict(by_code),
-        gate_stale_rth=stale_rth,
-        gate_stale_first=stale_first,
-        gate_stale_last=stale_last,
-        gate_stale_max_age=stale_max,
-        gate_future=gate_future,
-        last_gate_reason=last_reason,
-        last_gate_at=last_at,
-        hourly_signals=dict(hourly),
+    return GateStats(
+        allowed=allowed,
+        blocked=blocked,
+        by_code=dict(by_code),
+        stale_rth=stale_rth,
+        stale_first=stale_first,
+        stale_last=stale_last,
+        stale_max_age=stale_max,
+        future=future,
+        last_reason=last_reason,
+        last_at=last_at,
         hourly_allowed=dict(h_allowed),
         hourly_blocked=dict(h_blocked),
-        starts=starts,
-        clean_stops=clean,
-        unclean_exits=tuple(unclean),
-        store_errors=store_errors,
-        alerts=tuple(src.alerts),
-        dropped_events=dropped,
-        latest_run_id=latest.run_id if latest else None,
-        latest_pid=latest.pid if latest else None,
-        latest_host=latest.host if latest else None,
-        latest_alive=inp.alive(latest) if latest else None,
-        latest_log_files=tuple(latest.config.get("log_files") or ()) if latest else (),
-        latest_cwd=latest.config.get("cwd") if latest else None,
-        latest_argv=latest.argv if latest else (),
+    )
+
+
+def _lifecycle(
+    inp: DayInputs, src: SourceInputs, th: Thresholds, win_start: float, win_end: float
+) -> Lifecycle:
+    latest = src.latest_run
+    return Lifecycle(
+        starts=sum(1 for r in src.runs if win_start <= r.started_at < win_end),
+        clean_stops=sum(
+            1 for r in src.runs if r.stopped_at is not None and win_start <= r.stopped_at < win_end
+        ),
+        unclean_exits=tuple(_unclean_exits(inp, src, th, win_start, win_end)),
+        store_errors=tuple(
+            (a.at, a.message) for a in src.alerts if a.code == IssueCode.STORE_ERROR and not a.resolved
+        ),
+        dropped_events=sum(
+            int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events"
+        ),
+        latest=None
+        if latest is None
+        else LatestRun(
+            run_id=latest.run_id,
+            pid=latest.pid,
+            host=latest.host,
+            alive=inp.alive(latest),
+            log_files=tuple(latest.config.get("log_files") or ()),
+            restart_command=restart_command(latest),
+        ),
     )
 
 
@@ -297,7 +330,7 @@ def _unclean_exits(
             )
             continue
         alive = inp.alive(run)
-        silent = inp.now - last > max(th.up_after_beat, th.max_gap_seconds)
+        silent = is_silent(last, inp.now, max(th.up_after_beat, th.max_gap_seconds))
         if alive is False:
             out.append(
                 UnexpectedExit(
@@ -337,4 +370,5 @@ def analyze(inp: DayInputs) -> HealthReport:
         window_start=win_start,
         window_end=win_end,
         generated_at=inp.now,
+        totals=Totals.of(sources),
     )

@@ -209,7 +209,7 @@ class MarketCalendar:
         """Every holiday name of the calendar's range, from exchange_calendars' rules in one
         pass (5-25 ms; XKRX 0.3 s, its lunar holidays are only named when computed over whole
         years). Asked for one day the same rules cost as much and lose the lunar names, so the
-        monitor calls this at construction, never in a loop call (CONTRACT §2: ~1 ms a call)."""
+        monitor calls this at construction, never in a loop call (docs/CONTRACT.md §2: ~1 ms a call)."""
         if self._holiday_names is not None:
             return self._holiday_names
         names: dict[date, str] = {}
@@ -285,7 +285,7 @@ class MarketCalendar:
     def _cutoff(self, i: int) -> float:
         """Data stamped at or before this is from the session before session ``i``: its
         close, when the market was closed between the two; -inf where they abut (CMES, 24/7:
-        the close is the next open), as data then is judged by its age alone (CONTRACT §2)."""
+        the close is the next open), as data then is judged by its age alone (docs/CONTRACT.md §2)."""
         if i == 0 or self._closes[i - 1] >= self._opens[i]:
             return float("-inf")
         return self._closes[i - 1]

@@ -1,31 +1,115 @@
-"""The stable issue codes of CONTRACT §4 and their severities."""
+"""The stable vocabulary of docs/CONTRACT.md §3-§4, defined once: issue codes and their
+severities, the overall statuses, the diagnostics' check statuses, and the exit codes.
+
+``StrEnum`` members are ``str`` instances equal to their value, so JSON, SQLite, f-strings
+and comparisons with the plain strings users script against all see the same text.
+"""
 
 from __future__ import annotations
 
-ZERO_RTH_COVERAGE = "ZERO_RTH_COVERAGE"
-NO_ACTIVITY = "NO_ACTIVITY"
-STALE_DATA = "STALE_DATA"
-UPTIME_GAP = "UPTIME_GAP"
-LOW_RTH_COVERAGE = "LOW_RTH_COVERAGE"
-AFTER_HOURS_SIGNALS = "AFTER_HOURS_SIGNALS"
-TIMING_ANOMALY = "TIMING_ANOMALY"
-UNCLEAN_EXIT = "UNCLEAN_EXIT"
-STORE_ERROR = "STORE_ERROR"
+from collections.abc import Iterable
+from enum import IntEnum, StrEnum
 
-CRITICAL = "CRITICAL"
-WARNING = "WARNING"
-INFO = "INFO"
 
-SEVERITY: dict[str, str] = {
-    ZERO_RTH_COVERAGE: CRITICAL,
-    NO_ACTIVITY: CRITICAL,
-    STALE_DATA: CRITICAL,
-    UPTIME_GAP: WARNING,
-    LOW_RTH_COVERAGE: WARNING,
-    AFTER_HOURS_SIGNALS: WARNING,
-    TIMING_ANOMALY: WARNING,
-    UNCLEAN_EXIT: WARNING,
-    STORE_ERROR: CRITICAL,
+class Severity(StrEnum):
+    CRITICAL = "CRITICAL"
+    WARNING = "WARNING"
+    INFO = "INFO"
+
+    @property
+    def rank(self) -> int:
+        """Most urgent first: the order issues are listed in."""
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+
+
+class IssueCode(StrEnum):
+    ZERO_RTH_COVERAGE = "ZERO_RTH_COVERAGE"
+    NO_ACTIVITY = "NO_ACTIVITY"
+    STALE_DATA = "STALE_DATA"
+    UPTIME_GAP = "UPTIME_GAP"
+    LOW_RTH_COVERAGE = "LOW_RTH_COVERAGE"
+    AFTER_HOURS_SIGNALS = "AFTER_HOURS_SIGNALS"
+    TIMING_ANOMALY = "TIMING_ANOMALY"
+    UNCLEAN_EXIT = "UNCLEAN_EXIT"
+    STORE_ERROR = "STORE_ERROR"
+
+    @property
+    def severity(self) -> Severity:
+        return _ISSUE_SEVERITY[self]
+
+
+_ISSUE_SEVERITY = {
+    IssueCode.ZERO_RTH_COVERAGE: Severity.CRITICAL,
+    IssueCode.NO_ACTIVITY: Severity.CRITICAL,
+    IssueCode.STALE_DATA: Severity.CRITICAL,
+    IssueCode.UPTIME_GAP: Severity.WARNING,
+    IssueCode.LOW_RTH_COVERAGE: Severity.WARNING,
+    IssueCode.AFTER_HOURS_SIGNALS: Severity.WARNING,
+    IssueCode.TIMING_ANOMALY: Severity.WARNING,
+    IssueCode.UNCLEAN_EXIT: Severity.WARNING,
+    IssueCode.STORE_ERROR: Severity.CRITICAL,
 }
 
-ALL_CODES = tuple(SEVERITY)
+
+class Status(StrEnum):
+    """The overall status of a report (docs/CONTRACT.md §3)."""
+
+    HEALTHY = "HEALTHY"
+    CLOSED = "CLOSED"  # not a trading day, nothing wrong
+    DEGRADED = "DEGRADED"  # a WARNING issue, no CRITICAL
+    UNHEALTHY = "UNHEALTHY"  # a CRITICAL issue
+    UNKNOWN = "UNKNOWN"  # no report could be made
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.for_status(self)
+
+
+class CheckStatus(StrEnum):
+    """The outcome of one diagnostics check."""
+
+    OK = "OK"
+    WARN = "WARN"
+    FAIL = "FAIL"
+
+    @property
+    def rank(self) -> int:
+        """Worse is higher: the worst of several checks is the one with the highest rank."""
+        return _CHECK_RANK[self]
+
+    @classmethod
+    def worst(cls, statuses: Iterable[CheckStatus | str]) -> CheckStatus:
+        """FAIL if any failed, else WARN if any warned, else OK (OK for none)."""
+        return max((cls(s) for s in statuses), key=lambda s: s.rank, default=cls.OK)
+
+
+_CHECK_RANK = {CheckStatus.OK: 0, CheckStatus.WARN: 1, CheckStatus.FAIL: 2}
+
+
+class ExitCode(IntEnum):
+    """The monitoring-plugins convention, so cron, Nagios/Icinga and systemd can act."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+    @classmethod
+    def for_status(cls, status: Status | str) -> ExitCode:
+        return _STATUS_EXIT[Status(status)]
+
+    @classmethod
+    def for_check(cls, status: CheckStatus | str) -> ExitCode:
+        return cls(CheckStatus(status).rank)
+
+
+_STATUS_EXIT = {
+    Status.HEALTHY: ExitCode.OK,
+    Status.CLOSED: ExitCode.OK,
+    Status.DEGRADED: ExitCode.WARNING,
+    Status.UNHEALTHY: ExitCode.CRITICAL,
+    Status.UNKNOWN: ExitCode.UNKNOWN,
+}

@@ -1,4 +1,5 @@
-"""Human durations for sentences people read at 9:31 in the morning: "2h 03m", "45s"."""
+"""Durations and limits as people read them at 9:31 in the morning, the same on every screen:
+a measured duration ("2h 03m", "12m 05s", "45s") and a configured limit ("1h 00m", "0h 15m")."""
 
 from __future__ import annotations
 

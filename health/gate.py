@@ -70,11 +70,14 @@ class Gate:
                 return False, CALENDAR, f"market calendar cannot answer: {exc}", age
         if now < self._open or self._bs <= now < self._be:
             return (False, *self._closed(now), age)
-        if data_ts <= self._prev_cutoff:  # -inf where sessions abut (CONTRACT §2)
+        if data_ts <= self._prev_cutoff:  # -inf where sessions abut (docs/CONTRACT.md §2)
             return (
                 False,
                 PREVIOUS_SESSION,
-                f"data is from the previous session ({self.calendar.fmt(data_ts)}, {fmt_duration(age)} old)",
+                (
+                    f"data is from the previous session ({self.calendar.fmt(data_ts)}, "
+                    f"{fmt_duration(age)} old)"
+                ),
                 age,
             )
         if age > self.max_age:

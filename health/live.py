@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from health.analysis import analyze
 from health.calendar import MarketCalendar, MarketState
+from health.codes import IssueCode
+from health.gate import CLOSED
+from health.liveness import is_up
 from health.loader import ReportUnavailable, load_day
 from health.process import process_alive, runs_here
 from health.report import HealthReport, Thresholds
@@ -26,11 +29,10 @@ class LiveSource:
     thresholds: Thresholds
     last_beat: float | None
     beat_age: float | None
-    alive: bool  # heartbeat within 2 x check interval (the contract's "up")
+    stopped_at: float | None  # the newest run's clean stop, if it stopped cleanly
     pid: int | None
     host: str | None
     process_alive: bool | None
-    clean_stop: bool
     data_age: float | None  # age of the newest data the gate saw, now
     last_decision: GateRecord | None
     recent: tuple[GateRecord, ...]  # newest first
@@ -38,6 +40,15 @@ class LiveSource:
     recent_after_hours: int = 0  # signals generated outside RTH in the last RECENT_SECONDS
     store_error: str | None = None  # the loop's newest STORE_ERROR alert, if unresolved
     process_unseen: bool = False  # ran on this host, but its state could not be read now
+
+    @property
+    def clean_stop(self) -> bool:
+        return self.stopped_at is not None
+
+    def up_at(self, now: float) -> bool:
+        """Is the loop up at ``now`` (health/liveness.py)? Widgets ask with their own clock,
+        which runs on between snapshots."""
+        return is_up(self.last_beat, now, self.thresholds.check_interval_seconds, self.stopped_at)
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,7 @@ def take_snapshot(
         proc_alive = alive(latest) if latest else None
         store_error = None
         for a in reader.alerts(now - 7 * 86400, now + 1, name):
-            if a.code == "STORE_ERROR" and a.origin == "monitor":
+            if a.code == IssueCode.STORE_ERROR and a.origin == "monitor":
                 store_error = None if a.resolved else a.message
         sources.append(
             LiveSource(
@@ -114,13 +125,10 @@ def take_snapshot(
                 thresholds=th,
                 last_beat=last_beat,
                 beat_age=None if last_beat is None else max(0.0, now - last_beat),
-                alive=last_beat is not None
-                and now - last_beat <= th.up_after_beat
-                and not (latest and latest.stopped_at is not None and latest.stopped_at >= last_beat),
+                stopped_at=latest.stopped_at if latest else None,
                 pid=latest.pid if latest else None,
                 host=latest.host if latest else None,
                 process_alive=proc_alive,
-                clean_stop=bool(latest and latest.stopped_at is not None),
                 data_age=data_age,
                 last_decision=last,
                 recent=tuple(recent),
@@ -155,7 +163,7 @@ def _trend(records: list[GateRecord]) -> tuple[tuple[float, float], ...]:
     """Max data age per bucket, from the gate's aggregates (non-'closed' buckets only)."""
     per: dict[int, float] = {}
     for g in records:
-        if g.code == "closed":
+        if g.code == CLOSED:
             continue
         per[g.bucket] = max(per.get(g.bucket, g.max_age), g.max_age)
     return tuple(sorted((float(b), a) for b, a in per.items()))

@@ -21,19 +21,29 @@ import weakref
 from datetime import datetime
 from importlib import metadata
 
-from health import codes
 from health.alerts import Alert
 from health.calendar import MarketCalendar, get_calendar
+from health.codes import IssueCode
 from health.config import MonitorConfig
-from health.gate import FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
+from health.gate import CLOSED, FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
 from health.process import start_identity
 from health.timestamps import clock_epoch, resolve_tz, to_epoch
+from store.events import ALERT, GATE, SIGNAL
 from store.paths import resolve_store_path
 from store.recorder import Recorder, RunInfo
 
 log = logging.getLogger("production_health")
 
 _LIVE: weakref.WeakSet[ProductionMonitor] = weakref.WeakSet()
+
+# How the store aggregates the gate's decisions: one row per reason code and 5 minutes, per
+# hour for "market closed" (the bulk, outside RTH). The recorder applies the rule.
+GATE_BUCKET_SECONDS = 300
+CLOSED_BUCKET_SECONDS = 3600
+
+
+def gate_bucket_seconds(code: str) -> int:
+    return CLOSED_BUCKET_SECONDS if code == CLOSED else GATE_BUCKET_SECONDS
 
 
 def package_version() -> str:
@@ -55,7 +65,7 @@ def _log_files() -> list[str]:
 
 
 class ProductionMonitor:
-    """See CONTRACT §2. Thread-safe for a single loop thread plus the background threads."""
+    """See docs/CONTRACT.md §2. Thread-safe for a single loop thread plus the background threads."""
 
     def __init__(self, config: MonitorConfig | None = None) -> None:
         self.config = config = config or MonitorConfig()
@@ -69,7 +79,7 @@ class ProductionMonitor:
         self._clock = config.clock
         self._now = time.time if config.clock is None else self._injected_now
         self._last_now: float | None = None
-        self._firing: dict[str, Alert] = {}
+        self._firing: dict[IssueCode, Alert] = {}
         self._alerts: queue.Queue = queue.Queue()  # task_done() marks a delivered alert
         self._alert_thread: threading.Thread | None = None
         self._alert_lock = threading.Lock()  # one delivery thread at a time; never held in a callback
@@ -79,6 +89,7 @@ class ProductionMonitor:
             self._run_info(),
             flush_interval=config.flush_interval_seconds,
             max_pending=config.max_buffered_events,
+            gate_bucket=gate_bucket_seconds,
             on_failure=self._store_failed,
             on_recover=self._store_recovered,
         )
@@ -102,6 +113,10 @@ class ProductionMonitor:
         thresholds = self.config.thresholds()
         thresholds["store_path"] = str(self.store_path)
         thresholds["cwd"] = os.getcwd()
+        # How to start it again: the interpreter (a venv's) and the command line as typed,
+        # `-m package.module` included (sys.argv has the module's file path instead).
+        thresholds["executable"] = sys.executable
+        thresholds["orig_argv"] = list(sys.orig_argv)
         thresholds["log_files"] = _log_files()
         thresholds["timezone"] = self.calendar.tz_name
         thresholds["wall_started_at"] = time.time()  # real time, for the pid-reuse check
@@ -130,15 +145,15 @@ class ProductionMonitor:
         except Exception as exc:  # fail closed, never crash the loop
             log.exception("health gate failed")
             return False, f"health gate error: {exc}"
-        self._put(("gate", now, allowed, code, reason, age, data_ts))
+        self._put((GATE, now, allowed, code, reason, age, data_ts))
         # A loop that asks the gate is alive, whatever the answer: in the contract's snippet
         # a refusal skips record_activity(), and a stale feed must not read as a dead loop.
         self._beat(now)
         if code != OK:
             if code in (STALE, PREVIOUS_SESSION):
-                self._fire(codes.STALE_DATA, reason, now)
+                self._fire(IssueCode.STALE_DATA, reason, now)
             elif code == FUTURE:
-                self._fire(codes.TIMING_ANOMALY, reason, now)
+                self._fire(IssueCode.TIMING_ANOMALY, reason, now)
         elif self._firing:
             self._resolve_data_alerts(now)
         return allowed, reason
@@ -154,17 +169,17 @@ class ProductionMonitor:
             payload = json.dumps(details, default=str) if details else None
         except Exception as exc:  # a default=str that raises, a cycle, deep nesting
             payload = json.dumps({"unserialisable_details": f"{type(exc).__name__}: {exc}"})
-        self._put(("sig", now, text, data_ts, payload))
+        self._put((SIGNAL, now, text, data_ts, payload))
         if not self.gate.in_rth(now):
-            if codes.AFTER_HOURS_SIGNALS in self._firing:
+            if IssueCode.AFTER_HOURS_SIGNALS in self._firing:
                 return  # already firing: no message to format on every after-hours signal
             self._fire(
-                codes.AFTER_HOURS_SIGNALS,
+                IssueCode.AFTER_HOURS_SIGNALS,
                 f"signal for {text:.40} generated outside RTH at {self.calendar.fmt(now)}",
                 now,
             )
-        elif codes.AFTER_HOURS_SIGNALS in self._firing:
-            self._resolve(codes.AFTER_HOURS_SIGNALS, "signals generated during RTH again", now)
+        elif IssueCode.AFTER_HOURS_SIGNALS in self._firing:
+            self._resolve(IssueCode.AFTER_HOURS_SIGNALS, "signals generated during RTH again", now)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything recorded so far is in the store and alerts are delivered."""
@@ -205,26 +220,26 @@ class ProductionMonitor:
         self.close()
 
     # -- in-process alerts ------------------------------------------------------------------
-    def _fire(self, code: str, message: str, now: float) -> None:
+    def _fire(self, code: IssueCode, message: str, now: float) -> None:
         if code in self._firing:
             return
         alert = self._alert(code, message, now, resolved=False)
         self._firing[code] = alert
         self._emit(alert)
 
-    def _resolve(self, code: str, message: str, now: float) -> None:
+    def _resolve(self, code: IssueCode, message: str, now: float) -> None:
         if self._firing.pop(code, None) is None:
             return
         self._emit(self._alert(code, message, now, resolved=True))
 
     def _resolve_data_alerts(self, now: float) -> None:
-        for code in (codes.STALE_DATA, codes.TIMING_ANOMALY):
+        for code in (IssueCode.STALE_DATA, IssueCode.TIMING_ANOMALY):
             if code in self._firing:
                 self._resolve(code, "the gate accepts the data again: fresh and in time", now)
 
-    def _alert(self, code: str, message: str, now: float, resolved: bool) -> Alert:
+    def _alert(self, code: IssueCode, message: str, now: float, resolved: bool) -> Alert:
         return Alert(
-            severity=codes.SEVERITY[code],
+            severity=code.severity,
             code=code,
             message=message,
             at=datetime.fromtimestamp(now, self.calendar.tz),
@@ -235,7 +250,7 @@ class ProductionMonitor:
     def _emit(self, alert: Alert) -> None:
         self._put(
             (
-                "alert",
+                ALERT,
                 alert.at.timestamp(),
                 alert.code,
                 alert.severity,
@@ -286,10 +301,10 @@ class ProductionMonitor:
 
     def _store_failed(self, message: str) -> None:
         now = time.time()
-        self._fire(codes.STORE_ERROR, message, now)
+        self._fire(IssueCode.STORE_ERROR, message, now)
 
     def _store_recovered(self, message: str) -> None:
-        self._resolve(codes.STORE_ERROR, message, time.time())
+        self._resolve(IssueCode.STORE_ERROR, message, time.time())
 
     def _after_fork_in_child(self) -> None:
         self._firing = {}

@@ -1,5 +1,5 @@
 """What became of a run's process: one inspection, with one pid-reuse guard, for the
-report's "is it running now", the live view and the diagnostics.
+report's "is it running now", the live view and the diagnostics; and which watchdogs run here.
 
 "Gone" is a conclusion that pages someone (UNCLEAN_EXIT), so it is only ever drawn from the
 kernel's own word: psutil says there is no such process *and* ``kill(pid, 0)`` agrees. An
@@ -12,12 +12,19 @@ runs recorded without it fall back to comparing wall-clock times.
 from __future__ import annotations
 
 import os
+import shlex
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+from store.paths import file_identity
 from store.records import RunRecord
 
 PID_REUSE_SLACK_SECONDS = 5.0  # the process may start a little before its monitor
+
+# Interpreter options that take the next argument as their value (python --help).
+_OPTIONS_WITH_VALUE = frozenset({"-W", "-X", "--check-hash-based-pycs"})
 
 
 @dataclass
@@ -131,3 +138,75 @@ def process_alive(run: RunRecord) -> bool | None:
     if kind in ("denied", "unknown"):
         return None
     return kind in ("alive", "stopped")
+
+
+def is_watchdog(cmdline: Sequence[str]) -> bool:
+    if "--watch" not in cmdline:
+        return False
+    for i, part in enumerate(cmdline):
+        if os.path.basename(part) == "health-console":
+            return True
+        if part == "-m" and i + 1 < len(cmdline) and cmdline[i + 1].split(".")[0] == "console":
+            return True
+    return False
+
+
+def _watched_store(cmdline: Sequence[str]) -> str | None:
+    """The --store a watchdog was given, if any (else it uses $HEALTH_STORE or the default)."""
+    for i, part in enumerate(cmdline):
+        if part == "--store" and i + 1 < len(cmdline):
+            return cmdline[i + 1]
+        if part.startswith("--store="):
+            return part.split("=", 1)[1]
+    return None
+
+
+def watchdog_pids(store_path: str | os.PathLike[str]) -> tuple[list[int], list[int]]:
+    """pids of `health-console --watch` processes on this host: (watching this store or
+    possibly so, watching another store)."""
+    import psutil
+
+    ours, others = [], []
+    target = _same_file_key(store_path)
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
+        cmdline = proc.info.get("cmdline") or ()
+        if not is_watchdog(cmdline):
+            continue
+        watched = _watched_store(cmdline)
+        if watched is not None:
+            watched_path = Path(proc.info.get("cwd") or "/") / Path(watched).expanduser()
+            if _same_file_key(watched_path) != target:
+                others.append(proc.info["pid"])
+                continue
+        ours.append(proc.info["pid"])
+    return ours, others
+
+
+def _same_file_key(path: Path) -> object:
+    return file_identity(path) or os.path.abspath(path)
+
+
+def restart_command(run: RunRecord) -> str | None:
+    """The command that starts the loop again as it was started, ready to paste into a shell:
+    from its working directory, with the very interpreter it ran on (its venv's, not whatever
+    ``python`` means here), its interpreter options, ``-m module`` or its script, and its
+    arguments. None when it cannot be said (started with ``-c`` or from stdin)."""
+    config = run.config
+    orig = config.get("orig_argv")
+    if isinstance(orig, list) and orig and all(isinstance(a, str) for a in orig):
+        args = orig[1:]
+        i = 0
+        while i < len(args) and args[i].startswith("-") and args[i] != "-" and not args[i].startswith("-m"):
+            if args[i] == "-c" or args[i].startswith("-c"):
+                return None
+            i += 2 if args[i] in _OPTIONS_WITH_VALUE else 1
+        if i >= len(args) or args[i] == "-":
+            return None
+        command = [str(config.get("executable") or orig[0]), *args]
+    else:  # recorded before the interpreter was: the script and its arguments
+        if not run.argv or run.argv[0] in ("-c", ""):
+            return None
+        command = ["python3", *run.argv]
+    cwd = config.get("cwd")
+    prefix = f"cd {shlex.quote(str(cwd))} && " if cwd else ""
+    return prefix + shlex.join(command)

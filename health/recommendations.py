@@ -8,7 +8,7 @@ import shlex
 import socket
 from datetime import datetime
 
-from health import codes
+from health.codes import IssueCode
 from health.durations import fmt_duration, fmt_limit
 from health.report import Issue, Recommendation, SessionInfo, SourceAnalysis
 
@@ -19,32 +19,34 @@ def _at(ts: float | None, tz) -> str:
 
 def _process_facts(x: SourceAnalysis, tz) -> list[str]:
     steps = []
-    if x.latest_pid is None:
+    run = x.lifecycle.latest
+    if run is None or run.pid is None:
         return [f"No run of loop '{x.source}' is recorded: is ProductionMonitor created in the loop?"]
-    here = x.latest_host == socket.gethostname()
-    where = f"pid {x.latest_pid} on {x.latest_host}"
-    if x.latest_alive is True:
+    here = run.host == socket.gethostname()
+    where = f"pid {run.pid} on {run.host}"
+    if run.alive is True:
         steps.append(
-            f"{where} is still running but silent since {_at(x.last_activity, tz)}: it may be hung — "
-            f"see where it is stuck with `py-spy dump --pid {x.latest_pid}`"
+            f"{where} is still running but silent since {_at(x.uptime.last_activity, tz)}: it may be hung — "
+            f"see where it is stuck with `py-spy dump --pid {run.pid}`"
         )
-    elif x.latest_alive is False:
-        steps.append(f"{where} was last seen {_at(x.last_activity, tz)} and is not running now")
+    elif run.alive is False:
+        steps.append(f"{where} was last seen {_at(x.uptime.last_activity, tz)} and is not running now")
     elif not here:
         steps.append(
-            f"{where} was last seen {_at(x.last_activity, tz)}; it runs on another host: "
-            f"`ssh {x.latest_host} ps -o pid,stat,etime,cmd -p {x.latest_pid}`"
+            f"{where} was last seen {_at(x.uptime.last_activity, tz)}; it runs on another host: "
+            f"`ssh {run.host} ps -o pid,stat,etime,cmd -p {run.pid}`"
         )
     else:
-        steps.append(f"Check the process: `ps -o pid,stat,etime,cmd -p {x.latest_pid}`")
+        steps.append(f"Check the process: `ps -o pid,stat,etime,cmd -p {run.pid}`")
     return steps
 
 
 def _log_step(x: SourceAnalysis, around: float | None, tz) -> str:
     when = f" around {_at(around, tz)}" if around else ""
-    if x.latest_log_files:
-        files = " ".join(shlex.quote(f) for f in x.latest_log_files[:3])
-        return f"Read its log{when} for errors and tracebacks: `tail -n 200 {files}` (or `diagnose-production --logs '{x.latest_log_files[0]}'`)"
+    log_files = x.lifecycle.latest.log_files if x.lifecycle.latest else ()
+    if log_files:
+        files = " ".join(shlex.quote(f) for f in log_files[:3])
+        return f"Read its log{when} for errors and tracebacks: `tail -n 200 {files}` (or `diagnose-production --logs '{log_files[0]}'`)"
     return (
         f"Read its output{when}: the loop recorded no log file, so look where it was started "
         f"(`journalctl --user -n 200` under systemd, or the tmux/screen session); pass `--logs GLOB` to diagnose-production"
@@ -52,11 +54,10 @@ def _log_step(x: SourceAnalysis, around: float | None, tz) -> str:
 
 
 def _restart_step(x: SourceAnalysis) -> str | None:
-    if not x.latest_argv or x.latest_argv[0] in ("-c", ""):
+    run = x.lifecycle.latest
+    if run is None or run.restart_command is None:
         return None
-    cmd = " ".join(shlex.quote(a) for a in x.latest_argv)
-    cwd = f"cd {shlex.quote(x.latest_cwd)} && " if x.latest_cwd else ""
-    return f"Restart it as it was started: `{cwd}python {cmd}`"
+    return f"Restart it as it was started: `{run.restart_command}`"
 
 
 def recommend(
@@ -73,7 +74,12 @@ def recommend(
         group = (
             "down"
             if issue.code
-            in (codes.ZERO_RTH_COVERAGE, codes.NO_ACTIVITY, codes.LOW_RTH_COVERAGE, codes.UPTIME_GAP)
+            in (
+                IssueCode.ZERO_RTH_COVERAGE,
+                IssueCode.NO_ACTIVITY,
+                IssueCode.LOW_RTH_COVERAGE,
+                IssueCode.UPTIME_GAP,
+            )
             else issue.code
         )
         if (issue.source, group) in seen:
@@ -92,7 +98,7 @@ def _for(
     sev = issue.severity
     if group == "down":
         steps = _process_facts(x, tz)
-        steps.append(_log_step(x, x.last_activity, tz))
+        steps.append(_log_step(x, x.uptime.last_activity, tz))
         restart = _restart_step(x)
         if restart:
             steps.append(restart)
@@ -102,61 +108,61 @@ def _for(
         )
         title = (
             "System not running during RTH"
-            if issue.code in (codes.ZERO_RTH_COVERAGE, codes.NO_ACTIVITY)
+            if issue.code in (IssueCode.ZERO_RTH_COVERAGE, IssueCode.NO_ACTIVITY)
             else "System was down part of RTH"
         )
         return Recommendation(f"{sev}: {title}{name}", tuple(steps), issue.code)
-    if group == codes.STALE_DATA:
+    if group == IssueCode.STALE_DATA:
         steps = []
-        if x.signals_stale and not x.gate_allowed:
+        if x.signals.stale and not x.gate.allowed:
             steps.append(
-                f"{x.signals_total} signals were recorded but the gate allowed none: call "
+                f"{x.signals.total} signals were recorded but the gate allowed none: call "
                 f"`monitor.should_generate_signals(data_timestamp)` before generating and skip when it says False"
             )
-        elif x.signals_stale:
+        elif x.signals.stale:
             steps.append(
-                f"{x.signals_stale} signals used stale data although the gate is in use: make sure the "
+                f"{x.signals.stale} signals used stale data although the gate is in use: make sure the "
                 f"data_timestamp passed to the gate is the one the signal uses"
             )
-        if x.newest_data_ts is not None:
+        if x.signals.newest_data_ts is not None:
             steps.append(
-                f"The newest data seen was stamped {_at(x.newest_data_ts, tz)}: check the data API for a "
+                f"The newest data seen was stamped {_at(x.signals.newest_data_ts, tz)}: check the data API for a "
                 f"T+1 delay or a stalled feed (limit {fmt_limit(x.thresholds.max_data_age_seconds)})"
             )
-        if x.gate_stale_rth:
+        if x.gate.stale_rth:
             steps.append(
-                f"The feed was stale during RTH {x.gate_stale_rth} times: check the data provider's status "
+                f"The feed was stale during RTH {x.gate.stale_rth} times: check the data provider's status "
                 f"and the loop's fetch errors in its log"
             )
         steps.append("Check the machine's clock against the data: `diagnose-production` (clock sanity)")
         return Recommendation(f"{sev}: Data staleness detected{name}", tuple(steps), issue.code)
-    if group == codes.AFTER_HOURS_SIGNALS:
+    if group == IssueCode.AFTER_HOURS_SIGNALS:
         return Recommendation(
             f"{sev}: Signals generated outside RTH{name}",
             (
-                f"{x.signals_after_hours} signals were generated outside regular trading hours",
+                f"{x.signals.after_hours} signals were generated outside regular trading hours",
                 "Generate only when `should_generate_signals` returns True: it refuses outside RTH, "
                 "on holidays and early closes, and during lunch breaks",
                 "If the loop runs on a schedule (cron), align it with the exchange calendar, not a fixed clock",
             ),
             issue.code,
         )
-    if group == codes.TIMING_ANOMALY:
+    if group == IssueCode.TIMING_ANOMALY:
         steps = []
-        if x.whole_hour_offset is not None:
+        if x.signals.whole_hour_offset is not None:
             steps.append(
-                f"Data timestamps are off by {abs(x.whole_hour_offset)}h: naive timestamps are read as "
+                f"Data timestamps are off by {abs(x.signals.whole_hour_offset)}h: naive timestamps are read as "
                 f"{getattr(tz, 'key', tz)}; if the feed gives naive UTC, set `MonitorConfig(naive_timezone='UTC')` "
                 f"or pass aware datetimes"
             )
-        if x.signals_future or x.gate_future:
+        if x.signals.future or x.gate.future:
             steps.append(
                 "Data stamped in the future: check this machine's clock (`timedatectl status`, NTP) and the "
                 "feed's time zone"
             )
         return Recommendation(f"{sev}: Timing anomaly{name}", tuple(steps), issue.code)
-    if group == codes.UNCLEAN_EXIT:
-        last = x.unclean_exits[-1] if x.unclean_exits else None
+    if group == IssueCode.UNCLEAN_EXIT:
+        last = x.lifecycle.unclean_exits[-1] if x.lifecycle.unclean_exits else None
         steps = []
         if last:
             steps.append(
@@ -169,12 +175,12 @@ def _for(
             "Record clean stops: use `with ProductionMonitor(...) as monitor:` or call `monitor.close()` on shutdown"
         )
         return Recommendation(f"{sev}: Loop process ended unexpectedly{name}", tuple(steps), issue.code)
-    if group == codes.STORE_ERROR:
+    if group == IssueCode.STORE_ERROR:
         return Recommendation(
             f"{sev}: Health store not writable{name}",
             (
                 f"The recorder could not write {store_path}; events were buffered in memory "
-                f"({x.dropped_events} dropped)",
+                f"({x.lifecycle.dropped_events} dropped)",
                 "Check free disk and permissions where the store lives: `diagnose-production` (store check), `df -h`",
                 "Nothing else may hold a long write lock on the store; the console and reports only read it",
             ),

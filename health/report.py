@@ -1,4 +1,5 @@
-"""The health report of one date: frozen records, and their JSON form (CONTRACT §3)."""
+"""The health report of one date, as frozen records in the sections of its JSON form
+(docs/CONTRACT.md §3; the JSON itself is written by health/report_json.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from health.codes import ExitCode, IssueCode, Severity, Status
+from health.liveness import up_window
 from store.records import AlertRecord
-
-STATUS_EXIT = {"HEALTHY": 0, "CLOSED": 0, "DEGRADED": 1, "UNHEALTHY": 2, "UNKNOWN": 3}
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,8 @@ class Thresholds:
 
     @property
     def up_after_beat(self) -> float:
-        """Activity at t keeps the loop up until t + 2 x the check interval."""
-        return 2 * self.check_interval_seconds
+        """How long one beat keeps the loop up (health/liveness.py)."""
+        return up_window(self.check_interval_seconds)
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,8 @@ class Gap:
 
 @dataclass(frozen=True)
 class Issue:
-    severity: str
-    code: str
+    severity: Severity
+    code: IssueCode
     message: str
     source: str | None = None
     facts: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -72,7 +73,7 @@ class Issue:
 class Recommendation:
     title: str
     steps: tuple[str, ...]
-    code: str | None = None
+    code: IssueCode | None = None
 
 
 @dataclass(frozen=True)
@@ -101,56 +102,144 @@ class UnexpectedExit:
 
 
 @dataclass(frozen=True)
+class Uptime:
+    """When the loop was up (JSON "uptime"): activity at t keeps it up until t + 2 x its check
+    interval (health/liveness.py), capped by a clean stop and by now."""
+
+    seconds: float  # up within the window
+    window_seconds: float  # the calendar day, or its elapsed part today
+    rth_up_seconds: float
+    rth_coverage_pct: float | None  # None when no RTH minute has elapsed
+    pct: float  # of the window
+    last_activity: float | None  # the newest heartbeat at or before the window's end
+    intervals: tuple[tuple[float, float], ...]  # up, within the window
+    gaps: tuple[Gap, ...]
+
+
+@dataclass(frozen=True)
+class Signals:
+    """The signals generated and the age of the data they used (JSON "signals", "freshness")."""
+
+    total: int
+    rth: int
+    after_hours: int
+    stale: int
+    future: int
+    max_data_age: float | None
+    median_data_age: float | None
+    newest_data_ts: float | None
+    hourly: dict[int, int]  # local hour -> signals
+    # Most data off by the same whole number of hours (a time-zone label error), seen in the
+    # signals or, when the gate refused them all as future, in the gate's refusals.
+    whole_hour_offset: int | None = None
+    whole_hour_count: int = 0
+    whole_hour_from_gate: bool = False
+
+
+@dataclass(frozen=True)
+class GateStats:
+    """What should_generate_signals answered (JSON "signals.blocked", "freshness.blocked_by_reason")."""
+
+    allowed: int
+    blocked: int
+    by_code: dict[str, int]  # blocked decisions per reason code
+    stale_rth: int  # stale / previous-session refusals during RTH
+    stale_first: float | None
+    stale_last: float | None
+    stale_max_age: float | None
+    future: int
+    last_reason: str | None
+    last_at: float | None
+    hourly_allowed: dict[int, int]
+    hourly_blocked: dict[int, int]
+
+
+@dataclass(frozen=True)
+class LatestRun:
+    """The loop's newest run: which process, where, and whether it runs now."""
+
+    run_id: str
+    pid: int | None
+    host: str | None
+    alive: bool | None  # is its process alive on this host now (None: cannot tell)
+    log_files: tuple[str, ...]
+    restart_command: str | None  # health/process.py: paste it into a shell
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """Starts and stops of the loop's processes (JSON "lifecycle")."""
+
+    starts: int
+    clean_stops: int
+    unclean_exits: tuple[UnexpectedExit, ...]
+    store_errors: tuple[tuple[float, str], ...]  # (at, message) of unresolved STORE_ERROR alerts
+    dropped_events: int
+    latest: LatestRun | None
+
+
+@dataclass(frozen=True)
 class SourceAnalysis:
-    """Everything measured for one loop (``source``) on the date."""
+    """Everything measured for one loop (``source``) on the date, in the report's sections."""
 
     source: str
     thresholds: Thresholds
-    uptime_seconds: float
-    window_seconds: float
-    rth_up_seconds: float
+    uptime: Uptime
+    signals: Signals
+    gate: GateStats
+    lifecycle: Lifecycle
+    alerts: tuple[AlertRecord, ...] = ()  # the day's alert transitions (monitor and watchdog)
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Across loops, as the report's top-level sections state them: the system is healthy only
+    if every loop is, so coverage and uptime are the worst loop's."""
+
+    worst: SourceAnalysis | None  # lowest RTH coverage (else lowest uptime)
     rth_coverage_pct: float | None
     uptime_pct: float
     last_activity: float | None
-    up_intervals: tuple[tuple[float, float], ...]
-    gaps: tuple[Gap, ...]
-    signals_total: int
+    gaps: tuple[Gap, ...]  # every loop's, by start
+    signals: int
     signals_rth: int
     signals_after_hours: int
     signals_stale: int
     signals_future: int
-    whole_hour_offset: int | None  # hours, when most signals' data is off by whole hours
-    whole_hour_count: int
+    allowed: int
+    blocked: int
+    blocked_by_reason: dict[str, int]  # sorted by reason code
     max_data_age: float | None
-    median_data_age: float | None
+    median_data_age: float | None  # the highest of the loops' medians
     newest_data_ts: float | None
-    gate_allowed: int
-    gate_blocked: int
-    gate_by_code: dict[str, int]
-    gate_stale_rth: int
-    gate_stale_first: float | None
-    gate_stale_last: float | None
-    gate_stale_max_age: float | None
-    gate_future: int
-    last_gate_reason: str | None
-    last_gate_at: float | None
-    hourly_signals: dict[int, int]
-    hourly_allowed: dict[int, int]
-    hourly_blocked: dict[int, int]
-    starts: int
-    clean_stops: int
-    unclean_exits: tuple[UnexpectedExit, ...]
-    store_errors: tuple[tuple[float, str], ...]
-    dropped_events: int
-    latest_run_id: str | None
-    latest_pid: int | None
-    latest_host: str | None
-    latest_alive: bool | None  # is the newest run's process alive on this host now
-    latest_log_files: tuple[str, ...]
-    latest_cwd: str | None
-    latest_argv: tuple[str, ...]
-    whole_hour_from_gate: bool = False  # the offset was seen in the gate's refusals, not in signals
-    alerts: tuple[AlertRecord, ...] = ()  # the day's alert transitions (monitor and watchdog)
+    alerts: tuple[AlertRecord, ...]  # every loop's, by time
+
+    @classmethod
+    def of(cls, sources: tuple[SourceAnalysis, ...]) -> Totals:
+        with_cov = [s for s in sources if s.uptime.rth_coverage_pct is not None]
+        if with_cov:
+            worst = min(with_cov, key=lambda s: s.uptime.rth_coverage_pct)
+        else:
+            worst = min(sources, key=lambda s: s.uptime.pct) if sources else None
+        return cls(
+            worst=worst,
+            rth_coverage_pct=None if worst is None else worst.uptime.rth_coverage_pct,
+            uptime_pct=0.0 if worst is None else worst.uptime.pct,
+            last_activity=_max(x.uptime.last_activity for x in sources),
+            gaps=tuple(sorted((g for x in sources for g in x.uptime.gaps), key=lambda g: g.start)),
+            signals=sum(x.signals.total for x in sources),
+            signals_rth=sum(x.signals.rth for x in sources),
+            signals_after_hours=sum(x.signals.after_hours for x in sources),
+            signals_stale=sum(x.signals.stale for x in sources),
+            signals_future=sum(x.signals.future for x in sources),
+            allowed=sum(x.gate.allowed for x in sources),
+            blocked=sum(x.gate.blocked for x in sources),
+            blocked_by_reason=_sum_dicts(x.gate.by_code for x in sources),
+            max_data_age=_max(x.signals.max_data_age for x in sources),
+            median_data_age=_max(x.signals.median_data_age for x in sources),
+            newest_data_ts=_max(x.signals.newest_data_ts for x in sources),
+            alerts=tuple(sorted((a for x in sources for a in x.alerts), key=lambda a: (a.at, a.id))),
+        )
 
 
 @dataclass(frozen=True)
@@ -161,7 +250,7 @@ class HealthReport:
     tz_name: str
     now: float
     is_today: bool
-    status: str
+    status: Status
     session: SessionInfo
     sources: tuple[SourceAnalysis, ...]
     issues: tuple[Issue, ...]
@@ -170,146 +259,20 @@ class HealthReport:
     window_start: float
     window_end: float
     generated_at: float
+    totals: Totals
 
     @property
-    def exit_code(self) -> int:
-        return STATUS_EXIT[self.status]
+    def exit_code(self) -> ExitCode:
+        return self.status.exit_code
 
     def iso(self, ts: float | None) -> str | None:
         return None if ts is None else datetime.fromtimestamp(ts, self.tz).isoformat()
 
-    # -- aggregates over sources: the system is healthy only if every loop is ----------
-    @property
-    def worst(self) -> SourceAnalysis | None:
-        with_cov = [s for s in self.sources if s.rth_coverage_pct is not None]
-        if with_cov:
-            return min(with_cov, key=lambda s: s.rth_coverage_pct)
-        return min(self.sources, key=lambda s: s.uptime_pct) if self.sources else None
-
-    @property
-    def last_activity(self) -> float | None:
-        values = [s.last_activity for s in self.sources if s.last_activity is not None]
-        return max(values) if values else None
-
     def to_json(self) -> dict[str, Any]:
-        worst = self.worst
-        s = self.session
-        sources = self.sources
-        gaps = [g for src in sources for g in src.gaps]
-        return {
-            "date": self.day.isoformat(),
-            "calendar": self.calendar,
-            "timezone": self.tz_name,
-            "status": self.status,
-            "exit_code": self.exit_code,
-            "generated_at": self.iso(self.generated_at),
-            "store": self.store_path,
-            "session": {
-                "is_trading_day": s.is_trading_day,
-                "open": self.iso(s.open),
-                "close": self.iso(s.close),
-                "early_close": s.early_close,
-                "break_start": self.iso(s.break_start),
-                "break_end": self.iso(s.break_end),
-                "holiday": s.holiday,
-                "rth_minutes": round(s.rth_seconds / 60, 1),
-                "elapsed_rth_minutes": round(s.elapsed_rth_seconds / 60, 1),
-                "is_today": self.is_today,
-                "phase": s.phase,
-            },
-            "uptime": {
-                "rth_coverage_pct": None
-                if worst is None or worst.rth_coverage_pct is None
-                else round(worst.rth_coverage_pct, 1),
-                "uptime_pct": 0.0 if worst is None else round(worst.uptime_pct, 1),
-                "last_activity": self.iso(self.last_activity),
-                "gaps": [
-                    {
-                        "start": self.iso(g.start),
-                        "end": self.iso(g.end),
-                        "minutes": round(g.minutes, 1),
-                        "source": g.source,
-                        "ongoing": g.ongoing,
-                    }
-                    for g in sorted(gaps, key=lambda g: g.start)
-                ],
-            },
-            "signals": {
-                "total": sum(x.signals_total for x in sources),
-                "rth": sum(x.signals_rth for x in sources),
-                "after_hours": sum(x.signals_after_hours for x in sources),
-                "stale": sum(x.signals_stale for x in sources),
-                "blocked": sum(x.gate_blocked for x in sources),
-                "allowed": sum(x.gate_allowed for x in sources),
-                "future": sum(x.signals_future for x in sources),
-            },
-            "freshness": {
-                "max_data_age_seconds": _max(x.max_data_age for x in sources),
-                "median_data_age_seconds": _max(x.median_data_age for x in sources),
-                "newest_data": self.iso(_max(x.newest_data_ts for x in sources)),
-                "blocked_by_reason": _sum_dicts(x.gate_by_code for x in sources),
-            },
-            "alerts": [
-                {
-                    "at": self.iso(a.at),
-                    "source": a.source,
-                    "code": a.code,
-                    "severity": a.severity,
-                    "resolved": a.resolved,
-                    "origin": a.origin,
-                    "message": a.message,
-                }
-                for a in sorted((a for x in sources for a in x.alerts), key=lambda a: (a.at, a.id))
-            ],
-            "issues": [
-                {"severity": i.severity, "code": i.code, "message": i.message, "source": i.source}
-                for i in self.issues
-            ],
-            "recommendations": [
-                {"title": r.title, "steps": list(r.steps), "code": r.code} for r in self.recommendations
-            ],
-            "sources": [self._source_json(x) for x in sources],
-        }
+        """The JSON form of docs/CONTRACT.md §3."""
+        from health.report_json import report_json
 
-    def _source_json(self, x: SourceAnalysis) -> dict[str, Any]:
-        return {
-            "source": x.source,
-            "thresholds": {
-                "check_interval_seconds": x.thresholds.check_interval_seconds,
-                "max_data_age_hours": x.thresholds.max_data_age_seconds / 3600,
-                "max_uptime_gap_minutes": x.thresholds.max_gap_seconds / 60,
-                "min_rth_coverage_pct": x.thresholds.min_rth_coverage_pct,
-            },
-            "rth_coverage_pct": None if x.rth_coverage_pct is None else round(x.rth_coverage_pct, 1),
-            "uptime_pct": round(x.uptime_pct, 1),
-            "last_activity": self.iso(x.last_activity),
-            "signals": {
-                "total": x.signals_total,
-                "rth": x.signals_rth,
-                "after_hours": x.signals_after_hours,
-                "stale": x.signals_stale,
-                "blocked": x.gate_blocked,
-            },
-            "hourly": {
-                str(h): {
-                    "signals": x.hourly_signals.get(h, 0),
-                    "allowed": x.hourly_allowed.get(h, 0),
-                    "blocked": x.hourly_blocked.get(h, 0),
-                }
-                for h in sorted(set(x.hourly_signals) | set(x.hourly_allowed) | set(x.hourly_blocked))
-            },
-            "lifecycle": {
-                "starts": x.starts,
-                "clean_stops": x.clean_stops,
-                "unclean_exits": [
-                    {"pid": u.pid, "host": u.host, "last_seen": self.iso(u.last_seen), "why": u.why}
-                    for u in x.unclean_exits
-                ],
-                "latest_pid": x.latest_pid,
-                "latest_host": x.latest_host,
-                "latest_alive": x.latest_alive,
-            },
-        }
+        return report_json(self)
 
 
 def _max(values) -> float | None:

@@ -1,4 +1,4 @@
-"""Rules: measured facts → issues with stable codes (CONTRACT §4) → overall status.
+"""Rules: measured facts → issues with stable codes (docs/CONTRACT.md §4) → overall status.
 
 Messages carry the numbers a person needs to act ("105 signals after hours vs 0 during RTH:
 likely using yesterday's data"), in the exchange's time zone.
@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from health import codes
+from health.codes import IssueCode, Severity, Status
 from health.durations import fmt_duration, fmt_limit
+from health.liveness import is_silent
 from health.report import Issue, SessionInfo, SourceAnalysis
 
 
@@ -25,35 +26,35 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
         pre = f"{x.source}: " if multi else ""
         th = x.thresholds
 
-        def add(code: str, message: str, _x=x, _pre=pre, **facts) -> None:
-            issues.append(Issue(codes.SEVERITY[code], code, _pre + message, _x.source, facts))
+        def add(code: IssueCode, message: str, _x=x, _pre=pre, **facts) -> None:
+            issues.append(Issue(code.severity, code, _pre + message, _x.source, facts))
 
         rth_elapsed = session.elapsed_rth_seconds
         zero = False
-        if session.is_trading_day and rth_elapsed > 0 and x.rth_coverage_pct is not None:
+        if session.is_trading_day and rth_elapsed > 0 and x.uptime.rth_coverage_pct is not None:
             hours = f"{_clock(session.open, tz)}–{_clock(session.close, tz)}"
-            if x.rth_up_seconds <= 0:
+            if x.uptime.rth_up_seconds <= 0:
                 zero = True
                 what = "so far today" if inp.now < session.close else "during the session"
                 sig = (
-                    f"; {x.signals_total} signals were generated, none during RTH"
-                    if x.signals_total and not x.signals_rth
+                    f"; {x.signals.total} signals were generated, none during RTH"
+                    if x.signals.total and not x.signals.rth
                     else ""
                 )
                 add(
-                    codes.ZERO_RTH_COVERAGE,
+                    IssueCode.ZERO_RTH_COVERAGE,
                     f"ZERO RTH coverage: the loop was not up at all {what} "
                     f"({hours}, {fmt_duration(rth_elapsed)} of market hours){sig}",
                 )
-            elif x.rth_coverage_pct < th.min_rth_coverage_pct:
-                down = rth_elapsed - x.rth_up_seconds
+            elif x.uptime.rth_coverage_pct < th.min_rth_coverage_pct:
+                down = rth_elapsed - x.uptime.rth_up_seconds
                 add(
-                    codes.LOW_RTH_COVERAGE,
-                    f"RTH coverage {x.rth_coverage_pct:.1f}% (threshold {th.min_rth_coverage_pct:g}%): "
+                    IssueCode.LOW_RTH_COVERAGE,
+                    f"RTH coverage {x.uptime.rth_coverage_pct:.1f}% (threshold {th.min_rth_coverage_pct:g}%): "
                     f"down {fmt_duration(down)} of {fmt_duration(rth_elapsed)} of market hours",
                 )
             _no_activity(inp, session, x, add, tz)
-            gaps = [g for g in x.gaps if not zero]
+            gaps = [g for g in x.uptime.gaps if not zero]
             if gaps:
                 listed = ", ".join(
                     f"{_clock(g.start, tz)}–{'now' if g.ongoing else _clock(g.end, tz)} ({fmt_duration(g.rth_seconds)})"
@@ -61,32 +62,31 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
                 )
                 more = f" and {len(gaps) - 5} more" if len(gaps) > 5 else ""
                 add(
-                    codes.UPTIME_GAP,
+                    IssueCode.UPTIME_GAP,
                     f"{len(gaps)} silence{'s' if len(gaps) > 1 else ''} longer than "
                     f"{fmt_limit(th.max_gap_seconds)} inside RTH: {listed}{more}",
                 )
         _data_rules(inp, session, x, add, tz)
-        for u in x.unclean_exits:
+        for u in x.lifecycle.unclean_exits:
             why = {
                 "restarted": "a new process of this loop started later",
                 "process gone": "its process is gone",
                 "silent": "it has been silent since",
             }.get(u.why, u.why)
             add(
-                codes.UNCLEAN_EXIT,
+                IssueCode.UNCLEAN_EXIT,
                 f"pid {u.pid} on {u.host} ended without a clean shutdown: last heartbeat "
                 f"{_clock(u.last_seen, tz, True)}, {why}",
             )
-        if x.store_errors:
-            first_at, message = x.store_errors[0]
-            dropped = f"; {x.dropped_events} events dropped" if x.dropped_events else ""
+        if x.lifecycle.store_errors:
+            first_at, message = x.lifecycle.store_errors[0]
+            dropped = f"; {x.lifecycle.dropped_events} events dropped" if x.lifecycle.dropped_events else ""
             add(
-                codes.STORE_ERROR,
+                IssueCode.STORE_ERROR,
                 f"the recorder could not write the store from {_clock(first_at, tz, True)}"
-                f" ({len(x.store_errors)} outage{'s' if len(x.store_errors) > 1 else ''}{dropped}): {message}",
+                f" ({len(x.lifecycle.store_errors)} outage{'s' if len(x.lifecycle.store_errors) > 1 else ''}{dropped}): {message}",
             )
-    order = {codes.CRITICAL: 0, codes.WARNING: 1, codes.INFO: 2}
-    return sorted(issues, key=lambda i: order.get(i.severity, 3))
+    return sorted(issues, key=lambda i: i.severity.rank)
 
 
 def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
@@ -104,14 +104,14 @@ def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
             return
     else:
         ref, where, before = session.close, f"at the close ({_clock(session.close, tz)})", "the close"
-    last = x.last_activity
-    if last is not None and last >= ref - th.max_gap_seconds:
+    last = x.uptime.last_activity
+    if not is_silent(last, ref, th.max_gap_seconds):
         return
     if last is None:
-        add(codes.NO_ACTIVITY, f"NO ACTIVITY: no heartbeat recorded; the system was not running {where}")
+        add(IssueCode.NO_ACTIVITY, f"NO ACTIVITY: no heartbeat recorded; the system was not running {where}")
         return
     add(
-        codes.NO_ACTIVITY,
+        IssueCode.NO_ACTIVITY,
         f"NO ACTIVITY: last heartbeat {_clock(last, tz, True)}, {fmt_duration(ref - last)} before "
         f"{before}: "
         f"{'the system is not running now' if where == 'now' else 'the system was not running ' + where}",
@@ -121,52 +121,52 @@ def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
 def _data_rules(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
     th = x.thresholds
     limit = fmt_limit(th.max_data_age_seconds)
-    if x.signals_stale:
-        if x.signals_after_hours and not x.signals_rth:
+    if x.signals.stale:
+        if x.signals.after_hours and not x.signals.rth:
             msg = (
-                f"STALE DATA: {x.signals_after_hours} signals after hours vs 0 during RTH: "
+                f"STALE DATA: {x.signals.after_hours} signals after hours vs 0 during RTH: "
                 f"likely using yesterday's data"
             )
         else:
-            msg = f"STALE DATA: {x.signals_stale} of {x.signals_total} signals used data older than {limit} or from a previous session"
-        if x.max_data_age is not None:
-            msg += f" (data up to {fmt_duration(x.max_data_age)} old"
-            if x.newest_data_ts is not None:
-                msg += f"; newest data {_clock(x.newest_data_ts, tz, True)}"
+            msg = f"STALE DATA: {x.signals.stale} of {x.signals.total} signals used data older than {limit} or from a previous session"
+        if x.signals.max_data_age is not None:
+            msg += f" (data up to {fmt_duration(x.signals.max_data_age)} old"
+            if x.signals.newest_data_ts is not None:
+                msg += f"; newest data {_clock(x.signals.newest_data_ts, tz, True)}"
             msg += ")"
-        add(codes.STALE_DATA, msg)
-    if x.gate_stale_rth:
+        add(IssueCode.STALE_DATA, msg)
+    if x.gate.stale_rth:
         add(
-            codes.STALE_DATA,
-            f"STALE DATA: the gate refused stale data {x.gate_stale_rth} times during RTH, "
-            f"{_clock(x.gate_stale_first, tz)}–{_clock(x.gate_stale_last, tz)} "
-            f"(data up to {fmt_duration(x.gate_stale_max_age or 0)} old, limit {limit}): "
+            IssueCode.STALE_DATA,
+            f"STALE DATA: the gate refused stale data {x.gate.stale_rth} times during RTH, "
+            f"{_clock(x.gate.stale_first, tz)}–{_clock(x.gate.stale_last, tz)} "
+            f"(data up to {fmt_duration(x.gate.stale_max_age or 0)} old, limit {limit}): "
             f"no signals could be generated then",
         )
-    if x.signals_after_hours:
+    if x.signals.after_hours:
         where = "on a non-trading day" if not session.is_trading_day else "outside RTH"
-        add(codes.AFTER_HOURS_SIGNALS, f"{x.signals_after_hours} signals generated {where}")
+        add(IssueCode.AFTER_HOURS_SIGNALS, f"{x.signals.after_hours} signals generated {where}")
     parts = []
-    if x.signals_future or x.gate_future:
+    if x.signals.future or x.gate.future:
         parts.append(
-            f"{x.signals_future + x.gate_future} data timestamps in the future "
+            f"{x.signals.future + x.gate.future} data timestamps in the future "
             f"(beyond {fmt_duration(th.future_tolerance_seconds)})"
         )
-    if x.whole_hour_offset is not None:
-        direction = "behind" if x.whole_hour_offset > 0 else "ahead of"
-        what = "gate decisions'" if x.whole_hour_from_gate else "signals'"
+    if x.signals.whole_hour_offset is not None:
+        direction = "behind" if x.signals.whole_hour_offset > 0 else "ahead of"
+        what = "gate decisions'" if x.signals.whole_hour_from_gate else "signals'"
         parts.append(
-            f"{x.whole_hour_count} {what} data is {abs(x.whole_hour_offset)}h 00m {direction} "
+            f"{x.signals.whole_hour_count} {what} data is {abs(x.signals.whole_hour_offset)}h 00m {direction} "
             f"the clock: a time-zone label error?"
         )
     if parts:
-        add(codes.TIMING_ANOMALY, "; ".join(parts))
+        add(IssueCode.TIMING_ANOMALY, "; ".join(parts))
 
 
-def status_of(session: SessionInfo, issues: list[Issue]) -> str:
+def status_of(session: SessionInfo, issues: list[Issue]) -> Status:
     severities = {i.severity for i in issues}
-    if codes.CRITICAL in severities:
-        return "UNHEALTHY"
-    if codes.WARNING in severities:
-        return "DEGRADED"
-    return "HEALTHY" if session.is_trading_day else "CLOSED"
+    if Severity.CRITICAL in severities:
+        return Status.UNHEALTHY
+    if Severity.WARNING in severities:
+        return Status.DEGRADED
+    return Status.HEALTHY if session.is_trading_day else Status.CLOSED

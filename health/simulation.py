@@ -84,17 +84,20 @@ def in_own_process(fn, *args) -> None:
         raise RuntimeError(f"simulated loop {fn.__name__} failed (exit {proc.exitcode})")
 
 
-def seed_dec11_story(store: str | Path, own_process: bool = True, source: str = "default") -> None:
-    """The seed's story: the loop ran overnight on the previous session's data, generated 105
-    signals after hours (no gate), and died at 02:35:48 ET on 2025-12-11; nothing ran during
-    RTH. By default it runs in a process of its own that is gone afterwards, as it would be.
-    ``source`` names the loop (the demo records the story under its own loop's name)."""
+def seed_dec11_story(
+    store: str | Path, own_process: bool = True, source: str = "default", config: dict | None = None
+) -> None:
+    """The Dec 11 story, the incident this project exists for: the loop ran overnight on the
+    previous session's data, generated 105 signals after hours (no gate), and died at 02:35:48
+    ET on 2025-12-11; nothing ran during RTH. By default it runs in a process of its own that is
+    gone afterwards, as it would be. ``source`` names the loop and ``config`` adds to its
+    MonitorConfig (the demo records the story as its own loop, with its thresholds)."""
     if own_process:
-        in_own_process(seed_dec11_story, str(store), False, source)
+        in_own_process(seed_dec11_story, str(store), False, source, config)
         return
     d10, d11 = date(2025, 12, 10), date(2025, 12, 11)
     clock = SimClock(at(d10, 9, 25))
-    mon = monitor(store, clock, check_interval_seconds=60, source=source)
+    mon = monitor(store, clock, **({"check_interval_seconds": 60} | (config or {}) | {"source": source}))
     # A healthy Dec 10 session, gated.
     run_loop(mon, clock, at(d10, 16, 0), step=60, signal_every=5)
     # After the close the feed stops at the last bar (15:59) and the loop, ungated, carries on.

@@ -8,6 +8,16 @@ from pathlib import Path
 ENV_VAR = "HEALTH_STORE"
 
 
+def file_identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path`` now, None if there is none: it changes when the
+    file is deleted and created again or replaced (restored from a backup, moved over)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def default_store_path() -> Path:
     state = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
     return Path(state) / "production-health" / "health.db"

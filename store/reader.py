@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
+from store.paths import file_identity
 from store.records import (
     AlertRecord,
     EventRecord,
@@ -23,7 +24,7 @@ from store.records import (
     SignalRecord,
     SpanRecord,
 )
-from store.schema import SCHEMA_VERSION
+from store.schema import MAX_GATE_BUCKET_SECONDS, SCHEMA_VERSION
 
 
 class StoreUnavailable(RuntimeError):
@@ -83,11 +84,7 @@ class StoreReader:
 
     def identity(self) -> tuple[int, int] | None:
         """(device, inode) of the store file now: changes when it is replaced."""
-        try:
-            st = os.stat(self.path)
-        except OSError:
-            return None
-        return (st.st_dev, st.st_ino)
+        return file_identity(self.path)
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: free change detection."""
@@ -194,7 +191,7 @@ class StoreReader:
             "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
             f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? AND bucket < ?{cond} "
             "ORDER BY bucket",
-            (start - 3600, end, *params),
+            (start - MAX_GATE_BUCKET_SECONDS, end, *params),
         )
         return [
             GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows if r[9] >= start and r[8] < end
@@ -275,7 +272,7 @@ class StoreReader:
         return "; ".join(str(r[0]) for r in rows[:5])
 
     def journal_mode(self) -> str:
-        """"wal" or "delete", from the file header (bytes 18-19 are 2 in WAL mode): a
+        """The journal mode, "wal" or "delete", from the file header (bytes 18-19 are 2 in WAL mode): a
         snapshot (immutable) connection would always say "delete"."""
         try:
             with open(self.path, "rb") as f:

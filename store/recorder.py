@@ -21,7 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from store.schema import CLOSED_BUCKET_SECONDS, GATE_BUCKET_SECONDS, migrate
+from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event, RowEvent
+from store.paths import file_identity
+from store.records import RunInfo
+from store.schema import migrate
+from store.sql import insert_rows, storable
 
 log = logging.getLogger("production_health.store")
 
@@ -30,39 +34,11 @@ _RUN_INSERT = (
     "VALUES (?,?,?,?,?,?,?,?)"
 )
 _SQLITE_HEADER = b"SQLite format 3\x00"
-_START_BUSY_TIMEOUT = 1.0
-_CLOSE_CHECKPOINT_WAIT = 1.0  # close() waits at most this long for readers to let go  # the constructor waits at most this long for a locked store
+_START_BUSY_TIMEOUT = 1.0  # the constructor waits at most this long for a locked store
+_CLOSE_CHECKPOINT_WAIT = 1.0  # close() waits at most this long for readers to let go
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
-
-
-@dataclass
-class RunInfo:
-    """One process lifecycle of one loop (``source``)."""
-
-    run_id: str
-    source: str
-    pid: int
-    host: str
-    argv: list[str]
-    version: str
-    config: dict
-    started_at: float
-    heartbeat_gap: float  # beats further apart than this start a new uptime span
-
-    def row(self) -> tuple:
-        """As SQLite can store it: a host name decoded with surrogateescape included."""
-        values = (
-            self.run_id,
-            self.source,
-            self.pid,
-            self.host,
-            json.dumps(self.argv),
-            self.version,
-            json.dumps(self.config, default=str),
-            self.started_at,
-        )
-        return tuple(_storable(v) for v in values)
+_ROW_KINDS = frozenset({SIGNAL, EVENT, ALERT})  # kept one row each; the rest is aggregated
 
 
 @dataclass
@@ -71,7 +47,7 @@ class _Pending:
 
     spans: dict[int, list[float]] = field(default_factory=dict)  # seq -> [start, end, beats]
     gate: dict[tuple[int, str], list] = field(default_factory=dict)
-    rows: list[tuple] = field(default_factory=list)  # ("sig"|"event"|"alert", params)
+    rows: list[RowEvent] = field(default_factory=list)
     stopped_at: float | None = None
     last_seen: float = 0.0
     dropped: int = 0
@@ -99,10 +75,14 @@ class Recorder:
         flush_interval: float = 0.25,
         max_pending: int = 100_000,
         busy_timeout: float = 5.0,
+        gate_bucket: Callable[[str], int] = lambda code: 300,
         on_failure: Callable[[str], None] | None = None,
         on_recover: Callable[[str], None] | None = None,
     ) -> None:
+        """``gate_bucket(code)``: how many seconds of gate decisions with that reason code
+        share one aggregate row (the domain's rule; the store knows no reason code)."""
         self.path = Path(path)
+        self.gate_bucket = gate_bucket
         self.flush_interval = flush_interval
         self.max_pending = max_pending
         self.busy_timeout = busy_timeout
@@ -115,7 +95,7 @@ class Recorder:
     # -- state ----------------------------------------------------------------------------
     def _init_state(self, run: RunInfo) -> None:
         self.run = run
-        self._queue: collections.deque = collections.deque()
+        self._queue: collections.deque[Event] = collections.deque()
         self.put = self._queue.append  # the hot path: one C call
         self._wake = threading.Event()
         self._flushed = threading.Condition()
@@ -148,7 +128,7 @@ class Recorder:
         """Create the store, its schema and the run's row before the constructor returns. On
         the writer thread, a loop that starts on a new store and keeps its own thread busy
         starved that set-up of the GIL for seconds (sqlite_utils builds the schema in Python),
-        and a SIGKILL then lost far more than the last second (CONTRACT §2). A failure here
+        and a SIGKILL then lost far more than the last second (docs/CONTRACT.md §2). A failure here
         (locked, read-only...) is left to the writer thread, which retries and reports it."""
         try:
             conn = self._connect(busy_timeout=_START_BUSY_TIMEOUT)
@@ -185,14 +165,14 @@ class Recorder:
             self._span_beats += 1
             return
         if self._span_beats:
-            self._queue.append(("span", self._span_seq, self._span_start, self._span_end, self._span_beats))
+            self._queue.append((SPAN, self._span_seq, self._span_start, self._span_end, self._span_beats))
         self._span_seq += 1
         self._span_start = t
         self._span_end = t
         self._span_beats = 1
 
     def mark_stopped(self, t: float) -> None:
-        self._queue.append(("stop", t))
+        self._queue.append((STOP, t))
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything put so far is committed; False if the store is failing."""
@@ -201,7 +181,7 @@ class Recorder:
         with self._flushed:
             self._enqueued_marks += 1
             mark = self._enqueued_marks
-            self._queue.append(("mark", mark))
+            self._queue.append((MARK, mark))
         self._wake.set()
         deadline = time.monotonic() + timeout
         with self._flushed:
@@ -257,7 +237,7 @@ class Recorder:
                 return
 
     def _checkpoint_at_close(self) -> None:
-        """After a clean close the .db alone is a complete copy (CONTRACT §2): move the WAL's
+        """After a clean close the .db alone is a complete copy (docs/CONTRACT.md §2): move the WAL's
         pages into the main file. SQLite does that itself only when the last connection
         closes, and a console or report holding the store open read-only (it cannot
         checkpoint) is often the last, leaving a 4 KiB .db beside all the data in its -wal."""
@@ -291,14 +271,15 @@ class Recorder:
         pending = self._pending
         gate = pending.gate
         rows = pending.rows
+        bucket_of = self.gate_bucket
         mark = 0
         n = 0
         while q:
             ev = q.popleft()
             kind = ev[0]
-            if kind == "gate":
+            if kind == GATE:
                 _, t, allowed, code, reason, age, data_ts = ev
-                bucket_len = CLOSED_BUCKET_SECONDS if code == "closed" else GATE_BUCKET_SECONDS
+                bucket_len = bucket_of(code)
                 key = (int(t // bucket_len) * bucket_len, code)
                 agg = gate.get(key)
                 if agg is None:
@@ -316,7 +297,7 @@ class Recorder:
                         agg[8] = data_ts
                 if t > pending.last_seen:
                     pending.last_seen = t
-            elif kind == "sig" or kind == "event" or kind == "alert":
+            elif kind in _ROW_KINDS:
                 if len(rows) >= self.max_pending and not self.failed:
                     q.appendleft(ev)  # the rest waits for the next batch
                     return mark, True
@@ -327,12 +308,12 @@ class Recorder:
                     rows.append(ev)
                 if ev[1] > pending.last_seen:
                     pending.last_seen = ev[1]
-            elif kind == "span":
+            elif kind == SPAN:
                 _, seq, start, end, beats = ev
                 pending.spans[seq] = [start, end, beats]
-            elif kind == "stop":
+            elif kind == STOP:
                 pending.stopped_at = ev[1]
-            elif kind == "mark":
+            elif kind == MARK:
                 mark = ev[1]
             n += 1
             if n % _DRAIN_YIELD_EVERY == 0:
@@ -369,8 +350,7 @@ class Recorder:
         except BaseException:
             conn.close()
             raise
-        st = os.stat(self.path)
-        self._identity = (st.st_dev, st.st_ino)
+        self._identity = file_identity(self.path)
         # A new connection may be to a new file that reuses the old one's inode number (a
         # deleted store recreated): always (re)write the run row into it (INSERT OR IGNORE).
         self._run_written_for = None
@@ -456,7 +436,7 @@ class Recorder:
         replaced = 0
         rows = pending.rows
         for i, row in enumerate(rows):
-            fixed = tuple(_storable(v) for v in row)
+            fixed = tuple(storable(v) for v in row)
             if fixed != row:
                 rows[i] = fixed
                 replaced += 1
@@ -558,7 +538,7 @@ class Recorder:
             counts.append((src, rid, time.time(), "dropped_events", json.dumps({"count": p.dropped})))
         if p.replaced:
             counts.append((src, rid, time.time(), "replaced_events", json.dumps({"count": p.replaced})))
-        _insert_rows(conn, "events (source, run_id, at, kind, detail)", counts)
+        insert_rows(conn, "events (source, run_id, at, kind, detail)", counts)
         if p.stopped_at is not None:
             conn.execute("UPDATE runs SET stopped_at=? WHERE run_id=?", (p.stopped_at, rid))
         if p.last_seen:
@@ -568,22 +548,29 @@ class Recorder:
             )
         self._run_written_for = self._identity
 
-    def _insert_rows(self, conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    def _insert_rows(self, conn: sqlite3.Connection, rows: list[RowEvent]) -> None:
+        """The rows kept one each, by their declared layouts (store/events.py)."""
         src, rid = self.run.source, self.run.run_id
-        _insert_rows(
+        insert_rows(
             conn,
             "signals (source, run_id, at, symbol, data_ts, details)",
-            [(src, rid, e[1], e[2], e[3], e[4]) for e in rows if e[0] == "sig"],
+            [
+                (src, rid, at, symbol, data_ts, details)
+                for _, at, symbol, data_ts, details in _of(rows, SIGNAL)
+            ],
         )
-        _insert_rows(
+        insert_rows(
             conn,
             "events (source, run_id, at, kind, detail)",
-            [(src, rid, e[1], e[2], e[3]) for e in rows if e[0] == "event"],
+            [(src, rid, at, kind, detail) for _, at, kind, detail in _of(rows, EVENT)],
         )
-        _insert_rows(
+        insert_rows(
             conn,
             "alerts (source, code, severity, message, at, resolved, origin, detail)",
-            [(src, e[2], e[3], e[4], e[1], e[5], "monitor", e[6]) for e in rows if e[0] == "alert"],
+            [
+                (src, code, severity, message, at, resolved, "monitor", detail)
+                for _, at, code, severity, message, resolved, detail in _of(rows, ALERT)
+            ],
         )
 
 
@@ -597,42 +584,5 @@ def _store_failure(exc: BaseException) -> bool:
     return type(exc) in (sqlite3.DatabaseError, sqlite3.Error)  # "file is not a database", "malformed"
 
 
-_INT64 = (-(2**63), 2**63 - 1)
-
-
-def _storable(value: object) -> object:
-    """``value`` as SQLite can store it, readable: what the writer falls back to for a row
-    that failed (the hot path never pays for the check)."""
-    if value is None or isinstance(value, float | bytes):
-        return value
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "backslashreplace").decode("utf-8")
-        return value
-    if isinstance(value, int):
-        return int(value) if _INT64[0] <= value <= _INT64[1] else str(value)
-    return _storable(str(value))
-
-
-_ROWS_PER_INSERT = 500
-
-
-def _insert_rows(conn: sqlite3.Connection, target: str, rows: list[tuple]) -> None:
-    """Multi-row INSERTs, 500 rows a statement. ``executemany`` gives up and takes back the
-    GIL around every row; while the trading loop's thread is busy in Python each hand-back
-    waits a whole switch interval, and commits fell seconds behind (bench/recorder.py)."""
-    if not rows:
-        return
-    width = len(rows[0])
-    one = "(" + ",".join("?" * width) + ")"
-    full_sql = None
-    for i in range(0, len(rows), _ROWS_PER_INSERT):
-        chunk = rows[i : i + _ROWS_PER_INSERT]
-        if len(chunk) == _ROWS_PER_INSERT:
-            full_sql = full_sql or f"INSERT INTO {target} VALUES " + ",".join([one] * _ROWS_PER_INSERT)
-            sql = full_sql
-        else:
-            sql = f"INSERT INTO {target} VALUES " + ",".join([one] * len(chunk))
-        conn.execute(sql, [v for row in chunk for v in row])
+def _of(rows: list[RowEvent], kind: str) -> list:
+    return [e for e in rows if e[0] == kind]

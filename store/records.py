@@ -1,9 +1,12 @@
-"""Plain, frozen records read from the store: what the analysis and the console work on."""
+"""Plain records: what the store holds, read back frozen for the analysis and the console, and
+the run a recorder writes (RunInfo)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+
+from store.sql import storable
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +115,32 @@ class AlertRecord:
     resolved: bool
     origin: str | None
     detail: str | None
+
+
+@dataclass
+class RunInfo:
+    """One process lifecycle of one loop (``source``)."""
+
+    run_id: str
+    source: str
+    pid: int
+    host: str
+    argv: list[str]
+    version: str
+    config: dict
+    started_at: float
+    heartbeat_gap: float  # beats further apart than this start a new uptime span
+
+    def row(self) -> tuple:
+        """As SQLite can store it: a host name decoded with surrogateescape included."""
+        values = (
+            self.run_id,
+            self.source,
+            self.pid,
+            self.host,
+            json.dumps(self.argv),
+            self.version,
+            json.dumps(self.config, default=str),
+            self.started_at,
+        )
+        return tuple(storable(v) for v in values)

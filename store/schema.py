@@ -17,10 +17,10 @@ if TYPE_CHECKING:  # imported when a migration runs: readers and CLIs never pay 
 
 SCHEMA_VERSION = 2
 
-# Gate decisions are aggregated into buckets of this many seconds; "closed" decisions, the
-# bulk outside RTH, into hourly buckets.
-GATE_BUCKET_SECONDS = 300
-CLOSED_BUCKET_SECONDS = 3600
+# Gate decisions are aggregated into buckets by a rule the recorder is given (the domain's:
+# the store knows no reason code); no bucket is longer than this, so a query for a window
+# looks back this far for the buckets that reach into it.
+MAX_GATE_BUCKET_SECONDS = 3600
 
 
 def _v1(db: sqlite_utils.Database) -> None:

@@ -164,7 +164,7 @@ ISO_WITH_OFFSET = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?[+-]\d\d:\
 
 
 def assert_iso_offsets(obj) -> None:
-    """Every ISO timestamp in the JSON carries a UTC offset (CONTRACT §3)."""
+    """Every ISO timestamp in the JSON carries a UTC offset (docs/CONTRACT.md §3)."""
     if isinstance(obj, dict):
         for value in obj.values():
             assert_iso_offsets(value)

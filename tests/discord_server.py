@@ -67,9 +67,7 @@ def discord_limit_errors(payload: Any) -> list[str]:
     username = payload.get("username")
     if username is not None:
         lowered = str(username).lower()
-        if not 1 <= len(str(username)) <= USERNAME_MAX or "discord" in lowered or (
-            "clyde" in lowered
-        ):
+        if not 1 <= len(str(username)) <= USERNAME_MAX or "discord" in lowered or ("clyde" in lowered):
             errors.append("username: invalid")
     embeds = payload.get("embeds") or []
     if not isinstance(embeds, list):
@@ -104,14 +102,13 @@ def discord_limit_errors(payload: Any) -> list[str]:
             errors.append(f"embeds.{i}.fields: must be 25 or fewer in length ({len(fields)})")
         for j, fld in enumerate(fields):
             check(f"embeds.{i}.fields.{j}.name", fld.get("name"), FIELD_NAME_MAX, required=True)
-            check(f"embeds.{i}.fields.{j}.value", fld.get("value"), FIELD_VALUE_MAX,
-                  required=True)
+            check(f"embeds.{i}.fields.{j}.value", fld.get("value"), FIELD_VALUE_MAX, required=True)
         if "footer" in embed:
-            check(f"embeds.{i}.footer.text", (embed["footer"] or {}).get("text"), FOOTER_MAX,
-                  required=True)
+            check(f"embeds.{i}.footer.text", (embed["footer"] or {}).get("text"), FOOTER_MAX, required=True)
         if "author" in embed:
-            check(f"embeds.{i}.author.name", (embed["author"] or {}).get("name"),
-                  AUTHOR_NAME_MAX, required=True)
+            check(
+                f"embeds.{i}.author.name", (embed["author"] or {}).get("name"), AUTHOR_NAME_MAX, required=True
+            )
         colour = embed.get("color")
         if colour is not None and not (isinstance(colour, int) and 0 <= colour <= 0xFFFFFF):
             errors.append(f"embeds.{i}.color: invalid")
@@ -258,8 +255,7 @@ class FakeDiscord:
         if header is not None:
             headers["Retry-After"] = header
         body = (
-            {"message": "You are being rate limited.", "retry_after": retry_after,
-             "global": False}
+            {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
             if in_body
             else None
         )
@@ -318,8 +314,9 @@ class FakeDiscord:
             return self._script.pop(0) if self._script else None
 
     @staticmethod
-    def _answer(received: Received, status: int, body: Any = None,
-                headers: dict[str, str] | None = None) -> web.Response:
+    def _answer(
+        received: Received, status: int, body: Any = None, headers: dict[str, str] | None = None
+    ) -> web.Response:
         received.status, received.answer = status, body
         if body is None:
             return web.Response(status=status, headers=headers)
@@ -358,18 +355,17 @@ class FakeDiscord:
         if deleted:
             return self._answer(received, 404, {"message": "Unknown Webhook", "code": 10015})
         if received.token != TOKEN:
-            return self._answer(received, 401, {"message": "Invalid Webhook Token",
-                                                "code": 50027})
+            return self._answer(received, 401, {"message": "Invalid Webhook Token", "code": 50027})
         allowed, headers, reset_after = self._bucket(webhook_id)
         if not allowed:
             headers["Retry-After"] = str(max(1, round(reset_after)))
             headers["X-RateLimit-Scope"] = "user"
-            body = {"message": "You are being rate limited.", "retry_after": reset_after,
-                    "global": False}
+            body = {"message": "You are being rate limited.", "retry_after": reset_after, "global": False}
             return self._answer(received, 429, body, headers)
         if received.body is None:
-            return self._answer(received, 400, {"message": "The request body contains invalid "
-                                                "JSON.", "code": 50109}, headers)
+            return self._answer(
+                received, 400, {"message": "The request body contains invalid JSON.", "code": 50109}, headers
+            )
         errors = discord_limit_errors(received.body)
         if errors:
             body = {"message": "Invalid Form Body", "code": 50035, "errors": errors}
@@ -382,8 +378,13 @@ class FakeDiscord:
             "type": 0,
             "channel_id": "998877665544332211",
             "webhook_id": webhook_id,
-            "author": {"id": webhook_id, "username": received.body.get("username", "Hook"),
-                       "bot": True, "discriminator": "0000", "avatar": None},
+            "author": {
+                "id": webhook_id,
+                "username": received.body.get("username", "Hook"),
+                "bot": True,
+                "discriminator": "0000",
+                "avatar": None,
+            },
             "content": received.body.get("content", ""),
             "embeds": [{"type": "rich", **e} for e in received.body.get("embeds", [])],
             "mentions": [{"id": u} for u in users],

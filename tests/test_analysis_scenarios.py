@@ -20,7 +20,7 @@ import pytest
 from conftest import assert_iso_offsets, child_env
 from rich.console import Console
 
-from health import codes
+from health.codes import IssueCode, Severity
 from health.loader import build_report
 from health.monitor import ProductionMonitor
 from health.report import HealthReport
@@ -66,8 +66,9 @@ class Loop:
         self.mon.abandon()
 
 
-def report(store: Path, day: date, calendar: str = "XNYS", *, source: str | None = None,
-           now: float | None = None) -> HealthReport:
+def report(
+    store: Path, day: date, calendar: str = "XNYS", *, source: str | None = None, now: float | None = None
+) -> HealthReport:
     if now is None:  # the morning after: a past date, fully elapsed
         now = at(day, 23, 59, calendar=calendar) + 12 * 3600
     return build_report(store, day, calendar, source=source, now=now)
@@ -89,8 +90,6 @@ def text_of(rep: HealthReport) -> str:
     buf = io.StringIO()
     Console(file=buf, width=200, color_system=None, markup=False, highlight=False).print(render_report(rep))
     return buf.getvalue()
-
-
 
 
 @pytest.fixture
@@ -120,7 +119,13 @@ def test_healthy_gated_day(store):
     assert j["uptime"]["last_activity"] == "2025-12-10T16:04:00-05:00"
     # the gate refused before 09:30 and from 16:00: every signal is inside RTH, none stale
     assert n == 390
-    assert j["signals"] == j["signals"] | {"total": 390, "rth": 390, "after_hours": 0, "stale": 0, "blocked": 10}
+    assert j["signals"] == j["signals"] | {
+        "total": 390,
+        "rth": 390,
+        "after_hours": 0,
+        "stale": 0,
+        "blocked": 10,
+    }
     # up 09:25-16:05 of a 24 h day
     assert j["uptime"]["uptime_pct"] == pytest.approx(100 * 400 / 1440, abs=0.1)
     assert_iso_offsets(j)
@@ -155,18 +160,18 @@ def test_early_close_day_loop_stopping_at_noon(store):
     j = rep.to_json()
 
     found = issue_codes(rep)
-    assert {codes.LOW_RTH_COVERAGE, codes.UPTIME_GAP, codes.NO_ACTIVITY} <= set(found), found
-    assert codes.ZERO_RTH_COVERAGE not in found
+    assert {IssueCode.LOW_RTH_COVERAGE, IssueCode.UPTIME_GAP, IssueCode.NO_ACTIVITY} <= set(found), found
+    assert IssueCode.ZERO_RTH_COVERAGE not in found
     assert rep.status == "UNHEALTHY" and rep.exit_code == 2
     # up 09:30-12:00 of 09:30-13:00: 150 of 210 minutes
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * 150 / 210)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * 150 / 210)
     assert j["uptime"]["rth_coverage_pct"] == 71.4
     (gap,) = j["uptime"]["gaps"]
     assert gap["start"] == "2025-11-28T12:00:00-05:00"
     assert gap["end"] == "2025-11-28T13:00:00-05:00"  # the early close, not 16:00
     assert gap["minutes"] == 60.0
-    assert "13:00" in issue(rep, codes.NO_ACTIVITY).message
-    assert "71.4%" in issue(rep, codes.LOW_RTH_COVERAGE).message
+    assert "13:00" in issue(rep, IssueCode.NO_ACTIVITY).message
+    assert "71.4%" in issue(rep, IssueCode.LOW_RTH_COVERAGE).message
 
 
 # -- closure days ---------------------------------------------------------------------------------
@@ -180,8 +185,8 @@ def test_closure_day_with_signals(store, day):
 
     assert n == 390
     assert rep.status == "DEGRADED" and rep.exit_code == 1
-    assert issue_codes(rep) == [codes.AFTER_HOURS_SIGNALS]
-    assert "non-trading day" in issue(rep, codes.AFTER_HOURS_SIGNALS).message
+    assert issue_codes(rep) == [IssueCode.AFTER_HOURS_SIGNALS]
+    assert "non-trading day" in issue(rep, IssueCode.AFTER_HOURS_SIGNALS).message
     assert j["session"]["is_trading_day"] is False
     assert j["session"]["open"] is None and j["session"]["close"] is None
     assert j["uptime"]["rth_coverage_pct"] is None and j["uptime"]["gaps"] == []
@@ -241,8 +246,8 @@ def test_dst_sunday_is_a_23_hour_day(store):
     loop.close()
     rep = report(store, day)
     assert rep.status == "CLOSED"
-    assert rep.sources[0].window_seconds == 23 * 3600
-    assert rep.sources[0].uptime_pct == pytest.approx(100.0, abs=0.2)
+    assert rep.sources[0].uptime.window_seconds == 23 * 3600
+    assert rep.sources[0].uptime.pct == pytest.approx(100.0, abs=0.2)
 
 
 # -- gaps -----------------------------------------------------------------------------------------
@@ -256,15 +261,15 @@ def test_long_gap(store):
     j = rep.to_json()
 
     assert rep.status == "DEGRADED" and rep.exit_code == 1
-    assert set(issue_codes(rep)) == {codes.UPTIME_GAP, codes.LOW_RTH_COVERAGE}
+    assert set(issue_codes(rep)) == {IssueCode.UPTIME_GAP, IssueCode.LOW_RTH_COVERAGE}
     (gap,) = j["uptime"]["gaps"]
     assert gap["start"] == "2025-12-10T10:30:00-05:00"
     assert gap["end"] == "2025-12-10T11:45:00-05:00"
     assert gap["minutes"] == 75.0
-    assert "10:30 EST–11:45 EST" in issue(rep, codes.UPTIME_GAP).message
+    assert "10:30 EST–11:45 EST" in issue(rep, IssueCode.UPTIME_GAP).message
     # up until the last beat + 2 x 60 s: down 10:32-11:45 = 73 of 390 minutes
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * (390 - 73) / 390)
-    assert issue(rep, codes.LOW_RTH_COVERAGE).severity == codes.WARNING
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * (390 - 73) / 390)
+    assert issue(rep, IssueCode.LOW_RTH_COVERAGE).severity == Severity.WARNING
     assert "Gap" in text_of(rep) and "10:30:00–11:45:00 EST" in text_of(rep)
 
 
@@ -277,9 +282,9 @@ def test_short_silence_is_not_a_gap(store):
     rep = report(store, WED)
     j = rep.to_json()
 
-    assert codes.UPTIME_GAP not in issue_codes(rep)
+    assert IssueCode.UPTIME_GAP not in issue_codes(rep)
     assert j["uptime"]["gaps"] == []
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * (390 - 8) / 390)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * (390 - 8) / 390)
     assert rep.status == "HEALTHY"
 
 
@@ -293,7 +298,7 @@ def test_gap_threshold_is_the_one_the_loop_recorded(store):
     rep = report(store, WED)
     (gap,) = rep.to_json()["uptime"]["gaps"]
     assert gap["minutes"] == 10.0
-    assert "0h 05m" in issue(rep, codes.UPTIME_GAP).message
+    assert "0h 05m" in issue(rep, IssueCode.UPTIME_GAP).message
 
 
 # -- stale data -----------------------------------------------------------------------------------
@@ -306,17 +311,19 @@ def test_stale_data_all_session(store):
 
     assert n == 0  # the gate refused every iteration
     assert rep.status == "UNHEALTHY" and rep.exit_code == 2
-    stale = issue(rep, codes.STALE_DATA)
-    assert stale.severity == codes.CRITICAL
+    stale = issue(rep, IssueCode.STALE_DATA)
+    assert stale.severity == Severity.CRITICAL
     assert "refused" in stale.message and "390 times during RTH" in stale.message
     assert "2h 00m old" in stale.message and "limit 1h 00m" in stale.message
     # the loop itself was up: coverage is fine, the data was not
     assert j["uptime"]["rth_coverage_pct"] == 100.0
-    assert codes.LOW_RTH_COVERAGE not in issue_codes(rep) and codes.NO_ACTIVITY not in issue_codes(rep)
+    assert IssueCode.LOW_RTH_COVERAGE not in issue_codes(rep) and IssueCode.NO_ACTIVITY not in issue_codes(
+        rep
+    )
     # 390 refusals for age inside RTH, 10 for the market being closed (09:25-09:29, 16:00-16:04)
     assert j["freshness"]["blocked_by_reason"] == {"closed": 10, "stale": 390}
     assert j["signals"]["blocked"] == 400 and j["signals"]["total"] == 0
-    rec = next(r for r in j["recommendations"] if r["code"] == codes.STALE_DATA)
+    rec = next(r for r in j["recommendations"] if r["code"] == IssueCode.STALE_DATA)
     assert any("stale during RTH 390 times" in s for s in rec["steps"])
 
 
@@ -329,7 +336,7 @@ def test_stale_signals_ungated(store):
     j = rep.to_json()
     assert rep.status == "UNHEALTHY"
     assert j["signals"]["stale"] == j["signals"]["total"] == 390
-    msg = issue(rep, codes.STALE_DATA).message
+    msg = issue(rep, IssueCode.STALE_DATA).message
     assert "390 of 390 signals" in msg and "2h 00m old" in msg
     assert j["freshness"]["max_data_age_seconds"] == pytest.approx(7200)
 
@@ -347,15 +354,15 @@ def test_naive_utc_read_as_local_is_a_timing_anomaly(store):
     j = rep.to_json()
 
     assert n == 0  # in December, UTC read as New York lies 5 h in the future: refused
-    timing = issue(rep, codes.TIMING_ANOMALY)
-    assert timing.severity == codes.WARNING
+    timing = issue(rep, IssueCode.TIMING_ANOMALY)
+    assert timing.severity == Severity.WARNING
     assert "400 data timestamps in the future" in timing.message
     # ... and it says why: the whole-hour offset of naive UTC read as New York time
     assert "5h 00m ahead of the clock: a time-zone label error?" in timing.message
     assert j["freshness"]["blocked_by_reason"] == {"future": 400}
     assert j["signals"]["blocked"] == 400
     assert rep.status == "DEGRADED" and rep.exit_code == 1  # TIMING_ANOMALY is a WARNING (§4)
-    rec = next(r for r in j["recommendations"] if r["code"] == codes.TIMING_ANOMALY)
+    rec = next(r for r in j["recommendations"] if r["code"] == IssueCode.TIMING_ANOMALY)
     # the fix for this very mistake is named
     assert any("naive_timezone='UTC'" in s for s in rec["steps"]), rec
 
@@ -365,7 +372,7 @@ def test_naive_utc_ungated_signals_show_the_whole_hour_offset(store):
     loop.run(16, 0, gate=False, data_ts_fn=_naive_utc)
     loop.close()
     rep = report(store, WED)
-    msg = issue(rep, codes.TIMING_ANOMALY).message
+    msg = issue(rep, IssueCode.TIMING_ANOMALY).message
     assert "5h 00m ahead of" in msg and "time-zone" in msg
     assert rep.to_json()["signals"]["future"] == 390
 
@@ -388,8 +395,9 @@ def test_naive_utc_with_naive_timezone_utc_is_fine(store):
         ("XTKS", "JST", (9, 0), (11, 30), (12, 30), (15, 30), 330),
     ],
 )
-def test_lunch_break_is_excluded_from_coverage(store, calendar, tz_abbr, open_, brk, resume, close,
-                                               rth_minutes):
+def test_lunch_break_is_excluded_from_coverage(
+    store, calendar, tz_abbr, open_, brk, resume, close, rth_minutes
+):
     loop = Loop(store, WED, open_[0], open_[1] - 5 if open_[1] >= 5 else 0, calendar=calendar)
     loop.run(*brk)  # last beat a minute before the break
     loop.jump(*resume)  # nothing during the break
@@ -421,13 +429,13 @@ def test_lunch_break_calendar_down_for_an_hour(store):
     assert j["session"]["break_start"] == "2025-12-10T12:00:00+08:00"
     assert j["session"]["break_end"] == "2025-12-10T13:00:00+08:00"
     # exactly one hour of 330 RTH minutes lost
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * 270 / 330)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * 270 / 330)
     assert j["uptime"]["rth_coverage_pct"] == 81.8
     # the silence 10:58-13:00 holds 62 minutes of RTH: the break does not count
     (gap,) = j["uptime"]["gaps"]
     assert gap["start"] == "2025-12-10T10:58:00+08:00" and gap["end"] == "2025-12-10T13:00:00+08:00"
     assert gap["minutes"] == 62.0
-    assert set(issue_codes(rep)) == {codes.LOW_RTH_COVERAGE, codes.UPTIME_GAP}
+    assert set(issue_codes(rep)) == {IssueCode.LOW_RTH_COVERAGE, IssueCode.UPTIME_GAP}
     assert rep.status == "DEGRADED"
 
 
@@ -453,14 +461,14 @@ def test_today_during_the_lunch_break_a_loop_dead_since_11(store):
     loop.run(11, 0)  # last beat 10:59
     loop.close()
     rep = report(store, WED, "XHKG", now=at(WED, 12, 45, calendar="XHKG"))
-    msg = issue(rep, codes.NO_ACTIVITY).message
+    msg = issue(rep, IssueCode.NO_ACTIVITY).message
     assert "10:59:00 HKT, 1h 01m before the break" in msg
     assert "at the start of the break (12:00 HKT)" in msg
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(100 * 90 / 150)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(100 * 90 / 150)
     assert rep.status == "UNHEALTHY"
 
 
-# -- the seed's Dec 11 story ----------------------------------------------------------------------
+# -- the Dec 11 story ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def dec11(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("dec11") / "health.db"
@@ -474,29 +482,39 @@ def test_dec11_story(dec11):
 
     assert rep.status == "UNHEALTHY" and rep.exit_code == 2
     found = issue_codes(rep)
-    for code in (codes.ZERO_RTH_COVERAGE, codes.NO_ACTIVITY, codes.STALE_DATA,
-                 codes.AFTER_HOURS_SIGNALS, codes.UNCLEAN_EXIT):
+    for code in (
+        IssueCode.ZERO_RTH_COVERAGE,
+        IssueCode.NO_ACTIVITY,
+        IssueCode.STALE_DATA,
+        IssueCode.AFTER_HOURS_SIGNALS,
+        IssueCode.UNCLEAN_EXIT,
+    ):
         assert code in found, found
-    assert codes.UPTIME_GAP not in found  # ZERO coverage says it all
+    assert IssueCode.UPTIME_GAP not in found  # ZERO coverage says it all
     # CRITICAL issues come first
     severities = [i.severity for i in rep.issues]
-    assert severities == sorted(severities, key=lambda s: s != codes.CRITICAL)
+    assert severities == sorted(severities, key=lambda s: s != Severity.CRITICAL)
 
-    stale = issue(rep, codes.STALE_DATA)
+    stale = issue(rep, IssueCode.STALE_DATA)
     assert "105 signals after hours vs 0 during RTH" in stale.message
     assert "yesterday" in stale.message
     assert "2025-12-10 15:59:00 EST" in stale.message  # the newest data the loop ever saw
-    assert "02:35:48" in issue(rep, codes.NO_ACTIVITY).message
+    assert "02:35:48" in issue(rep, IssueCode.NO_ACTIVITY).message
 
     assert j["uptime"]["last_activity"] == "2025-12-11T02:35:48-05:00"
     assert j["uptime"]["rth_coverage_pct"] == 0.0
     assert 10.8 <= j["uptime"]["uptime_pct"] <= 11.0
-    assert j["signals"] == j["signals"] | {"total": 105, "rth": 0, "after_hours": 105, "stale": 105,
-                                           "blocked": 0}
+    assert j["signals"] == j["signals"] | {
+        "total": 105,
+        "rth": 0,
+        "after_hours": 105,
+        "stale": 105,
+        "blocked": 0,
+    }
     assert j["session"]["open"] == "2025-12-11T09:30:00-05:00"
     assert_iso_offsets(j)
 
-    pid = rep.sources[0].latest_pid
+    pid = rep.sources[0].lifecycle.latest.pid
     assert pid is not None
     steps = [s for r in j["recommendations"] for s in r["steps"]]
     assert any(f"pid {pid}" in s and "not running now" in s for s in steps), steps
@@ -505,8 +523,13 @@ def test_dec11_story(dec11):
 
     text = text_of(rep)
     assert "Last activity  2025-12-11 02:35:48 EST" in text
-    for section in ("OVERALL STATUS: UNHEALTHY", "SYSTEM UPTIME", "DATA FRESHNESS",
-                    "IDENTIFIED ISSUES", "RECOMMENDATIONS"):
+    for section in (
+        "OVERALL STATUS: UNHEALTHY",
+        "SYSTEM UPTIME",
+        "DATA FRESHNESS",
+        "IDENTIFIED ISSUES",
+        "RECOMMENDATIONS",
+    ):
         assert section in text
 
 
@@ -517,7 +540,7 @@ def test_dec11_story_previous_day_was_healthy(dec11):
     j = rep.to_json()
     assert j["uptime"]["rth_coverage_pct"] == 100.0
     assert j["signals"]["rth"] == j["signals"]["total"] == 78
-    assert codes.UNCLEAN_EXIT not in issue_codes(rep)
+    assert IssueCode.UNCLEAN_EXIT not in issue_codes(rep)
     assert rep.status == "HEALTHY", [i.message for i in rep.issues]
 
 
@@ -532,14 +555,14 @@ def test_today_loop_stopped_45_minutes_ago(store):
 
     assert rep.is_today and j["session"]["is_today"] is True and j["session"]["phase"] == "open"
     assert j["session"]["elapsed_rth_minutes"] == 90.0
-    no_act = issue(rep, codes.NO_ACTIVITY)
+    no_act = issue(rep, IssueCode.NO_ACTIVITY)
     assert "10:15:00 EST, 45m 00s before now" in no_act.message
     assert no_act.message.endswith("not running now")
     # 45 of the 90 elapsed RTH minutes
-    assert rep.sources[0].rth_coverage_pct == pytest.approx(50.0)
+    assert rep.sources[0].uptime.rth_coverage_pct == pytest.approx(50.0)
     (gap,) = j["uptime"]["gaps"]
     assert gap["ongoing"] is True
-    assert "–now" in issue(rep, codes.UPTIME_GAP).message
+    assert "–now" in issue(rep, IssueCode.UPTIME_GAP).message
     assert rep.status == "UNHEALTHY"
     # nothing after "now" is judged: the window ends now
     assert rep.window_end == now
@@ -595,8 +618,8 @@ def test_today_silent_loop_whose_process_is_alive_is_called_hung(store):
         rep = report(store, WED, now=at(WED, 11, 0))
     finally:
         loop.close()
-    assert codes.NO_ACTIVITY in issue_codes(rep)
-    assert codes.UNCLEAN_EXIT not in issue_codes(rep)
+    assert IssueCode.NO_ACTIVITY in issue_codes(rep)
+    assert IssueCode.UNCLEAN_EXIT not in issue_codes(rep)
     steps = [s for r in rep.recommendations for s in r.steps]
     assert any("still running but silent" in s and "py-spy dump" in s for s in steps), steps
 
@@ -616,8 +639,9 @@ mon.abandon()  # and the process ends: a crash, no clean stop
 
 def test_two_sources_one_dead(store):
     # beta: its own process, which dies at 11:00 (last beat 10:59)
-    subprocess.run([sys.executable, "-c", BETA_DIES_AT_11, str(store)], check=True, env=child_env(),
-                   timeout=60)
+    subprocess.run(
+        [sys.executable, "-c", BETA_DIES_AT_11, str(store)], check=True, env=child_env(), timeout=60
+    )
     # alpha: a healthy day in this process
     clock = SimClock(at(WED, 9, 25))
     alpha = monitor(store, clock, source="alpha")
@@ -629,10 +653,14 @@ def test_two_sources_one_dead(store):
     assert rep.status == "UNHEALTHY" and rep.exit_code == 2
     assert {s["source"] for s in j["sources"]} == {"alpha", "beta"}
     beta_issues = [i for i in j["issues"] if i["source"] == "beta"]
-    assert {i["code"] for i in beta_issues} == {codes.NO_ACTIVITY, codes.LOW_RTH_COVERAGE, codes.UPTIME_GAP,
-                                                codes.UNCLEAN_EXIT}
+    assert {i["code"] for i in beta_issues} == {
+        IssueCode.NO_ACTIVITY,
+        IssueCode.LOW_RTH_COVERAGE,
+        IssueCode.UPTIME_GAP,
+        IssueCode.UNCLEAN_EXIT,
+    }
     assert all(i["message"].startswith("beta: ") for i in beta_issues)
-    assert "its process is gone" in issue(rep, codes.UNCLEAN_EXIT).message
+    assert "its process is gone" in issue(rep, IssueCode.UNCLEAN_EXIT).message
     assert not [i for i in j["issues"] if i["source"] == "alpha"]
     # the headline coverage is the worst loop's: beta was up 09:30-11:01 of 09:30-16:00
     by_source = {s["source"]: s for s in j["sources"]}
@@ -665,9 +693,9 @@ def test_a_loop_that_stopped_beating_but_whose_process_lives_is_hung(store):
     loop.run(11, 0)
     loop.die()
     rep = report(store, WED)
-    assert codes.UNCLEAN_EXIT not in issue_codes(rep)
-    assert {codes.NO_ACTIVITY, codes.LOW_RTH_COVERAGE, codes.UPTIME_GAP} <= set(issue_codes(rep))
-    assert rep.sources[0].latest_alive is True
+    assert IssueCode.UNCLEAN_EXIT not in issue_codes(rep)
+    assert {IssueCode.NO_ACTIVITY, IssueCode.LOW_RTH_COVERAGE, IssueCode.UPTIME_GAP} <= set(issue_codes(rep))
+    assert rep.sources[0].lifecycle.latest.alive is True
     steps = [s for r in rep.recommendations for s in r.steps]
     assert any("still running but silent since 2025-12-10 10:59:00 EST" in s for s in steps), steps
 
@@ -683,7 +711,7 @@ def test_restart_during_the_day_is_an_unclean_exit_and_a_gap(store):
     second.close()
     rep = report(store, WED)
     j = rep.to_json()
-    exit_ = issue(rep, codes.UNCLEAN_EXIT)
+    exit_ = issue(rep, IssueCode.UNCLEAN_EXIT)
     assert "a new process of this loop started later" in exit_.message
     (gap,) = j["uptime"]["gaps"]
     assert gap["start"] == "2025-12-10T10:59:00-05:00" and gap["end"] == "2025-12-10T11:40:00-05:00"

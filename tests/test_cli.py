@@ -1,7 +1,7 @@
 """The report CLIs as a user (or cron, or Nagios) runs them: real processes, real stores.
 
 check-production-health, health-console --report and diagnose-production: exit codes 0-3 by
-status (CONTRACT §3), --json as exactly one JSON object, --nagios as one status line with
+status (docs/CONTRACT.md §3), --json as exactly one JSON object, --nagios as one status line with
 perfdata, a piped text report that is plain UTF-8, every bad input as exit 3 with one line on
 stderr and no traceback, the store found through $HEALTH_STORE, no Textual import on the
 headless path, and loop-supplied text shown literally.
@@ -82,10 +82,13 @@ class Result:
         return json.loads(self.stdout)  # the whole stdout is one JSON document
 
 
-def run(*args: str, prog: str = "check-production-health", environ: dict | None = None,
-        timeout: float = 60) -> Result:
+def run(
+    *args: str, prog: str = "check-production-health", environ: dict | None = None, timeout: float = 60
+) -> Result:
     argv = [*command(prog), *args]
-    proc = subprocess.run(argv, capture_output=True, env=environ or env(), timeout=timeout, stdin=subprocess.DEVNULL)
+    proc = subprocess.run(
+        argv, capture_output=True, env=environ or env(), timeout=timeout, stdin=subprocess.DEVNULL
+    )
     return Result(list(args), proc.returncode, proc.stdout, proc.stderr)
 
 
@@ -103,10 +106,8 @@ def assert_unknown(r: Result) -> None:
     assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
 
 
-
-
 def assert_contract_json(j: dict) -> None:
-    """The fields CONTRACT §3 promises, with their types."""
+    """The fields docs/CONTRACT.md §3 promises, with their types."""
     assert isinstance(j["date"], str) and re.fullmatch(r"\d{4}-\d\d-\d\d", j["date"])
     assert isinstance(j["calendar"], str) and isinstance(j["timezone"], str)
     assert j["status"] in ("HEALTHY", "CLOSED", "DEGRADED", "UNHEALTHY")
@@ -134,8 +135,15 @@ def assert_contract_json(j: dict) -> None:
 
 
 # -- stores, made once through the real recorder API ------------------------------------------------
-def _day(store: Path, day: date, *, silence: tuple[tuple[int, int], tuple[int, int]] | None = None,
-         source: str = "default", symbols: tuple[str, ...] | None = None, **config) -> None:
+def _day(
+    store: Path,
+    day: date,
+    *,
+    silence: tuple[tuple[int, int], tuple[int, int]] | None = None,
+    source: str = "default",
+    symbols: tuple[str, ...] | None = None,
+    **config,
+) -> None:
     clock = SimClock(at(day, 9, 25))
     mon = monitor(store, clock, source=source, **config)
     kw = {"symbols": symbols} if symbols else {}
@@ -195,8 +203,13 @@ def json_runs(stores) -> dict[str, Result]:
 
 @pytest.mark.parametrize(
     ("name", "status", "code"),
-    [("healthy", "HEALTHY", 0), ("closed", "CLOSED", 0), ("degraded", "DEGRADED", 1),
-     ("dec11", "UNHEALTHY", 2), ("unknown", "UNKNOWN", 3)],
+    [
+        ("healthy", "HEALTHY", 0),
+        ("closed", "CLOSED", 0),
+        ("degraded", "DEGRADED", 1),
+        ("dec11", "UNHEALTHY", 2),
+        ("unknown", "UNKNOWN", 3),
+    ],
 )
 def test_exit_code_follows_the_status(json_runs, name, status, code):
     r = json_runs[name]
@@ -215,24 +228,44 @@ def test_json_is_one_object_with_the_promised_fields(json_runs):
     assert_contract_json(j)
     assert (j["date"], j["calendar"], j["timezone"]) == ("2025-12-11", "XNYS", "America/New_York")
     assert j["session"] == j["session"] | {
-        "is_trading_day": True, "open": "2025-12-11T09:30:00-05:00",
-        "close": "2025-12-11T16:00:00-05:00", "early_close": False,
+        "is_trading_day": True,
+        "open": "2025-12-11T09:30:00-05:00",
+        "close": "2025-12-11T16:00:00-05:00",
+        "early_close": False,
     }
     assert j["uptime"]["rth_coverage_pct"] == 0.0
     assert 10.8 <= j["uptime"]["uptime_pct"] <= 11.0
     assert j["uptime"]["last_activity"] == "2025-12-11T02:35:48-05:00"
-    assert j["signals"] == j["signals"] | {"total": 105, "rth": 0, "after_hours": 105, "stale": 105, "blocked": 0}
+    assert j["signals"] == j["signals"] | {
+        "total": 105,
+        "rth": 0,
+        "after_hours": 105,
+        "stale": 105,
+        "blocked": 0,
+    }
     assert {i["code"] for i in j["issues"]} >= {
-        "ZERO_RTH_COVERAGE", "NO_ACTIVITY", "STALE_DATA", "AFTER_HOURS_SIGNALS", "UNCLEAN_EXIT"}
+        "ZERO_RTH_COVERAGE",
+        "NO_ACTIVITY",
+        "STALE_DATA",
+        "AFTER_HOURS_SIGNALS",
+        "UNCLEAN_EXIT",
+    }
     stale = next(i for i in j["issues"] if i["code"] == "STALE_DATA")
     assert "105 signals after hours vs 0 during RTH" in stale["message"] and stale["severity"] == "CRITICAL"
-    # the seeding process has ended: its pid is named and said not to run
+    # the process that wrote the story has ended: its pid is named and said not to run
     steps = [s for r in j["recommendations"] for s in r["steps"]]
     assert any(re.search(r"pid \d+ on .* is not running now", s) for s in steps), steps
 
     gaps = json_runs["degraded"].json()["uptime"]["gaps"]
-    assert gaps == [{"start": "2025-12-10T10:30:00-05:00", "end": "2025-12-10T11:45:00-05:00",
-                     "minutes": 75.0, "source": "default", "ongoing": False}]
+    assert gaps == [
+        {
+            "start": "2025-12-10T10:30:00-05:00",
+            "end": "2025-12-10T11:45:00-05:00",
+            "minutes": 75.0,
+            "source": "default",
+            "ongoing": False,
+        }
+    ]
     closed = json_runs["closed"].json()
     assert closed["session"]["open"] is None and closed["session"]["close"] is None
     assert closed["session"]["is_trading_day"] is False
@@ -245,12 +278,31 @@ def test_health_console_report_gives_the_same_json(json_runs):
 
 
 def test_nagios_line(stores):
-    res = run_many({
-        "dec11": (("--store", str(stores["dec11"]), "--date", "2025-12-11", "--now", AFTER, "--nagios"), {}),
-        "healthy": (("--store", str(stores["healthy"]), "--date", "2025-12-10", "--now", AFTER, "--nagios"), {}),
-        "console": (("--report", "--store", str(stores["degraded"]), "--date", "2025-12-10", "--now", AFTER,
-                     "--nagios"), {"prog": "health-console"}),
-    })
+    res = run_many(
+        {
+            "dec11": (
+                ("--store", str(stores["dec11"]), "--date", "2025-12-11", "--now", AFTER, "--nagios"),
+                {},
+            ),
+            "healthy": (
+                ("--store", str(stores["healthy"]), "--date", "2025-12-10", "--now", AFTER, "--nagios"),
+                {},
+            ),
+            "console": (
+                (
+                    "--report",
+                    "--store",
+                    str(stores["degraded"]),
+                    "--date",
+                    "2025-12-10",
+                    "--now",
+                    AFTER,
+                    "--nagios",
+                ),
+                {"prog": "health-console"},
+            ),
+        }
+    )
     for r in res.values():
         assert len(r.stdout.splitlines()) == 1 and r.stdout.endswith("\n"), r.stdout
         assert r.stderr == ""
@@ -265,23 +317,34 @@ def test_nagios_line(stores):
     for item in perf.split(" "):
         assert re.fullmatch(r"'[a-z_]+'=[\d.]+(%|s)?(;[\d.:]*){0,4}", item), item
     assert res["healthy"].code == 0
-    assert "HEALTHY" in res["healthy"].stdout and "'rth_coverage'=100.0%;95:;0:;0;100" in res["healthy"].stdout
+    assert (
+        "HEALTHY" in res["healthy"].stdout and "'rth_coverage'=100.0%;95:;0:;0;100" in res["healthy"].stdout
+    )
     assert res["console"].code == 1 and "UPTIME_GAP" in res["console"].stdout
 
 
 def test_piped_text_report_is_plain_utf8(stores):
-    res = run_many({
-        "plain": (("--store", str(stores["dec11"]), "--date", "2025-12-11", "--now", AFTER), {}),
-        # even when the locale says ASCII, the report comes out as UTF-8
-        "ascii-locale": (("--store", str(stores["dec11"]), "--date", "2025-12-11", "--now", AFTER),
-                         {"environ": env(PYTHONIOENCODING="ascii", LC_ALL="C", LANG="C")}),
-    })
+    res = run_many(
+        {
+            "plain": (("--store", str(stores["dec11"]), "--date", "2025-12-11", "--now", AFTER), {}),
+            # even when the locale says ASCII, the report comes out as UTF-8
+            "ascii-locale": (
+                ("--store", str(stores["dec11"]), "--date", "2025-12-11", "--now", AFTER),
+                {"environ": env(PYTHONIOENCODING="ascii", LC_ALL="C", LANG="C")},
+            ),
+        }
+    )
     for r in res.values():
         assert r.code == 2 and r.stderr == ""
         assert b"\x1b" not in r.out  # no colour, no control sequences into a file
         text = r.stdout  # strict UTF-8 decoding
-        for section in ("OVERALL STATUS", "SYSTEM UPTIME", "DATA FRESHNESS", "IDENTIFIED ISSUES",
-                        "RECOMMENDATIONS"):
+        for section in (
+            "OVERALL STATUS",
+            "SYSTEM UPTIME",
+            "DATA FRESHNESS",
+            "IDENTIFIED ISSUES",
+            "RECOMMENDATIONS",
+        ):
             assert section in text
         assert "OVERALL STATUS: UNHEALTHY" in text
         assert re.search(r"Last activity\s+2025-12-11 02:35:48 EST", text)
@@ -306,11 +369,13 @@ def test_today_via_now(stores):
 def test_the_recorded_calendar_and_relative_dates(stores):
     """No --calendar: the one the loop recorded (XHKG); 'yesterday'/'today' in its zone."""
     base = ("--store", str(stores["hkg"]), "--now", "2025-12-11T10:00:00+08:00", "--json")
-    res = run_many({
-        "yesterday": ((*base, "--date", "yesterday"), {}),
-        "today": ((*base, "--date", "today"), {}),
-        "override": ((*base, "--date", "2025-12-10", "--calendar", "XNYS"), {}),
-    })
+    res = run_many(
+        {
+            "yesterday": ((*base, "--date", "yesterday"), {}),
+            "today": ((*base, "--date", "today"), {}),
+            "override": ((*base, "--date", "2025-12-10", "--calendar", "XNYS"), {}),
+        }
+    )
     y = res["yesterday"].json()
     assert res["yesterday"].code == 0
     assert (y["date"], y["calendar"], y["timezone"]) == ("2025-12-10", "XHKG", "Asia/Hong_Kong")
@@ -325,12 +390,26 @@ def test_the_recorded_calendar_and_relative_dates(stores):
 
 def test_threshold_flags_override_the_recorded_ones(stores):
     base = ("--store", str(stores["degraded"]), "--date", "2025-12-10", "--now", AFTER, "--json")
-    res = run_many({
-        "as-recorded": (base, {}),
-        "lenient": ((*base, "--min-coverage", "80", "--max-gap-minutes", "90"), {}),
-        "strict-nagios": (("--store", str(stores["healthy"]), "--date", "2025-12-10", "--now", AFTER,
-                           "--nagios", "--min-coverage", "99.5"), {}),
-    })
+    res = run_many(
+        {
+            "as-recorded": (base, {}),
+            "lenient": ((*base, "--min-coverage", "80", "--max-gap-minutes", "90"), {}),
+            "strict-nagios": (
+                (
+                    "--store",
+                    str(stores["healthy"]),
+                    "--date",
+                    "2025-12-10",
+                    "--now",
+                    AFTER,
+                    "--nagios",
+                    "--min-coverage",
+                    "99.5",
+                ),
+                {},
+            ),
+        }
+    )
     assert res["as-recorded"].code == 1
     assert {i["code"] for i in res["as-recorded"].json()["issues"]} == {"UPTIME_GAP", "LOW_RTH_COVERAGE"}
     assert res["lenient"].code == 0 and res["lenient"].json()["issues"] == []
@@ -351,15 +430,23 @@ def test_health_store_env_is_honoured(stores, tmp_path):
     (xdg / "production-health").mkdir(parents=True)
     shutil.copy(stores["healthy"], xdg / "production-health" / "health.db")
     args = ("--date", "2025-12-10", "--now", AFTER, "--json")
-    res = run_many({
-        "env": (("--date", "2025-12-11", "--now", AFTER, "--json"),
-                {"environ": env(HEALTH_STORE=str(stores["dec11"]))}),
-        "flag-wins": ((*args, "--store", str(stores["healthy"])),
-                      {"environ": env(HEALTH_STORE=str(tmp_path / "nope.db"))}),
-        "xdg-default": (args, {"environ": env(HEALTH_STORE=None, XDG_STATE_HOME=str(xdg))}),
-        "console-env": (("--report", *args), {"prog": "health-console",
-                                              "environ": env(HEALTH_STORE=str(stores["degraded"]))}),
-    })
+    res = run_many(
+        {
+            "env": (
+                ("--date", "2025-12-11", "--now", AFTER, "--json"),
+                {"environ": env(HEALTH_STORE=str(stores["dec11"]))},
+            ),
+            "flag-wins": (
+                (*args, "--store", str(stores["healthy"])),
+                {"environ": env(HEALTH_STORE=str(tmp_path / "nope.db"))},
+            ),
+            "xdg-default": (args, {"environ": env(HEALTH_STORE=None, XDG_STATE_HOME=str(xdg))}),
+            "console-env": (
+                ("--report", *args),
+                {"prog": "health-console", "environ": env(HEALTH_STORE=str(stores["degraded"]))},
+            ),
+        }
+    )
     assert res["env"].json()["store"] == str(stores["dec11"])
     assert res["env"].code == 2 and res["env"].json()["signals"]["after_hours"] == 105
     assert res["flag-wins"].code == 0 and res["flag-wins"].json()["store"] == str(stores["healthy"])
@@ -398,10 +485,14 @@ def bad(stores, tmp_path_factory) -> dict[str, Result]:
         "json-bad-date": ("--store", healthy, "--date", "2025-13-45", "--json"),
         "json-missing-store": ("--store", str(missing), "--date", "2025-12-10", "--json"),
     }
-    runs = {k: ((*a, "--now", AFTER) if "--now" not in a and k != "missing-flag-value" else a, {})
-            for k, a in cases.items()}
-    runs["console-bad-date"] = (("--report", "--store", healthy, "--date", "yesterdayish"),
-                                {"prog": "health-console"})
+    runs = {
+        k: ((*a, "--now", AFTER) if "--now" not in a and k != "missing-flag-value" else a, {})
+        for k, a in cases.items()
+    }
+    runs["console-bad-date"] = (
+        ("--report", "--store", healthy, "--date", "yesterdayish"),
+        {"prog": "health-console"},
+    )
     runs["console-unknown-flag"] = (("--report", "--bogus"), {"prog": "health-console"})
     runs["console-json-without-report"] = (("--json", "--store", healthy), {"prog": "health-console"})
     runs["diagnose-bad-date"] = (("--store", healthy, "--date", "2025-1-1x"), {"prog": "diagnose-production"})
@@ -481,8 +572,13 @@ HEADLESS = textwrap.dedent(
 
 
 def test_headless_report_never_imports_textual(stores):
-    proc = subprocess.run([sys.executable, "-c", HEADLESS, str(stores["dec11"]), AFTER],
-                          capture_output=True, text=True, env=env(), timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", HEADLESS, str(stores["dec11"]), AFTER],
+        capture_output=True,
+        text=True,
+        env=env(),
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "TEXTUAL: []" in proc.stdout
     assert "RICH: True" in proc.stdout  # the text report did render
@@ -492,12 +588,14 @@ def test_headless_report_never_imports_textual(stores):
 def test_markup_and_escapes_from_the_loop_are_neutralised(stores):
     store = str(stores["markup"])
     base = ("--store", store, "--date", "2025-12-10", "--now", AFTER)
-    res = run_many({
-        "text": (base, {}),
-        "json": ((*base, "--json"), {}),
-        "one-source": ((*base, "--source", MARKUP_SOURCE), {}),
-        "nagios": ((*base, "--nagios"), {}),
-    })
+    res = run_many(
+        {
+            "text": (base, {}),
+            "json": ((*base, "--json"), {}),
+            "one-source": ((*base, "--source", MARKUP_SOURCE), {}),
+            "nagios": ((*base, "--nagios"), {}),
+        }
+    )
     text = res["text"]
     assert text.code == 2, text.stderr
     assert b"\x1b" not in text.out
@@ -515,7 +613,7 @@ def test_markup_and_escapes_from_the_loop_are_neutralised(stores):
 
 
 def test_reports_create_nothing_beside_a_store_no_loop_has_open(stores, tmp_path):
-    """CONTRACT §5: the report never creates anything. A store no loop has open has no -wal
+    """docs/CONTRACT.md §5: the report never creates anything. A store no loop has open has no -wal
     file; reading it must not leave -wal/-shm files behind (nor change the db)."""
     store = tmp_path / "closed.db"
     shutil.copy(stores["healthy"], store)

@@ -1,5 +1,5 @@
 """After close() the .db alone is a complete copy of the store, even while a console or a
-report has it open (CONTRACT §2, amended): the WAL is checkpointed. A user who backs up the
+report has it open (docs/CONTRACT.md §2, amended): the WAL is checkpointed. A user who backs up the
 .db — the obvious thing — has everything."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Machine diagnostics (issue 3, item 6) against real stores written by the real recorder, real
+"""Machine diagnostics against real stores written by the real recorder, real
 processes (alive, stopped, killed), real log files; the store is never changed by them and
 webhook secrets never appear in any output."""
 
@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import signal
+import socket
 import subprocess
 import textwrap
 import threading
@@ -18,9 +20,14 @@ import pytest
 from conftest import PYTHON, FakeClock, child_env, ny, wait_until
 
 from health import MonitorConfig, ProductionMonitor
-from health import diagnostics as diag
 from health.calendar import get_calendar
-from health.diagnostics import CHECK_NAMES, FAIL, OK, WARN, CheckResult, run_diagnostics
+from health.diagnostics import CHECK_NAMES, FAIL, OK, WARN, CheckResult, run_diagnostics, runner, store_file
+from health.diagnostics import clock as clock_check
+from health.diagnostics import logs as logs_check
+from health.diagnostics import sinks as sinks_check
+from health.diagnostics.context import Context
+from health.process import is_watchdog
+from store.schema import SCHEMA_VERSION
 
 DISCORD_TOKEN = "Zq9xSECRETdiscordTOKEN_4f2a"
 DISCORD_URL = f"https://discord.com/api/webhooks/112233445566/{DISCORD_TOKEN}"
@@ -203,7 +210,7 @@ def test_clean_stop_of_a_finished_process_is_ok_outside_rth(store_path: Path) ->
 
 
 def test_other_host_cannot_be_checked(recorded_store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(diag.socket, "gethostname", lambda: "some-other-box")
+    monkeypatch.setattr(socket, "gethostname", lambda: "some-other-box")
     res, _ = timed(recorded_store, now=ny(2025, 12, 10, 11, 30).timestamp())
     assert res["process"].status == WARN
     assert "cannot check pid on other host" in res["process"].detail
@@ -281,7 +288,7 @@ def test_logs_read_only_the_tail_and_cap_output(recorded_store: Path, tmp_path: 
     assert "last 64 KiB" in r.detail and "not a regular file" in r.detail
     assert not any("ancient" in line for line in r.lines)
     assert "99 ERROR recent error 99" in r.lines
-    assert len(r.lines) <= diag.LOG_MAX_LINES
+    assert len(r.lines) <= logs_check.LOG_MAX_LINES
 
 
 def test_pick_log_lines_chained_and_long_tracebacks() -> None:
@@ -300,7 +307,7 @@ def test_pick_log_lines_chained_and_long_tracebacks() -> None:
             "next record INFO",
         ]
     )
-    picked, errors, tracebacks = diag.pick_log_lines(text.splitlines())
+    picked, errors, tracebacks = logs_check.pick_log_lines(text.splitlines())
     assert tracebacks == 2
     assert "KeyError: 'a'" in picked and "RuntimeError: deep" in picked
     assert "next record INFO" not in picked
@@ -320,7 +327,7 @@ def test_store_unchanged_and_healthy(recorded_store: Path) -> None:
     store = res["store"]
     assert store.status == OK, store.detail
     assert "quick_check ok" in store.detail
-    assert f"schema v{diag.SCHEMA_VERSION} (current)" in store.detail
+    assert f"schema v{SCHEMA_VERSION} (current)" in store.detail
     assert "loops: alpha" in store.detail
     assert res["disk"].status == OK and "free of" in res["disk"].detail
 
@@ -331,7 +338,7 @@ def test_store_with_live_writer_and_big_wal(
     with ProductionMonitor(MonitorConfig(store_path=str(store_path), clock=clock)) as m:
         m.record_activity()
         m.flush()
-        monkeypatch.setattr(diag, "WAL_WARN_BYTES", 1)
+        monkeypatch.setattr(store_file, "WAL_WARN_BYTES", 1)
         res, _ = timed(store_path, now=clock.epoch)
         assert res["store"].status == WARN
         assert "holding checkpoints back" in res["store"].detail
@@ -367,13 +374,13 @@ def test_not_a_store(tmp_path: Path) -> None:
 def test_disk_thresholds(
     recorded_store: Path, monkeypatch: pytest.MonkeyPatch, free: int, status: str
 ) -> None:
-    real = diag.shutil.disk_usage
+    real = shutil.disk_usage
 
     def fake(path):
         usage = real(path)
         return type(usage)(usage.total, usage.total - free, free)
 
-    monkeypatch.setattr(diag.shutil, "disk_usage", fake)
+    monkeypatch.setattr(shutil, "disk_usage", fake)
     res, _ = timed(recorded_store)
     assert res["disk"].status == status
     assert str(recorded_store.parent) in res["disk"].detail
@@ -399,7 +406,7 @@ def test_clock_sane(recorded_store: Path, clock: FakeClock) -> None:
     res, _ = timed(recorded_store, now=clock.epoch + 10)
     assert res["clock"].status in (OK, WARN)  # WARN only if this machine says NTP is off
     assert "newest data timestamp" in res["clock"].detail
-    synced, _ = diag.ntp_synchronized()
+    synced, _ = clock_check.ntp_synchronized()
     if synced is None:
         assert "NTP state unknown" in res["clock"].detail
 
@@ -463,12 +470,12 @@ def test_no_sinks_is_warn(recorded_store: Path) -> None:
 
 
 def test_malformed_sink_is_warn_and_redacted() -> None:
-    assert diag._sink_problem("DISCORD_WEBHOOK_URL", "https://example.com/not/discord")
-    assert diag._sink_problem("HEALTH_WEBHOOK_URL", "ftp://example.com/x")
-    assert diag._sink_problem("HEALTH_WEBHOOK_URL", "http://example.com/x").startswith("plain http")
-    assert diag._sink_problem("DISCORD_WEBHOOK_URL", DISCORD_URL) is None
-    assert diag._is_watchdog(["/venv/bin/python", "/venv/bin/health-console", "--watch"])
-    assert not diag._is_watchdog(["/venv/bin/health-console", "--report"])
+    assert sinks_check._sink_problem("DISCORD_WEBHOOK_URL", "https://example.com/not/discord")
+    assert sinks_check._sink_problem("HEALTH_WEBHOOK_URL", "ftp://example.com/x")
+    assert sinks_check._sink_problem("HEALTH_WEBHOOK_URL", "http://example.com/x").startswith("plain http")
+    assert sinks_check._sink_problem("DISCORD_WEBHOOK_URL", DISCORD_URL) is None
+    assert is_watchdog(["/venv/bin/python", "/venv/bin/health-console", "--watch"])
+    assert not is_watchdog(["/venv/bin/health-console", "--report"])
 
 
 # -- bounded time, progress, cancel, robustness -------------------------------------------------
@@ -499,7 +506,7 @@ def test_progress_and_cancel(recorded_store: Path) -> None:
 
 
 def test_a_hung_check_times_out_and_a_crashing_one_is_contained(tmp_path: Path) -> None:
-    ctx = diag._Context(tmp_path / "x.db", "XNYS", None, (), time.time(), {}, 0.2)
+    ctx = Context(tmp_path / "x.db", "XNYS", None, (), time.time(), {}, 0.2)
     release = threading.Event()
 
     def hang(ctx, scope):
@@ -507,7 +514,7 @@ def test_a_hung_check_times_out_and_a_crashing_one_is_contained(tmp_path: Path) 
         return CheckResult("hang", OK, "late", None)
 
     t0 = time.monotonic()
-    result = diag._run_bounded("hang", hang, ctx, 0.2, None)
+    result = runner._run_bounded("hang", hang, ctx, 0.2, None)
     assert time.monotonic() - t0 < 1.0
     release.set()
     assert result.status == WARN and result.detail == "timed out after 0.2 s"
@@ -515,7 +522,7 @@ def test_a_hung_check_times_out_and_a_crashing_one_is_contained(tmp_path: Path) 
     def crash(ctx, scope):
         raise ZeroDivisionError("oops")
 
-    result = diag._run_bounded("crash", crash, ctx, 1.0, None)
+    result = runner._run_bounded("crash", crash, ctx, 1.0, None)
     assert result.status == WARN and "ZeroDivisionError" in result.detail
 
 

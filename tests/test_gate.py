@@ -16,8 +16,9 @@ from conftest import HK, NY, UTC, FakeClock, ny, query
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from health import MonitorConfig, ProductionMonitor, UnknownCalendarError, codes
+from health import MonitorConfig, ProductionMonitor, UnknownCalendarError
 from health.calendar import get_calendar
+from health.codes import IssueCode
 from health.gate import BREAK, CALENDAR, CLOSED, FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
 
 
@@ -360,12 +361,12 @@ def test_stale_and_future_data_raise_alerts_once_and_resolve(make_monitor, clock
         monitor.should_generate_signals(clock.now + timedelta(hours=1))
     monitor.should_generate_signals(clock.now - timedelta(seconds=5))
     assert monitor.flush(5.0)
-    assert alerts.wait_for(codes.TIMING_ANOMALY, resolved=True)
-    assert alerts.wait_for(codes.STALE_DATA, resolved=True)
-    stale = alerts.of(codes.STALE_DATA)
+    assert alerts.wait_for(IssueCode.TIMING_ANOMALY, resolved=True)
+    assert alerts.wait_for(IssueCode.STALE_DATA, resolved=True)
+    stale = alerts.of(IssueCode.STALE_DATA)
     assert [a.resolved for a in stale] == [False, True]
     assert stale[0].severity == "CRITICAL" and "limit 1h 00m" in stale[0].message
-    assert [a.resolved for a in alerts.of(codes.TIMING_ANOMALY)] == [False, True]
+    assert [a.resolved for a in alerts.of(IssueCode.TIMING_ANOMALY)] == [False, True]
     assert "\n" not in str(stale[0])
 
 

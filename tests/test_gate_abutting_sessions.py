@@ -1,7 +1,7 @@
 """Where sessions abut (one session's close is the next one's open: CMES at 17:00 Chicago,
 24/7 and 24/5 at 00:00 UTC) the previous-session rule does not apply: data stamped at or after
 the open belongs to the new session, data from just before the changeover is judged by the age
-limit alone (CONTRACT §2, amended). Where the market was closed between two sessions the rule
+limit alone (docs/CONTRACT.md §2, amended). Where the market was closed between two sessions the rule
 stands."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import exchange_calendars as xcals
 import pytest
 from conftest import FakeClock
 
-from health import codes
 from health.calendar import get_calendar
+from health.codes import IssueCode
 from health.gate import OK, PREVIOUS_SESSION, Gate
 from health.loader import build_report
 
@@ -84,7 +84,7 @@ def test_no_stale_alert_at_the_cme_changeover(make_monitor, alerts, store_path) 
         clock.advance(10)
     assert monitor.flush(5.0)
     assert refused == []
-    assert alerts.of(codes.STALE_DATA) == []
+    assert alerts.of(IssueCode.STALE_DATA) == []
 
 
 def test_the_report_counts_no_stale_signal_at_the_changeover(make_monitor, store_path) -> None:
@@ -103,4 +103,4 @@ def test_the_report_counts_no_stale_signal_at_the_changeover(make_monitor, store
         report = build_report(store_path, day, "24/7", now=later).to_json()
         assert report["signals"]["total"] == 30
         assert report["signals"]["stale"] == 0, (day, report["signals"], report["issues"])
-        assert codes.STALE_DATA not in {i["code"] for i in report["issues"]}
+        assert IssueCode.STALE_DATA not in {i["code"] for i in report["issues"]}

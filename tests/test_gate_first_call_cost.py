@@ -1,5 +1,5 @@
 """No call of the loop's API does more than about a millisecond of its own work, on any day
-of any calendar, the first call on a holiday included (CONTRACT §2, amended): holiday names
+of any calendar, the first call on a holiday included (docs/CONTRACT.md §2, amended): holiday names
 are known before the loop needs them, and they are the calendar's real names.
 
 "Own work" is the calling thread's CPU time (``time.thread_time``), with the garbage

@@ -32,7 +32,9 @@ def test_notify_sends_the_days_summary(tmp_path):
         assert proc.returncode == 2, proc.stderr
         (req,) = server.wait_for_requests(1)
         embed = req.body["embeds"][0]
-        text = (embed["title"] + embed.get("description", "") + str(embed.get("fields", ""))).replace("\\", "")
+        text = (embed["title"] + embed.get("description", "") + str(embed.get("fields", ""))).replace(
+            "\\", ""
+        )
         assert "UNHEALTHY" in text and "2025-12-11" in text
         assert "ZERO_RTH_COVERAGE" in text
         assert "not running now" in text  # the story's process is gone, and the step says so

@@ -1,9 +1,10 @@
-"""Text from the loop never acts on the terminal that prints it (CONTRACT §5): C1 controls
+"""Text from the loop never acts on the terminal that prints it (docs/CONTRACT.md §5): C1 controls
 (U+0080-U+009F; 0x9B is a CSI on many terminals), DEL and escape sequences come out escaped
 in --json (and the JSON still decodes to the exact text) and cleaned in the watchdog's lines."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 
@@ -11,7 +12,7 @@ import pytest
 from conftest import ny
 
 from console.cli import check_main, diagnose_main
-from console.watch import Watchdog
+from console.watch import watchdog_for
 from health import MonitorConfig, ProductionMonitor
 from health.simulation import SimClock
 
@@ -57,7 +58,8 @@ def test_json_output_escapes_c1_controls_and_keeps_the_text(main, hostile_store,
 
 def test_the_watchdogs_lines_carry_no_control_characters(hostile_store, capsys) -> None:
     now = [ny(2025, 12, 10, 17, 2).timestamp()]
-    dog = Watchdog(hostile_store, None, 60, clock=lambda: now[0], environ={})
+    args = argparse.Namespace(store=hostile_store, calendar=None, interval=60)
+    dog = watchdog_for(args, clock=lambda: now[0], environ={})  # the one `--watch` runs
     try:
         assert dog.tick() == []  # AFTER_HOURS_SIGNALS waits out its flap window first
         now[0] += 121

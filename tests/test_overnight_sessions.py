@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from health import codes
+from health.codes import IssueCode
 from health.loader import build_report
 from health.simulation import SimClock, monitor, run_loop
 
@@ -23,7 +23,7 @@ def test_a_cme_loop_running_around_the_clock_is_healthy(store_path) -> None:
     assert report["session"]["open"] == "2025-06-02T17:00:00-05:00"
     signals = report["signals"]
     assert (signals["total"], signals["rth"], signals["after_hours"], signals["blocked"]) == (144, 144, 0, 0)
-    assert codes.AFTER_HOURS_SIGNALS not in {i["code"] for i in report["issues"]}
+    assert IssueCode.AFTER_HOURS_SIGNALS not in {i["code"] for i in report["issues"]}
     assert report["status"] == "HEALTHY"
 
 

@@ -19,9 +19,9 @@ import psutil
 import pytest
 from conftest import PYTHON, child_env
 
-from health import codes
-from health.alerting import AlertEngine, Condition, evaluate_conditions
+from health.alerts import AlertEngine, Condition, evaluate_conditions
 from health.calendar import get_calendar
+from health.codes import IssueCode
 from health.live import take_snapshot
 from health.process import inspect_pid, process_alive
 from health.simulation import SimClock, at, monitor
@@ -146,7 +146,7 @@ def test_unclean_exit_pages_only_when_seen_on_two_consecutive_evaluations() -> N
     eng = AlertEngine(flap_seconds=120)
 
     def step(active: bool | None, t: float) -> list[str]:
-        c = Condition("loop", codes.UNCLEAN_EXIT, active, "pid 42 ended without a clean shutdown")
+        c = Condition("loop", IssueCode.UNCLEAN_EXIT, active, "pid 42 ended without a clean shutdown")
         return [tr.kind for tr in eng.step([c], t, True)]
 
     assert step(True, 0.0) == []  # one look: not yet
@@ -172,7 +172,7 @@ def test_a_loop_that_cannot_be_inspected_here_is_not_called_dead(store_path) -> 
         alive = evaluate_conditions(take_snapshot(reader, cal, now, alive=lambda run: True))
 
     def unclean(conds) -> bool | None:
-        (c,) = [c for c in conds if c.code == codes.UNCLEAN_EXIT]
+        (c,) = [c for c in conds if c.code == IssueCode.UNCLEAN_EXIT]
         return c.active
 
     assert (unclean(unseen), unclean(gone), unclean(alive)) == (None, True, False)

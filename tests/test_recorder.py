@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import PYTHON, FakeClock, child_env, count, ny, query, wait_until
 
-from health import MonitorConfig, ProductionMonitor, codes
+from health import MonitorConfig, ProductionMonitor
+from health.codes import IssueCode
 
 
 # -- in process -------------------------------------------------------------------------------
@@ -186,10 +187,10 @@ def test_after_hours_signal_raises_one_alert_and_it_is_stored(make_monitor, stor
     clock.set(ny(2025, 12, 11, 10, 0))
     monitor.record_signal("AAPL", clock.now)
     assert monitor.flush(5.0)
-    assert [a.resolved for a in alerts.of(codes.AFTER_HOURS_SIGNALS)] == [False, True]
+    assert [a.resolved for a in alerts.of(IssueCode.AFTER_HOURS_SIGNALS)] == [False, True]
     assert query(store_path, "SELECT code, severity, resolved FROM alerts ORDER BY id") == [
-        (codes.AFTER_HOURS_SIGNALS, "WARNING", 0),
-        (codes.AFTER_HOURS_SIGNALS, "WARNING", 1),
+        (IssueCode.AFTER_HOURS_SIGNALS, "WARNING", 0),
+        (IssueCode.AFTER_HOURS_SIGNALS, "WARNING", 1),
     ]
 
 
@@ -210,7 +211,7 @@ def test_a_failing_alert_callback_never_reaches_the_loop(make_monitor, store_pat
 
 
 def test_store_location_follows_health_store_then_xdg(clock, tmp_path, monkeypatch):
-    """CONTRACT §1: MonitorConfig(store_path) > $HEALTH_STORE > $XDG_STATE_HOME default."""
+    """docs/CONTRACT.md §1: MonitorConfig(store_path) > $HEALTH_STORE > $XDG_STATE_HOME default."""
     env_store = tmp_path / "from-env" / "h.db"
     monkeypatch.setenv("HEALTH_STORE", str(env_store))
     with ProductionMonitor(MonitorConfig(clock=clock)) as monitor:

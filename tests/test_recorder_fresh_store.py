@@ -1,6 +1,6 @@
 """On a store the loop has just created, the schema and the run exist before the loop's first
 call, so a busy loop thread cannot starve their set-up: after a SIGKILL everything recorded
-more than 1 s before the kill is in the store, on a just-created store too (CONTRACT §2)."""
+more than 1 s before the kill is in the store, on a just-created store too (docs/CONTRACT.md §2)."""
 
 from __future__ import annotations
 

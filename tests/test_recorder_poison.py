@@ -15,7 +15,7 @@ import pytest
 from conftest import FakeClock, count, ny, query
 
 from console.cli import check_main
-from health import codes
+from health.codes import IssueCode
 from store.recorder import Recorder, RunInfo
 
 POISON = "bad\udc80"  # a symbol decoded with surrogateescape from a non-UTF-8 byte
@@ -36,7 +36,7 @@ def test_a_lone_surrogate_is_stored_replaced_and_the_rest_lands(
     assert monitor.recorder.replaced_events == 1
     ((detail,),) = query(store_path, "SELECT detail FROM events WHERE kind = 'replaced_events'")
     assert json.loads(detail) == {"count": 1}
-    assert alerts.of(codes.STORE_ERROR) == []
+    assert alerts.of(IssueCode.STORE_ERROR) == []
     # Later batches are not poisoned either, and the log says it once, without a traceback.
     for i in range(100):
         monitor.record_signal(f"T{i}", clock.now)
@@ -139,10 +139,10 @@ def test_a_store_from_a_newer_version_is_a_store_error_never_a_silent_success(
         monitor.record_signal(f"S{i}", clock.now)
     assert not monitor.flush(1.0)
     assert monitor.recorder.failed and monitor.recorder.written_events == 0
-    (alert,) = alerts.wait_for(codes.STORE_ERROR, resolved=False)
+    (alert,) = alerts.wait_for(IssueCode.STORE_ERROR, resolved=False)
     assert "newer" in alert.message
     # The operator moves it aside: everything buffered lands in a new store.
     store_path.rename(store_path.with_suffix(".newer"))
     assert monitor.flush(15.0)
     assert count(store_path, "signals") == 50
-    assert alerts.wait_for(codes.STORE_ERROR, resolved=True)
+    assert alerts.wait_for(IssueCode.STORE_ERROR, resolved=True)

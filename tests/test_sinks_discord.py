@@ -245,8 +245,7 @@ async def test_fake_server_rejects_oversized_payloads_and_answers_204_without_wa
             assert (await response.json())["code"] == 50035
         async with session.post(server.webhook_url(), json={"content": "hi"}) as response:
             assert response.status == 204
-        async with session.post(server.webhook_url() + "?wait=true",
-                                json={"content": "hi"}) as response:
+        async with session.post(server.webhook_url() + "?wait=true", json={"content": "hi"}) as response:
             assert response.status == 200
             assert (await response.json())["content"] == "hi"
 
@@ -340,8 +339,14 @@ async def test_retries_are_bounded_in_attempts(server):
 
 async def test_retries_are_bounded_in_total_time(server):
     server.script(*[Scripted(503)] * 100)
-    policy = RetryPolicy(max_attempts=100, max_total_seconds=0.5, backoff_initial=0.1,
-                         backoff_factor=1.0, jitter=0.0, request_timeout=1.0)
+    policy = RetryPolicy(
+        max_attempts=100,
+        max_total_seconds=0.5,
+        backoff_initial=0.1,
+        backoff_factor=1.0,
+        jitter=0.0,
+        request_timeout=1.0,
+    )
     started = time.monotonic()
     async with DiscordSink(server.webhook_url(), policy=policy) as sink:
         result = await sink.deliver(alert())
@@ -480,8 +485,9 @@ def test_dispatcher_after_404_makes_no_further_request():
     with FakeDiscord() as server:
         server.delete_webhook()
         records: list[tuple] = []
-        with SinkDispatcher([DiscordSink(server.webhook_url(), policy=FAST)],
-                            on_delivery=lambda *args: records.append(args)) as dispatcher:
+        with SinkDispatcher(
+            [DiscordSink(server.webhook_url(), policy=FAST)], on_delivery=lambda *args: records.append(args)
+        ) as dispatcher:
             dispatcher.submit(alert())
             assert dispatcher.flush(5)
             dispatcher.submit(alert(resolved=True))

@@ -34,8 +34,14 @@ except ImportError:  # pragma: no cover
 
 NY = ZoneInfo("America/New_York")
 AT = datetime(2025, 12, 11, 15, 45, tzinfo=NY)
-FAST = RetryPolicy(max_attempts=3, max_total_seconds=2.0, backoff_initial=0.02,
-                   backoff_max=0.1, jitter=0.0, request_timeout=2.0)
+FAST = RetryPolicy(
+    max_attempts=3,
+    max_total_seconds=2.0,
+    backoff_initial=0.02,
+    backoff_max=0.1,
+    jitter=0.0,
+    request_timeout=2.0,
+)
 
 
 def alert(**overrides: object) -> Alert:
@@ -74,8 +80,9 @@ async def test_alert_payload(server):
 
     assert result.ok and result.status == 200
     body = server.requests[0].body
-    assert {k: body[k] for k in
-            ("kind", "code", "severity", "message", "source", "resolved", "first_step")} == {
+    assert {
+        k: body[k] for k in ("kind", "code", "severity", "message", "source", "resolved", "first_step")
+    } == {
         "kind": "alert",
         "code": "NO_ACTIVITY",
         "severity": "CRITICAL",
@@ -100,8 +107,14 @@ async def test_resolved_alert_and_odd_details_still_deliver(server):
 
 
 async def test_summary_payload(server):
-    summary = DailySummary(date="2025-12-11", calendar="XNYS", status="DEGRADED",
-                           source=None, lines=("one gap of 45 min",), first_step=None)
+    summary = DailySummary(
+        date="2025-12-11",
+        calendar="XNYS",
+        status="DEGRADED",
+        source=None,
+        lines=("one gap of 45 min",),
+        first_step=None,
+    )
     async with WebhookSink(server.generic_url(), policy=FAST) as sink:
         assert (await sink.deliver(summary)).ok
 
@@ -143,8 +156,7 @@ def test_describe_redacts_the_generic_url():
 
 def test_dispatcher_delivers_to_every_sink_and_reports_each_delivery(server):
     records: list[tuple] = []
-    sinks = [DiscordSink(server.webhook_url(), policy=FAST),
-             WebhookSink(server.generic_url(), policy=FAST)]
+    sinks = [DiscordSink(server.webhook_url(), policy=FAST), WebhookSink(server.generic_url(), policy=FAST)]
     with SinkDispatcher(sinks, on_delivery=lambda *a: records.append(a)) as dispatcher:
         dispatcher.submit(alert())  # a bare Alert: usable directly as alert_callback
         dispatcher.submit(Notification(alert(resolved=True)))
@@ -154,8 +166,10 @@ def test_dispatcher_delivers_to_every_sink_and_reports_each_delivery(server):
     assert len(server.requests) == 4
     assert stats["discord"].delivered == 2 and stats["webhook"].delivered == 2
     assert sorted((name, ok, status) for name, _, ok, status, _ in records) == [
-        ("discord", True, 200), ("discord", True, 200),
-        ("webhook", True, 200), ("webhook", True, 200),
+        ("discord", True, 200),
+        ("discord", True, 200),
+        ("webhook", True, 200),
+        ("webhook", True, 200),
     ]
     assert all(isinstance(item, Notification) for _, item, *_ in records)
 
@@ -163,8 +177,7 @@ def test_dispatcher_delivers_to_every_sink_and_reports_each_delivery(server):
 def test_a_hung_sink_does_not_delay_the_others():
     with FakeDiscord(bucket_limit=1000) as slow, FakeDiscord(bucket_limit=1000) as fast:
         slow.hang()
-        sinks = [DiscordSink(slow.webhook_url(), policy=FAST),
-                 WebhookSink(fast.generic_url(), policy=FAST)]
+        sinks = [DiscordSink(slow.webhook_url(), policy=FAST), WebhookSink(fast.generic_url(), policy=FAST)]
         dispatcher = SinkDispatcher(sinks)
         try:
             for i in range(3):
@@ -184,8 +197,7 @@ def test_callback_exceptions_and_bad_items_never_reach_the_caller(server):
         calls.append(args)
         raise RuntimeError("recorder broke")
 
-    with SinkDispatcher([WebhookSink(server.generic_url(), policy=FAST)],
-                        on_delivery=explode) as dispatcher:
+    with SinkDispatcher([WebhookSink(server.generic_url(), policy=FAST)], on_delivery=explode) as dispatcher:
         dispatcher.submit("not an alert")  # logged, ignored
         dispatcher.submit(None)
         dispatcher.submit(alert())
@@ -199,8 +211,9 @@ def test_callback_exceptions_and_bad_items_never_reach_the_caller(server):
 def test_submit_from_many_threads(server):
     with SinkDispatcher([WebhookSink(server.generic_url(), policy=FAST)]) as dispatcher:
         threads = [
-            threading.Thread(target=lambda n=n: [dispatcher.submit(alert(message=f"{n}-{i}"))
-                                                 for i in range(25)])
+            threading.Thread(
+                target=lambda n=n: [dispatcher.submit(alert(message=f"{n}-{i}")) for i in range(25)]
+            )
             for n in range(8)
         ]
         for t in threads:
@@ -213,8 +226,7 @@ def test_submit_from_many_threads(server):
 
 
 def test_from_env_builds_the_configured_sinks_and_describes_them_redacted(server):
-    env = {"DISCORD_WEBHOOK_URL": server.webhook_url(),
-           "HEALTH_WEBHOOK_URL": server.generic_url()}
+    env = {"DISCORD_WEBHOOK_URL": server.webhook_url(), "HEALTH_WEBHOOK_URL": server.generic_url()}
     with SinkDispatcher.from_env(env, policy=FAST) as dispatcher:
         assert [s.name for s in dispatcher.sinks] == ["discord", "webhook"]
         described = " ".join(dispatcher.describe())
@@ -235,8 +247,10 @@ def test_from_env_without_sinks_is_a_silent_no_op():
 
 
 def test_a_malformed_url_is_skipped_and_logged_redacted(caplog):
-    env = {"DISCORD_WEBHOOK_URL": f"discord.com/api/webhooks/1/{TOKEN}",
-           "HEALTH_WEBHOOK_URL": f"gopher://hooks.example.com/{GENERIC_TOKEN}"}
+    env = {
+        "DISCORD_WEBHOOK_URL": f"discord.com/api/webhooks/1/{TOKEN}",
+        "HEALTH_WEBHOOK_URL": f"gopher://hooks.example.com/{GENERIC_TOKEN}",
+    }
     assert sinks_from_env(env) == []
     assert "DISCORD_WEBHOOK_URL is not usable" in caplog.text
     assert "HEALTH_WEBHOOK_URL is not usable" in caplog.text

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from conftest import count, query, wait_until
 
-from health import codes
+from health.codes import IssueCode
 
 
 def _garbage(size: int) -> bytes:
@@ -58,12 +58,12 @@ def test_garbage_main_file_with_the_old_wal_beside_it(make_monitor, clock, alert
             f.write(_garbage(size))
     during = _record(monitor, clock, "out", 300)
 
-    (alert,) = alerts.wait_for(codes.STORE_ERROR, resolved=False)
+    (alert,) = alerts.wait_for(IssueCode.STORE_ERROR, resolved=False)
     assert "not a database" in alert.message or "malformed" in alert.message
     if monitor.flush(1.5):
         # Every page was in the WAL: closing on the garbage checkpointed the whole store back
         # into it, and the recorder wrote on only after PRAGMA quick_check passed.
-        assert alerts.wait_for(codes.STORE_ERROR, resolved=True)
+        assert alerts.wait_for(IssueCode.STORE_ERROR, resolved=True)
     else:
         assert monitor.recorder.written_events == written  # nothing counted written into garbage
         # The operator moves the garbage aside and leaves whatever else is there.
@@ -71,7 +71,7 @@ def test_garbage_main_file_with_the_old_wal_beside_it(make_monitor, clock, alert
         assert wait_until(lambda: monitor.flush(1.0), timeout=20)
     after = _record(monitor, clock, "post", 10)
     monitor.close()
-    assert alerts.wait_for(codes.STORE_ERROR, resolved=True)
+    assert alerts.wait_for(IssueCode.STORE_ERROR, resolved=True)
     assert query(store_path, "PRAGMA integrity_check") == [("ok",)]
     stored = {s for (s,) in query(store_path, "SELECT symbol FROM signals")}
     assert set(during) | set(after) <= stored
@@ -95,5 +95,5 @@ def test_a_healthy_store_is_never_called_corrupt(make_monitor, clock, alerts, st
     finally:
         reader.close()
     monitor.close()
-    assert alerts.of(codes.STORE_ERROR) == []
+    assert alerts.of(IssueCode.STORE_ERROR) == []
     assert count(store_path, "signals") == 2500

@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 from conftest import AlertLog, FakeClock, count, ny, query, wait_until
 
-from health import codes
+from health.codes import IssueCode
 
 CALL_BOUND = 0.05  # seconds per loop call: generous, a hang or a disk write would break it
-STORE_ERROR = codes.STORE_ERROR
+STORE_ERROR = IssueCode.STORE_ERROR
 
 
 class Loop:

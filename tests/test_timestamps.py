@@ -1,4 +1,4 @@
-"""Every timestamp form CONTRACT §2 accepts, every bad one, at the edge (to_epoch) and through
+"""Every timestamp form docs/CONTRACT.md §2 accepts, every bad one, at the edge (to_epoch) and through
 the loop's public calls."""
 
 from __future__ import annotations

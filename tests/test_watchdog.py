@@ -16,8 +16,9 @@ from datetime import date, datetime
 
 import pytest
 
-from health import ProductionMonitor, codes
-from health.alerting import AlertEngine, Condition
+from health import ProductionMonitor
+from health.alerts import AlertEngine, Condition
+from health.codes import IssueCode
 from health.simulation import SimClock, at, monitor, run_loop
 from store.reader import StoreReader
 
@@ -26,12 +27,12 @@ try:
 except ImportError:  # tests/ not a package
     from discord_server import TOKEN, FakeDiscord
 
-from console.watch import Watchdog
+from health.watchdog import Watchdog
 
 D11 = date(2025, 12, 11)
 
 
-def cond(active: bool, code: str = codes.STALE_DATA, source: str = "loop") -> Condition:
+def cond(active: bool, code: str = IssueCode.STALE_DATA, source: str = "loop") -> Condition:
     return Condition(source, code, active, "the gate refuses stale data: data is 2h 00m old")
 
 
@@ -42,7 +43,7 @@ class TestEngine:
         assert eng.step([cond(True)], t0, True) == []  # waiting out the flap window
         fired = eng.step([cond(True)], t0 + 120, True)
         assert [t.kind for t in fired] == ["firing"]
-        assert fired[0].alert.code == codes.STALE_DATA and not fired[0].alert.resolved
+        assert fired[0].alert.code == IssueCode.STALE_DATA and not fired[0].alert.resolved
         for minute in range(1, 59):
             assert eng.step([cond(True)], t0 + 120 + minute * 60, True) == []
         assert [t.kind for t in eng.step([cond(True)], t0 + 120 + 3600, True)] == ["repeat"]
@@ -58,29 +59,29 @@ class TestEngine:
 
     def test_immediate_codes_skip_the_flap_wait(self):
         eng = AlertEngine(flap_seconds=120)
-        out = eng.step([cond(True, codes.NO_ACTIVITY)], 5.0, True)
+        out = eng.step([cond(True, IssueCode.NO_ACTIVITY)], 5.0, True)
         assert [t.kind for t in out] == ["firing"]
 
     def test_rth_only_conditions_are_muted_outside_the_session(self):
         eng = AlertEngine(flap_seconds=0.001)
-        assert eng.step([cond(True, codes.NO_ACTIVITY)], 10.0, False) == []
-        assert eng.step([cond(True, codes.STALE_DATA)], 20.0, False) == []
+        assert eng.step([cond(True, IssueCode.NO_ACTIVITY)], 10.0, False) == []
+        assert eng.step([cond(True, IssueCode.STALE_DATA)], 20.0, False) == []
         # AFTER_HOURS_SIGNALS is not an RTH-only condition
-        assert eng.step([cond(True, codes.AFTER_HOURS_SIGNALS)], 30.0, False) == []  # flap wait
-        out = eng.step([cond(True, codes.AFTER_HOURS_SIGNALS)], 31.0, False)
-        assert [t.alert.code for t in out] == [codes.AFTER_HOURS_SIGNALS]
+        assert eng.step([cond(True, IssueCode.AFTER_HOURS_SIGNALS)], 30.0, False) == []  # flap wait
+        out = eng.step([cond(True, IssueCode.AFTER_HOURS_SIGNALS)], 31.0, False)
+        assert [t.alert.code for t in out] == [IssueCode.AFTER_HOURS_SIGNALS]
 
     def test_resolution_still_goes_out_when_muted(self):
         eng = AlertEngine()
-        assert eng.step([cond(True, codes.NO_ACTIVITY)], 10.0, True)
-        out = eng.step([cond(False, codes.NO_ACTIVITY)], 20.0, False)
+        assert eng.step([cond(True, IssueCode.NO_ACTIVITY)], 10.0, True)
+        out = eng.step([cond(False, IssueCode.NO_ACTIVITY)], 20.0, False)
         assert [t.kind for t in out] == ["resolved"]
 
     def test_restored_state_is_not_sent_again(self):
         eng = AlertEngine(repeat_interval=3600)
-        eng.restore(("loop", codes.NO_ACTIVITY), 100.0, "no heartbeat")
-        assert eng.step([cond(True, codes.NO_ACTIVITY)], 200.0, True) == []
-        assert [t.kind for t in eng.step([cond(False, codes.NO_ACTIVITY)], 300.0, True)] == ["resolved"]
+        eng.restore(("loop", IssueCode.NO_ACTIVITY), 100.0, "no heartbeat")
+        assert eng.step([cond(True, IssueCode.NO_ACTIVITY)], 200.0, True) == []
+        assert [t.kind for t in eng.step([cond(False, IssueCode.NO_ACTIVITY)], 300.0, True)] == ["resolved"]
 
 
 def _store_with_dead_loop(tmp_path, died: float, start: float) -> str:
@@ -107,22 +108,22 @@ class TestWatchdogWithInjectedClock:
         assert dog.tick() == []
         clock.now = at(D11, 10, 12)
         fired = dog.tick()
-        assert [(t.kind, t.alert.code) for t in fired] == [("firing", codes.NO_ACTIVITY)]
+        assert [(t.kind, t.alert.code) for t in fired] == [("firing", IssueCode.NO_ACTIVITY)]
         assert "pid" in fired[0].alert.message and "hung" in fired[0].alert.message
         clock.now = at(D11, 10, 13)
         assert dog.tick() == []
         clock.now = at(D11, 11, 13)
-        assert [(t.kind, t.alert.code) for t in dog.tick()] == [("repeat", codes.NO_ACTIVITY)]
+        assert [(t.kind, t.alert.code) for t in dog.tick()] == [("repeat", IssueCode.NO_ACTIVITY)]
         with StoreReader(store) as reader:  # transitions are recorded for the console and reports
             logged = [(a.code, a.origin) for a in reader.alerts(at(D11, 0), at(D11, 23))]
-        assert logged.count((codes.NO_ACTIVITY, "watchdog")) == 2
+        assert logged.count((IssueCode.NO_ACTIVITY, "watchdog")) == 2
         # and the day's report lists them
         from health.loader import build_report
 
         alerts = build_report(store, D11, "XNYS", now=at(D11, 11, 30)).to_json()["alerts"]
         assert [(a["code"], a["origin"], a["resolved"]) for a in alerts] == [
-            (codes.NO_ACTIVITY, "watchdog", False),
-            (codes.NO_ACTIVITY, "watchdog", False),
+            (IssueCode.NO_ACTIVITY, "watchdog", False),
+            (IssueCode.NO_ACTIVITY, "watchdog", False),
         ]
         assert alerts[0]["at"] == "2025-12-11T10:12:00-05:00"
 
@@ -133,7 +134,7 @@ class TestWatchdogWithInjectedClock:
         dog = self._dog(store, clock)
         assert dog.tick() == []
         clock.now = at(wed, 15, 30)
-        assert [t.alert.code for t in dog.tick()] == [codes.NO_ACTIVITY]  # dead in RTH
+        assert [t.alert.code for t in dog.tick()] == [IssueCode.NO_ACTIVITY]  # dead in RTH
         # a fresh watchdog (no restored state: resolve it first by forgetting) on Thanksgiving
         dog2 = Watchdog(store, "XNYS", interval=60, clock=clock, environ={})
         dog2.engine = AlertEngine(tz=None)
@@ -142,8 +143,8 @@ class TestWatchdogWithInjectedClock:
         assert dog2.tick() == []  # holiday: muted by the calendar
         clock.now = at(date(2025, 11, 28), 10, 0)  # the day after: open until an early 13:00
         assert sorted((t.kind, t.alert.code) for t in dog2.tick()) == [
-            ("firing", codes.NO_ACTIVITY),
-            ("firing", codes.ZERO_RTH_COVERAGE),  # 30 min into the session, never up
+            ("firing", IssueCode.NO_ACTIVITY),
+            ("firing", IssueCode.ZERO_RTH_COVERAGE),  # 30 min into the session, never up
         ]
         clock.now = at(date(2025, 11, 28), 13, 30)
         # after the early close both are muted: no hourly repeat although 3.5 h passed,

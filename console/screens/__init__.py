@@ -1,1 +1,1 @@
-"""The console's screens: the live dashboard, the date browser and the help screen."""
+"""The console's screens: the live dashboard, the date browser, the help screen and the loop picker."""

@@ -23,35 +23,17 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.validation import ValidationResult, Validator
 from textual.widgets import Footer, Header, Input, Static
 
 from console.screens.context import ConsoleContext
-from console.styles import STATUS_STYLE
+from console.styles import CHECK_STYLE, STATUS_STYLE
 from console.widgets._common import StepScroll
-from health.calendar import CalendarError, MarketCalendar
+from console.widgets.date_input import DateInput, DateValidator
+from health.calendar import CalendarError
+from health.codes import CheckStatus
 from health.report import HealthReport
 
 WEEKDAY = "%a %Y-%m-%d"
-
-
-class DateValidator(Validator):
-    """YYYY-MM-DD within the calendar's range: one line saying what is wrong."""
-
-    def __init__(self, calendar: MarketCalendar) -> None:
-        super().__init__()
-        self.calendar = calendar
-
-    def validate(self, value: str) -> ValidationResult:
-        try:
-            day = date.fromisoformat(value.strip())
-        except ValueError:
-            return self.failure(f"not a date: {value.strip()!r} (type YYYY-MM-DD, e.g. 2025-12-11)")
-        try:
-            self.calendar.check_range(day)
-        except CalendarError as exc:
-            return self.failure(str(exc))
-        return self.success()
 
 
 class ReportView(StepScroll, VerticalScroll, inherit_bindings=False):
@@ -108,7 +90,7 @@ class BrowserScreen(Screen):
             "goto",
             "Go to",
             key_display="g",
-            tooltip="Type a date (YYYY-MM-DD, Enter); Esc leaves the field",
+            tooltip="Type a date (YYYY-MM-DD, today, yesterday; Enter); Esc leaves the field",
         ),
         Binding(
             "d", "diagnose", "Diagnose", tooltip="Run diagnostics: process, logs, store, disk, clock, sinks"
@@ -144,15 +126,7 @@ class BrowserScreen(Screen):
         yield Header(show_clock=False, icon="◆")
         with Horizontal(id="nav"):
             yield Static(id="day-nav")
-            yield Input(
-                placeholder="go to YYYY-MM-DD",
-                id="goto",
-                compact=True,
-                max_length=10,
-                restrict=r"[0-9-]*",
-                validators=[DateValidator(self.ctx.calendar)],
-                validate_on=["submitted"],
-            )
+            yield DateInput(DateValidator(self.ctx.calendar, self.ctx.clock), id="goto", compact=True)
         yield Static(id="report-state")
         yield Static(id="diag-state")
         with ReportView(id="report-view"):
@@ -303,6 +277,7 @@ class BrowserScreen(Screen):
                 self.ctx.calendar.code,
                 source=self.ctx.source,
                 now=self.ctx.now(),
+                clock=self.ctx.clock,
                 progress=progress,
                 cancel=cancel,
             )
@@ -332,14 +307,14 @@ class BrowserScreen(Screen):
             return
         checks = message.checks or []
         self.checks = checks
-        counts = {s: sum(1 for c in checks if c.status == s) for s in ("OK", "WARN", "FAIL")}
+        counts = {s: sum(1 for c in checks if c.status == s) for s in CheckStatus}
         summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no checks"
         if message.cancelled:
             self._diag_state(
                 Text(f"■ diagnostics cancelled after {len(checks)} check(s): {summary}", style="yellow")
             )
         else:
-            style = "red" if counts["FAIL"] else "yellow" if counts["WARN"] else "green"
+            style = CHECK_STYLE[CheckStatus.worst(c.status for c in checks)][1]
             self._diag_state(Text(f"✔ diagnostics done: {summary} (below the report)", style=style))
         if checks:
             from console.diagnostics_text import render_diagnostics
@@ -417,6 +392,7 @@ class BrowserScreen(Screen):
             self._state(Text(f"✖ {result.failure_descriptions[0]}", style="bold red"))
             self.app.bell()
             return
+        day = event.input.validators[0].day(event.value)
         event.input.value = ""
         self.query_one(ReportView).focus()
-        self.go_to(date.fromisoformat(event.value.strip()))
+        self.go_to(day)

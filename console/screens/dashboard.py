@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from console.screens.source_picker import SourcePicker
 from console.store_watch import LIVE, STARTING, StoreState
 from console.widgets import (
     DataAgePanel,
@@ -30,11 +31,10 @@ from console.widgets import (
     IssuesPanel,
     RthClock,
     SourceOverview,
-    SourcePicker,
     StatusLine,
     UptimePanel,
 )
-from console.widgets.source_picker import overview_rows
+from console.widgets.source_overview import overview_rows
 from health.calendar import MarketCalendar
 from health.live import LiveSnapshot, LiveSource
 
@@ -65,6 +65,7 @@ class DashboardScreen(Screen):
 
     snapshot: reactive[LiveSnapshot | None] = reactive(None, always_update=True)
     store_state: reactive[StoreState | None] = reactive(None)
+    watchdog: reactive[bool | None] = reactive(None)
     selected: reactive[str | None] = reactive(None)
 
     def __init__(
@@ -95,6 +96,7 @@ class DashboardScreen(Screen):
         # Data may have arrived before the widgets existed.
         self._widgets_ready = True
         self.watch_store_state(self.store_state)
+        self.watch_watchdog(self.watchdog)
         self.watch_snapshot(self.snapshot)
 
     def _tick(self) -> None:
@@ -112,6 +114,11 @@ class DashboardScreen(Screen):
                 self.query_one(StatusLine).store_state = state
                 live = state is None or state.kind in (LIVE, STARTING)
                 self.query_one(IssuesPanel).notice = None if live else state.text
+
+    def watch_watchdog(self, running: bool | None) -> None:
+        if self._widgets_ready:
+            with suppress(NoMatches):
+                self.query_one(StatusLine).watchdog = running
 
     def watch_snapshot(self, snapshot: LiveSnapshot | None) -> None:
         if snapshot is not None and self._widgets_ready:
@@ -153,9 +160,9 @@ class DashboardScreen(Screen):
         age.analysis = analysis
         gating = self.query_one(GatingPanel)
         gating.decisions = src.recent if src else ()
-        gating.allowed = analysis.gate_allowed if analysis else 0
-        gating.blocked_by = tuple(sorted((analysis.gate_by_code if analysis else {}).items()))
-        gating.signals = analysis.signals_total if analysis else 0
+        gating.allowed = analysis.gate.allowed if analysis else 0
+        gating.blocked_by = tuple(sorted((analysis.gate.by_code if analysis else {}).items()))
+        gating.signals = analysis.signals.total if analysis else 0
         issues = self.query_one(IssuesPanel)
         issues.multi = len(snapshot.sources) > 1
         issues.issues = report.issues if report else ()

@@ -8,7 +8,7 @@ from console.widgets.data_age_panel import DataAgePanel
 from console.widgets.gating_panel import GatingPanel
 from console.widgets.issues_panel import IssuesPanel
 from console.widgets.rth_clock import RthClock
-from console.widgets.source_picker import SourceOverview, SourcePicker
+from console.widgets.source_overview import SourceOverview
 from console.widgets.status_line import StatusLine
 from console.widgets.uptime_panel import UptimePanel
 
@@ -18,7 +18,6 @@ __all__ = [
     "IssuesPanel",
     "RthClock",
     "SourceOverview",
-    "SourcePicker",
     "StatusLine",
     "UptimePanel",
 ]

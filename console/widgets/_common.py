@@ -18,15 +18,6 @@ from console.sanitize import clean
 PLACEHOLDER = "no data yet"
 
 
-def short(seconds: float) -> str:
-    """A limit in the fewest characters: "2m", "15m", "1h", "1h 30m", "45s"."""
-    seconds = round(seconds)
-    h, rest = divmod(seconds, 3600)
-    m, s = divmod(rest, 60)
-    parts = [f"{h}h" if h else "", f"{m}m" if m else "", f"{s}s" if s else ""]
-    return " ".join(p for p in parts if p) or "0s"
-
-
 def hms(ts: float | None, tz: tzinfo, fmt: str = "%H:%M:%S") -> str:
     return "—" if ts is None else datetime.fromtimestamp(ts, tz).strftime(fmt)
 
@@ -139,7 +130,21 @@ class Panel(Widget):
         self._last_plain = text.plain
         text.no_wrap = False
         text.overflow = "fold"
+        text = self._fit(text, width, self.content_size.height)
         return no_color(text) if self.app.no_color else text
+
+    def _fit(self, text: Text, width: int, height: int) -> Text:
+        """The lines are ordered most urgent first; when they do not all fit, the last line
+        that fits says how many more there are, so nothing goes missing without a hint."""
+        if height < 2:
+            return text
+        lines = text.wrap(self.app.console, width, overflow="fold")
+        if len(lines) <= height:
+            return text
+        hidden = len(lines) - height + 1
+        fitted = Text("\n").join(lines[: height - 1])
+        fitted.append(f"\n… {hidden} more line{'s' if hidden > 1 else ''} (taller terminal)", style="dim")
+        return fitted
 
     def text(self, width: int = 60) -> str:
         """The panel's content as plain text (what an operator reads), for tests."""

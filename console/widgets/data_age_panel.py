@@ -11,8 +11,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from console.widgets._common import PLACEHOLDER, Panel, hms, short
-from health.durations import fmt_duration
+from console.widgets._common import PLACEHOLDER, Panel, hms
+from health.durations import fmt_duration, fmt_limit
 from health.live import LiveSource
 from health.report import SourceAnalysis
 
@@ -49,7 +49,6 @@ class DataAgePanel(Panel):
 
     TITLE = "Data age"
 
-
     def build(self, width: int) -> Text:
         src, a, now = self.source, self.analysis, self.now
         if src is None or now is None:
@@ -62,7 +61,7 @@ class DataAgePanel(Panel):
         last = src.last_decision
         stamp = last.last_data_ts if last is not None else None
         if stamp is None and a is not None:
-            stamp = a.newest_data_ts
+            stamp = a.signals.newest_data_ts
         if stamp is not None:
             age = now - stamp
             style = age_style(age, limit)
@@ -70,12 +69,12 @@ class DataAgePanel(Panel):
             lines.append(
                 Text.assemble((f"{icon} newest data ", style), (f"{fmt_duration(age)} old", f"bold {style}"))
             )
-            lines.append(
-                Text(f"limit {short(limit)} · stamped {hms(stamp, self.tz, '%m-%d %H:%M:%S')}", style="dim")
-            )
+            same_day = hms(stamp, self.tz, "%Y-%m-%d") == hms(now, self.tz, "%Y-%m-%d")
+            stamped = hms(stamp, self.tz, "%H:%M:%S" if same_day else "%m-%d %H:%M:%S")
+            lines.append(Text(f"limit {fmt_limit(limit)} · stamped {stamped}", style="dim"))
         else:
             lines.append(Text("no data timestamp recorded yet", style="dim"))
-            lines.append(Text(f"limit {short(limit)}", style="dim"))
+            lines.append(Text(f"limit {fmt_limit(limit)}", style="dim"))
         values = [age for _, age in src.age_trend]
         if values:
             line = Text("trend ", style="dim")
@@ -89,13 +88,15 @@ class DataAgePanel(Panel):
                     (" · 5-min buckets", "dim"),
                 )
             )
+        elif src.recent:  # decisions, all while the market was closed: none is charted
+            lines.append(Text("trend: from the first gate decision in RTH", style="dim"))
         else:
-            lines.append(Text("trend: no gate decisions yet", style="dim"))
-        if a is not None and a.signals_total:
+            lines.append(Text("trend: no gate decision yet", style="dim"))
+        if a is not None and a.signals.total:
             lines.append(
                 Text(
-                    f"signals {a.signals_total}: {a.signals_rth} in RTH, {a.signals_stale} stale",
-                    style="red" if a.signals_stale else "dim",
+                    f"signals {a.signals.total}: {a.signals.rth} in RTH, {a.signals.stale} stale",
+                    style="red" if a.signals.stale else "dim",
                 )
             )
         return Text("\n").join(lines)

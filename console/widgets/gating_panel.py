@@ -34,7 +34,6 @@ class GatingPanel(Panel):
 
     TITLE = "Signal gating"
 
-
     def build(self, width: int) -> Text:
         decisions = self.decisions
         if decisions is None:

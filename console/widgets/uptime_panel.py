@@ -12,9 +12,9 @@ from __future__ import annotations
 from rich.text import Text
 from textual.reactive import reactive
 
-from console.widgets._common import PLACEHOLDER, Panel, hms, loop_text, short
+from console.widgets._common import PLACEHOLDER, Panel, hms, loop_text
 from health.calendar import Session
-from health.durations import fmt_duration
+from health.durations import fmt_duration, fmt_limit
 from health.live import LiveSource
 from health.report import SourceAnalysis
 
@@ -72,7 +72,6 @@ class UptimePanel(Panel):
 
     TITLE = "Uptime"
 
-
     def build(self, width: int) -> Text:
         src, a, now = self.source, self.analysis, self.now
         if src is None or now is None:
@@ -85,7 +84,7 @@ class UptimePanel(Panel):
             head.append(" recorded yet")
         else:
             age = max(0.0, now - src.last_beat)
-            alive = src.alive and age <= th.up_after_beat
+            alive = src.up_at(now)
             if alive:
                 head.append("● UP", style="bold green")
             elif src.clean_stop:
@@ -93,31 +92,33 @@ class UptimePanel(Panel):
             else:
                 head.append("✖ DOWN", style="bold red")
             head.append(f"  last beat {fmt_duration(age)} ago", style="" if alive else "red")
-            head.append(f" (≤{short(th.up_after_beat)})", style="dim")
+            head.append(f" (≤{fmt_limit(th.up_after_beat)})", style="dim")
         lines.append(head)
         if src.pid is not None:
             line = loop_text(f"pid {src.pid} on {src.host}", style="dim")
-            if src.process_alive is not None:  # unknown on another host: say nothing
-                line.append(
-                    " · running" if src.process_alive else " · process gone",
-                    style="dim" if src.process_alive else "red",
-                )
+            if src.process_alive:
+                line.append(" · running", style="dim")
+            elif src.process_alive is False:  # (unknown on another host: say nothing)
+                # after a clean stop the process is meant to be gone
+                line.append(*((" · exited", "dim") if src.clean_stop else (" · process gone", "red")))
             lines.append(line)
-        if a is not None and a.rth_coverage_pct is not None:
-            ok = a.rth_coverage_pct >= th.min_rth_coverage_pct
+        if a is not None and a.uptime.rth_coverage_pct is not None:
+            ok = a.uptime.rth_coverage_pct >= th.min_rth_coverage_pct
             cov = Text("RTH coverage ")
-            cov.append(f"{a.rth_coverage_pct:.1f}%", style="bold green" if ok else "bold red")
+            cov.append(f"{a.uptime.rth_coverage_pct:.1f}%", style="bold green" if ok else "bold red")
             cov.append(f" so far (min {th.min_rth_coverage_pct:g}%)", style="dim")
             lines.append(cov)
         session = self.session
+        hours = None
         if session is not None:
-            intervals = a.up_intervals if a is not None else ()
+            intervals = a.uptime.intervals if a is not None else ()
             lines.append(timeline(session, intervals, now, width))
             left, right = hms(session.open_ts, self.tz, "%H:%M"), hms(session.close_ts, self.tz, "%H:%M")
-            lines.append(Text(left + right.rjust(max(1, width - len(left))), style="dim"))
+            hours = Text(left + right.rjust(max(1, width - len(left))), style="dim")
+            lines.append(hours)
         else:
             lines.append(Text("no session today", style="dim"))
-        gaps = a.gaps if a is not None else ()
+        gaps = a.uptime.gaps if a is not None else ()
         if gaps:
             for g in gaps[-3:]:
                 end = "now" if g.ongoing else hms(g.end, self.tz, "%H:%M")
@@ -130,16 +131,18 @@ class UptimePanel(Panel):
             if len(gaps) > 3:
                 lines.append(Text(f"…{len(gaps) - 3} earlier gap(s)", style="dim"))
         elif a is not None and session is not None:
-            lines.append(Text(f"no gap over {short(th.max_gap_seconds)} today", style="dim"))
+            lines.append(Text(f"no gap over {fmt_limit(th.max_gap_seconds)} today", style="dim"))
         if a is not None:  # the least urgent last: clipped first on a small terminal
-            unclean = len(a.unclean_exits)
-            life = Text(f"starts {a.starts} · ", style="dim")
+            unclean = len(a.lifecycle.unclean_exits)
+            life = Text(f"starts {a.lifecycle.starts} · ", style="dim")
             life.append(f"unclean exits {unclean}", style="red" if unclean else "dim")
             lines.append(life)
             lines.append(
                 Text(
-                    f"up {a.uptime_pct:.1f}% of the day so far ({fmt_duration(a.uptime_seconds)})",
+                    f"up {a.uptime.pct:.1f}% of the day so far ({fmt_duration(a.uptime.seconds)})",
                     style="dim",
                 )
             )
+        if hours is not None and len(lines) > self.content_size.height > 0:
+            lines.remove(hours)  # on a short terminal the gaps matter more than the bar's labels
         return Text("\n").join(lines)

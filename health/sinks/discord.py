@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from yarl import URL
 
+from health.codes import Status
 from health.sinks.http import HttpSink, RetryPolicy
 from health.sinks.notification import DailySummary, Deliverable, Notification, as_deliverable
 
@@ -39,8 +40,8 @@ GREY = 0x95A5A6
 FOOTER = "production-health"
 DEFAULT_USERNAME = "Production Health"
 
-_STATUS_COLOUR = {"HEALTHY": GREEN, "DEGRADED": ORANGE, "UNHEALTHY": RED}
-_STATUS_EMOJI = {"HEALTHY": "✅", "DEGRADED": "🟠", "UNHEALTHY": "🔴", "CLOSED": "💤"}
+_STATUS_COLOUR = {Status.HEALTHY: GREEN, Status.DEGRADED: ORANGE, Status.UNHEALTHY: RED}
+_STATUS_EMOJI = {Status.HEALTHY: "✅", Status.DEGRADED: "🟠", Status.UNHEALTHY: "🔴", Status.CLOSED: "💤"}
 _MARKDOWN = re.compile(r"([\\*_~`|>])")
 _LINE_START_MARKDOWN = re.compile(r"(?m)^(\s*)([#\-])")
 
@@ -58,7 +59,7 @@ def truncate(text: str, limit: int) -> str:
 
 
 def escape_markdown(text: str) -> str:
-    """Show loop-provided text literally (CONTRACT §5): ``my_loop_name`` is not italics."""
+    """Show loop-provided text literally (docs/CONTRACT.md §5): ``my_loop_name`` is not italics."""
     return _LINE_START_MARKDOWN.sub(r"\1\\\2", _MARKDOWN.sub(r"\\\1", text))
 
 
@@ -114,11 +115,9 @@ def enforce_limits(payload: dict[str, Any]) -> dict[str, Any]:
                 for field in embed["fields"][:FIELDS_MAX]
             ]
         if isinstance(embed.get("footer"), dict) and "text" in embed["footer"]:
-            embed["footer"] = {**embed["footer"], "text": truncate(embed["footer"]["text"],
-                                                                   FOOTER_MAX)}
+            embed["footer"] = {**embed["footer"], "text": truncate(embed["footer"]["text"], FOOTER_MAX)}
         if isinstance(embed.get("author"), dict) and "name" in embed["author"]:
-            embed["author"] = {**embed["author"], "name": truncate(embed["author"]["name"],
-                                                                   AUTHOR_NAME_MAX)}
+            embed["author"] = {**embed["author"], "name": truncate(embed["author"]["name"], AUTHOR_NAME_MAX)}
         embeds.append(embed)
     excess = sum(embed_length(e) for e in embeds) - EMBED_TOTAL_MAX
     for embed in reversed(embeds):  # the 6000 is per message: shorten the last embeds first
@@ -228,8 +227,7 @@ class DiscordSink(HttpSink):
             {"name": "Calendar", "value": item.calendar, "inline": True},
         ]
         if item.source:
-            fields.append({"name": "Source", "value": escape_markdown(item.source),
-                           "inline": True})
+            fields.append({"name": "Source", "value": escape_markdown(item.source), "inline": True})
         if item.first_step:
             fields.append({"name": "What to do", "value": item.first_step, "inline": False})
         embed = {

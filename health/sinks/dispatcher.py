@@ -2,7 +2,7 @@
 loop, and one bounded queue per sink.
 
 Why this shape: ``alert_callback`` runs inside the user's loop, which must not block on a slow
-or dead webhook, nor die of an exception from one (CONTRACT §2). So :meth:`submit` only
+or dead webhook, nor die of an exception from one (docs/CONTRACT.md §2). So :meth:`submit` only
 appends to an in-memory deque under a lock and pokes the event loop; all network I/O happens
 in the dispatcher's own thread. Each sink has its own queue and worker, so a hung Discord does
 not delay the generic webhook. When a queue is full the *oldest* item is dropped (and counted):
@@ -114,9 +114,7 @@ class SinkDispatcher:
         self._stop = asyncio.Event()
         if self._lanes:
             self._loop = asyncio.new_event_loop()
-            self._thread = threading.Thread(
-                target=self._run, name="health-sink-dispatcher", daemon=True
-            )
+            self._thread = threading.Thread(target=self._run, name="health-sink-dispatcher", daemon=True)
             self._thread.start()
             _LIVE.add(self)
 
@@ -160,8 +158,7 @@ class SinkDispatcher:
             return
         try:
             if self._closed or self._loop is None:
-                log.debug("sink dispatcher closed or without sinks: %s not sent",
-                          describe_item(deliverable))
+                log.debug("sink dispatcher closed or without sinks: %s not sent", describe_item(deliverable))
                 return
             with self._lock:
                 for lane in self._lanes:
@@ -171,8 +168,11 @@ class SinkDispatcher:
                         self._pending -= 1
                         if not lane.overflowing:
                             lane.overflowing = True
-                            log.warning("%s: queue full (%d), dropping the oldest alerts",
-                                        lane.sink.describe(), lane.maxlen)
+                            log.warning(
+                                "%s: queue full (%d), dropping the oldest alerts",
+                                lane.sink.describe(),
+                                lane.maxlen,
+                            )
                     lane.queue.append(deliverable)
                     self._pending += 1
             for lane in self._lanes:
@@ -276,8 +276,7 @@ class SinkDispatcher:
                     lane.wake.clear()
                     if lane.overflowing:
                         lane.overflowing = False
-                        log.info("%s: queue drained (%d dropped so far)",
-                                 lane.sink.describe(), lane.dropped)
+                        log.info("%s: queue drained (%d dropped so far)", lane.sink.describe(), lane.dropped)
             if item is None:
                 await lane.wake.wait()
                 continue

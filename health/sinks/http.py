@@ -281,8 +281,9 @@ class HttpSink(ABC):
             outcome = await self._attempt(body, min(policy.request_timeout, remaining))
             if outcome.kind == "ok":
                 if attempts > 1:
-                    log.info("%s: %s delivered after %d attempts",
-                             self.describe(), describe_item(item), attempts)
+                    log.info(
+                        "%s: %s delivered after %d attempts", self.describe(), describe_item(item), attempts
+                    )
                 return DeliveryResult(True, outcome.status, outcome.detail, attempts)
             if outcome.kind == "final":
                 return self._final(item, outcome, attempts)
@@ -302,11 +303,17 @@ class HttpSink(ABC):
                     f"{policy.max_total_seconds:g}s budget",
                 )
                 break
-            log.debug("%s: %s: %s, retrying in %.2fs",
-                      self.describe(), describe_item(item), outcome.detail, wait)
+            log.debug(
+                "%s: %s: %s, retrying in %.2fs", self.describe(), describe_item(item), outcome.detail, wait
+            )
             await asyncio.sleep(wait)
-        log.warning("%s: gave up on %s after %d attempt(s): %s",
-                    self.describe(), describe_item(item), attempts, outcome.detail)
+        log.warning(
+            "%s: gave up on %s after %d attempt(s): %s",
+            self.describe(),
+            describe_item(item),
+            attempts,
+            outcome.detail,
+        )
         return DeliveryResult(False, outcome.status, outcome.detail, attempts)
 
     def _final(self, item: Deliverable, outcome: _Outcome, attempts: int) -> DeliveryResult:
@@ -315,11 +322,13 @@ class HttpSink(ABC):
             self._disabled_reason = f"HTTP {outcome.status}{hint}"
             # describe() now carries the reason; logged once because a disabled sink never
             # sends (nor logs) again.
-            log.error("%s: %s; sink disabled, no further deliveries until restart",
-                      self.describe(), outcome.detail)
+            log.error(
+                "%s: %s; sink disabled, no further deliveries until restart", self.describe(), outcome.detail
+            )
         else:
-            log.warning("%s: %s rejected, not retried: %s",
-                        self.describe(), describe_item(item), outcome.detail)
+            log.warning(
+                "%s: %s rejected, not retried: %s", self.describe(), describe_item(item), outcome.detail
+            )
         return DeliveryResult(False, outcome.status, outcome.detail, attempts)
 
     def _get_session(self) -> aiohttp.ClientSession:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from health.alerts import Alert
+from health.codes import Status
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class DailySummary:
 
     date: str  # YYYY-MM-DD, in the calendar's timezone
     calendar: str  # exchange_calendars code, e.g. "XNYS"
-    status: str  # HEALTHY, DEGRADED, UNHEALTHY, CLOSED or UNKNOWN
+    status: Status
     source: str | None
     lines: tuple[str, ...]
     first_step: str | None
@@ -44,9 +45,7 @@ def as_deliverable(item: object) -> Deliverable:
         return item
     if isinstance(item, Alert):
         return Notification(item)
-    raise TypeError(
-        f"a sink delivers Notification, DailySummary or Alert, not {type(item).__name__}"
-    )
+    raise TypeError(f"a sink delivers Notification, DailySummary or Alert, not {type(item).__name__}")
 
 
 def describe_item(item: Deliverable) -> str:

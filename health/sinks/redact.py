@@ -1,4 +1,4 @@
-"""Keep webhook secrets out of logs, diagnostics and exception text (CONTRACT §5).
+"""Keep webhook secrets out of logs, diagnostics and exception text (docs/CONTRACT.md §5).
 
 A webhook URL *is* the credential: anyone holding it can post. What stays readable is what an
 operator needs to tell two sinks apart — the scheme, the host and, for Discord-style URLs, the

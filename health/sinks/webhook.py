@@ -13,10 +13,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from health.codes import Severity, Status
 from health.sinks.http import HttpSink
 from health.sinks.notification import DailySummary, Deliverable, Notification, as_deliverable
 
-_STATUS_SEVERITY = {"UNHEALTHY": "CRITICAL", "DEGRADED": "WARNING"}
+_STATUS_SEVERITY = {Status.UNHEALTHY: Severity.CRITICAL, Status.DEGRADED: Severity.WARNING}
 
 
 def _plain_json(details: Any) -> Any:
@@ -51,7 +52,7 @@ def webhook_payload(item: Deliverable, *, now: datetime | None = None) -> dict[s
     return {
         "kind": "summary",
         "code": None,
-        "severity": _STATUS_SEVERITY.get(summary.status, "INFO"),
+        "severity": _STATUS_SEVERITY.get(summary.status, Severity.INFO),
         "message": "\n".join(summary.lines),
         "source": summary.source,
         "at": at,

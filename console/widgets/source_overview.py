@@ -1,23 +1,15 @@
-"""Several loops in one store: an overview row per source, and a picker.
-
-``SourceOverview`` is a table (one row per loop: alive, heartbeat, data age, coverage, last
-gate decision); it is shown only when the store holds more than one loop, and moving its
-cursor selects the loop the panels show. ``SourcePicker`` is a modal list for the same
-choice from anywhere (``s``).
+"""Several loops in one store: a table with a row per loop (up, heartbeat, data age,
+coverage, last gate decision). It is shown only when the store holds more than one loop, and
+moving its cursor selects the loop the panels show (console/screens/source_picker.py makes the
+same choice from anywhere, ``s``).
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, OptionList
-from textual.widgets.option_list import Option
+from textual.widgets import DataTable
 
 from console.sanitize import clean
 from health.durations import fmt_duration
@@ -37,14 +29,14 @@ def overview_rows(
         beat = None if s.last_beat is None else max(0.0, now - s.last_beat)
         last = s.last_decision
         data_age = None if last is None or last.last_data_ts is None else now - last.last_data_ts
-        alive = s.alive and beat is not None and beat <= s.thresholds.up_after_beat
+        alive = s.up_at(now)
         rows.append(
             (
                 s.source,
                 alive,
                 beat,
                 data_age,
-                None if a is None else a.rth_coverage_pct,
+                None if a is None else a.uptime.rth_coverage_pct,
                 "—" if last is None else ("✔ " if last.allowed else "✖ ") + last.code,
             )
         )
@@ -134,47 +126,3 @@ class SourceOverview(DataTable):
         key = event.row_key.value if event.row_key is not None else None
         if key is not None and key != self.selected:
             self.post_message(self.Selected(key))
-
-
-class SourcePicker(ModalScreen[str | None]):
-    """Pick the loop the dashboard shows (Enter), or leave (Esc)."""
-
-    DEFAULT_CSS = """
-    SourcePicker {
-        align: center middle;
-    }
-    SourcePicker > OptionList {
-        width: 60;
-        max-width: 90%;
-        height: auto;
-        max-height: 80%;
-        border: round $accent;
-    }
-    SourcePicker > Label {
-        width: 60;
-        max-width: 90%;
-        padding: 0 1;
-        background: $boost;
-    }
-    """
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss(None)", "Close")]
-
-    def __init__(self, sources: list[str], selected: str | None) -> None:
-        super().__init__()
-        self.sources = sources
-        self.selected = selected
-
-    def compose(self) -> ComposeResult:
-        yield Label("Show which loop? (↑/↓, Enter; Esc closes)")
-        options = [Option(Text(clean(s, one_line=True)), id=s) for s in self.sources]
-        yield OptionList(*options)
-
-    def on_mount(self) -> None:
-        option_list = self.query_one(OptionList)
-        if self.selected in self.sources:
-            option_list.highlighted = self.sources.index(self.selected)
-        option_list.focus()
-
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)

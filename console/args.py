@@ -1,0 +1,249 @@
+"""The command lines of health-console, check-production-health and diagnose-production:
+their parsers, and what their arguments mean (a date, an instant, a clock, a calendar).
+
+Shared by the CLI entry points (console/cli.py), the Textual app and the watchdog, so each
+argument has one reading everywhere. Every usage problem raises :class:`UsageError`, which
+the entry points turn into one stderr line and exit 3 (docs/CONTRACT.md §3): argparse's own
+exit 2 would read as CRITICAL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta, tzinfo
+
+from health.codes import ExitCode
+
+_EXIT_MEANING = {
+    ExitCode.OK: "HEALTHY, or CLOSED (not a trading day, nothing wrong)",
+    ExitCode.WARNING: "DEGRADED (a WARNING issue, no CRITICAL)",
+    ExitCode.CRITICAL: "UNHEALTHY (a CRITICAL issue)",
+    ExitCode.UNKNOWN: "UNKNOWN: store missing or unreadable, date before the first record or\n"
+    "     outside the calendar, bad arguments (one line on stderr)",
+}
+EXIT_CODES = "exit codes (the monitoring-plugins convention; docs/CONTRACT.md §3):\n" + "\n".join(
+    f"  {int(code)}  {meaning}" for code, meaning in _EXIT_MEANING.items()
+)
+
+
+class UsageError(Exception):
+    """Bad arguments: one line for stderr, exit 3."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would exit 2 (= CRITICAL)
+        raise UsageError(message)
+
+
+def _number(low: float, high: float, *, low_included: bool = False, unit: str = "") -> Callable[[str], float]:
+    """A threshold flag's type: a number within its range, else one line saying which."""
+    opening = "[" if low_included else "("
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not ((low <= value) if low_included else (low < value)) or not value <= high:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"must be within {opening}{low:g}, {high:g}]{unit}, got {text}")
+        return value
+
+    return parse
+
+
+_HOURS = _number(0, 24 * 7, unit=" hours")  # a week: longer than any weekend or holiday
+_MINUTES = _number(0, 24 * 60, unit=" minutes")  # a day: a session is shorter
+_PERCENT = _number(0, 100, low_included=True, unit=" %")
+_SECONDS = _number(0, 24 * 3600, unit=" seconds")
+
+
+def add_report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--date",
+        metavar="DATE",
+        help="YYYY-MM-DD, 'today' or 'yesterday' (default: today in the calendar's time zone)",
+    )
+    p.add_argument(
+        "--store",
+        metavar="PATH",
+        help="health store path (default: $HEALTH_STORE, else $XDG_STATE_HOME/production-health/health.db)",
+    )
+    p.add_argument(
+        "--calendar",
+        default=None,
+        metavar="CODE",
+        help="exchange_calendars code (default: the one the loop recorded, else XNYS)",
+    )
+    p.add_argument("--source", metavar="NAME", help="one loop's name (default: all loops in the store)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    fmt.add_argument("--nagios", action="store_true", help="one monitoring-plugins status line with perfdata")
+    p.add_argument(
+        "--max-data-age-hours",
+        type=_HOURS,
+        metavar="HOURS",
+        help="override the loop's recorded limit (0-168)",
+    )
+    p.add_argument(
+        "--max-gap-minutes",
+        type=_MINUTES,
+        metavar="MINUTES",
+        help="override the loop's recorded limit (0-1440)",
+    )
+    p.add_argument(
+        "--min-coverage",
+        type=_PERCENT,
+        metavar="PCT",
+        help="RTH coverage threshold in %% (0-100, default 95)",
+    )
+    # Hidden, for simulations and tests: evaluate as if it were then (an ISO 8601 instant with
+    # an offset); the clock starts there and runs on at real speed.
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.add_argument("--clock-start", help=argparse.SUPPRESS)
+
+
+def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> ArgumentParser:
+    epilog = EXIT_CODES
+    if diagnostics:
+        epilog += "\n  diagnose-production exits with the worse of the report's code and its checks' (WARN 1, FAIL 2)"
+    p = ArgumentParser(
+        prog=prog,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_report_args(p)
+    if diagnostics:
+        p.add_argument(
+            "--logs",
+            action="append",
+            default=[],
+            metavar="GLOB",
+            help="log files of the loop to scan (repeatable)",
+        )
+    else:
+        p.add_argument(
+            "--notify",
+            action="store_true",
+            help="send the day's summary to DISCORD_WEBHOOK_URL / HEALTH_WEBHOOK_URL (quiet on non-trading days)",
+        )
+    return p
+
+
+def console_parser() -> ArgumentParser:
+    p = ArgumentParser(
+        prog="health-console",
+        description="Production Health operations console (q quits).",
+        epilog=EXIT_CODES.replace("exit codes", "exit codes of --report", 1)
+        + "\n  the console and --watch exit 0 when they are quit or stopped",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--report", action="store_true", help="print the report and exit (headless; for scripts and cron)"
+    )
+    mode.add_argument(
+        "--watch", action="store_true", help="headless watchdog: evaluate the store and send alerts"
+    )
+    mode.add_argument(
+        "--demo", action="store_true", help="run on a temporary store fed by a simulated trading loop"
+    )
+    p.add_argument(
+        "--interval",
+        type=_SECONDS,
+        metavar="SECONDS",
+        help="watchdog: seconds between evaluations (default: the loop's check interval)",
+    )
+    p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
+    add_report_args(p)
+    return p
+
+
+# -- what the arguments mean ------------------------------------------------------------------
+def parse_instant(text: str | None, flag: str = "--now") -> float | None:
+    """An ISO 8601 instant with a UTC offset, as epoch seconds; None when not given."""
+    if not text:
+        return None
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{flag}: not an ISO 8601 instant: {text!r}") from None
+    if dt.tzinfo is None:
+        raise UsageError(f"{flag} needs a UTC offset, e.g. 2025-12-11T10:00:00-05:00")
+    return dt.timestamp()
+
+
+class RunningClock:
+    """A clock set to ``start`` that runs on at real speed: ``--now`` and ``--clock-start``."""
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self._real_start = time.time()
+
+    def __call__(self) -> float:
+        return self.start + (time.time() - self._real_start)
+
+
+def clock_of(args: argparse.Namespace) -> Callable[[], float]:
+    """The clock the arguments ask for: ``--now`` or ``--clock-start``, else the system's."""
+    start = parse_instant(args.now, "--now")
+    if start is None:
+        start = parse_instant(getattr(args, "clock_start", None), "--clock-start")
+    return time.time if start is None else RunningClock(start)
+
+
+def instant_of(clock: Callable[[], float]) -> float:
+    """The "now" of a one-shot report: exactly the instant asked for, if one was."""
+    return clock.start if isinstance(clock, RunningClock) else clock()
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d\d-\d\d")
+RELATIVE_DAYS = ("today", "yesterday")
+
+
+def read_day(text: str, tz: tzinfo, now: float) -> date:
+    """A day as people type it, in the CLIs' ``--date`` and the browser's go-to field alike:
+    YYYY-MM-DD, 'today' or 'yesterday' (the calendar day before, in the calendar's zone)."""
+    text = text.strip()
+    today = datetime.fromtimestamp(now, tz).date()
+    if text == "today":
+        return today
+    if text == "yesterday":
+        return today - timedelta(days=1)
+    if not _ISO_DAY.fullmatch(text):
+        raise ValueError(f"not a date: {text!r} (YYYY-MM-DD, 'today' or 'yesterday')")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:  # the right form, not a day: say which part is wrong
+        raise ValueError(f"not a date: {text!r} ({exc})") from None
+
+
+def parse_day(text: str | None, tz: tzinfo, now: float) -> date | None:
+    """``--date``: None for today (the report's default), else the day."""
+    if text is None or text == "today":
+        return None
+    try:
+        return read_day(text, tz, now)
+    except ValueError as exc:
+        raise UsageError(f"--date: {exc}") from None
+
+
+def recorded_calendar(store_path: str | os.PathLike[str]) -> str | None:
+    """The calendar the loop recorded, so ``--calendar`` is needed only to override it."""
+    from store.reader import StoreReader, StoreUnavailable
+
+    try:
+        with StoreReader(store_path, snapshot=True) as reader:
+            runs = reader.latest_runs()
+    except StoreUnavailable:
+        return None
+    codes = {r.config.get("calendar") for r in runs if r.config.get("calendar")}
+    return codes.pop() if len(codes) == 1 else None
+
+
+def calendar_code(args: argparse.Namespace, store_path: str | os.PathLike[str]) -> str:
+    return args.calendar or recorded_calendar(store_path) or "XNYS"

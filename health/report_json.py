@@ -1,0 +1,135 @@
+"""The report as JSON (docs/CONTRACT.md §3): what scripts and cron jobs read.
+
+The promised fields keep their names and types; more fields are welcome, none may go. The
+records are already shaped as these sections (health/report.py), so this is a plain mapping;
+tests/test_report_golden.py holds it byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # health/report.py calls this module from HealthReport.to_json()
+    from health.report import HealthReport, SourceAnalysis
+
+
+def report_json(report: HealthReport) -> dict[str, Any]:
+    iso = report.iso
+    s = report.session
+    t = report.totals
+    return {
+        "date": report.day.isoformat(),
+        "calendar": report.calendar,
+        "timezone": report.tz_name,
+        "status": report.status,
+        "exit_code": report.exit_code,
+        "generated_at": iso(report.generated_at),
+        "store": report.store_path,
+        "session": {
+            "is_trading_day": s.is_trading_day,
+            "open": iso(s.open),
+            "close": iso(s.close),
+            "early_close": s.early_close,
+            "break_start": iso(s.break_start),
+            "break_end": iso(s.break_end),
+            "holiday": s.holiday,
+            "rth_minutes": round(s.rth_seconds / 60, 1),
+            "elapsed_rth_minutes": round(s.elapsed_rth_seconds / 60, 1),
+            "is_today": report.is_today,
+            "phase": s.phase,
+        },
+        "uptime": {
+            "rth_coverage_pct": None if t.rth_coverage_pct is None else round(t.rth_coverage_pct, 1),
+            "uptime_pct": round(t.uptime_pct, 1),
+            "last_activity": iso(t.last_activity),
+            "gaps": [
+                {
+                    "start": iso(g.start),
+                    "end": iso(g.end),
+                    "minutes": round(g.minutes, 1),
+                    "source": g.source,
+                    "ongoing": g.ongoing,
+                }
+                for g in t.gaps
+            ],
+        },
+        "signals": {
+            "total": t.signals,
+            "rth": t.signals_rth,
+            "after_hours": t.signals_after_hours,
+            "stale": t.signals_stale,
+            "blocked": t.blocked,
+            "allowed": t.allowed,
+            "future": t.signals_future,
+        },
+        "freshness": {
+            "max_data_age_seconds": t.max_data_age,
+            "median_data_age_seconds": t.median_data_age,
+            "newest_data": iso(t.newest_data_ts),
+            "blocked_by_reason": t.blocked_by_reason,
+        },
+        "alerts": [
+            {
+                "at": iso(a.at),
+                "source": a.source,
+                "code": a.code,
+                "severity": a.severity,
+                "resolved": a.resolved,
+                "origin": a.origin,
+                "message": a.message,
+            }
+            for a in t.alerts
+        ],
+        "issues": [
+            {"severity": i.severity, "code": i.code, "message": i.message, "source": i.source}
+            for i in report.issues
+        ],
+        "recommendations": [
+            {"title": r.title, "steps": list(r.steps), "code": r.code} for r in report.recommendations
+        ],
+        "sources": [_source_json(report, x) for x in report.sources],
+    }
+
+
+def _source_json(report: HealthReport, x: SourceAnalysis) -> dict[str, Any]:
+    iso = report.iso
+    th, up, sig, gate, life = x.thresholds, x.uptime, x.signals, x.gate, x.lifecycle
+    latest = life.latest
+    return {
+        "source": x.source,
+        "thresholds": {
+            "check_interval_seconds": th.check_interval_seconds,
+            "max_data_age_hours": th.max_data_age_seconds / 3600,
+            "max_uptime_gap_minutes": th.max_gap_seconds / 60,
+            "min_rth_coverage_pct": th.min_rth_coverage_pct,
+        },
+        "rth_coverage_pct": None if up.rth_coverage_pct is None else round(up.rth_coverage_pct, 1),
+        "uptime_pct": round(up.pct, 1),
+        "last_activity": iso(up.last_activity),
+        "signals": {
+            "total": sig.total,
+            "rth": sig.rth,
+            "after_hours": sig.after_hours,
+            "stale": sig.stale,
+            "blocked": gate.blocked,
+        },
+        "hourly": {
+            str(h): {
+                "signals": sig.hourly.get(h, 0),
+                "allowed": gate.hourly_allowed.get(h, 0),
+                "blocked": gate.hourly_blocked.get(h, 0),
+            }
+            for h in sorted(set(sig.hourly) | set(gate.hourly_allowed) | set(gate.hourly_blocked))
+        },
+        "lifecycle": {
+            "starts": life.starts,
+            "clean_stops": life.clean_stops,
+            "unclean_exits": [
+                {"pid": u.pid, "host": u.host, "last_seen": iso(u.last_seen), "why": u.why}
+                for u in life.unclean_exits
+            ],
+            "latest_pid": None if latest is None else latest.pid,
+            "latest_host": None if latest is None else latest.host,
+            "latest_alive": None if latest is None else latest.alive,
+        },
+    }

@@ -1,0 +1,172 @@
+"""The watchdog's engine: a dead loop cannot report its own death, so this reads the store from
+outside every check interval, runs the alert engine (health/alerts.py) and hands what it
+decides to the sinks in the environment (DISCORD_WEBHOOK_URL, HEALTH_WEBHOOK_URL). Transitions
+and deliveries are recorded in the store (store/alert_log.py). One line per transition goes to
+``say`` (stderr by default, the journal under systemd).
+
+``health-console --watch`` (console/watch.py) parses the arguments, installs the signal handlers
+and calls :meth:`Watchdog.run`.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+
+from health.alerts import AlertEngine, Condition, evaluate_conditions
+from health.calendar import get_calendar
+from health.codes import IssueCode
+from health.live import take_snapshot
+from health.sinks import Notification, SinkDispatcher
+from store.alert_log import AlertLog
+from store.paths import file_identity, resolve_store_path
+from store.reader import StoreReader, StoreUnavailable
+
+RESTORE_SECONDS = 7 * 86400
+
+
+def _stderr_line(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+class Watchdog:
+    def __init__(
+        self,
+        store,
+        calendar_code: str | None,
+        interval: float | None,
+        clock: Callable[[], float] = time.time,
+        environ=None,
+        say: Callable[[str], None] = _stderr_line,
+    ):
+        self.store = resolve_store_path(store)
+        self.say = say
+        self.calendar_code = calendar_code
+        self.interval = interval
+        self.clock = clock
+        self.stop = threading.Event()
+        self.alert_log = AlertLog(self.store)
+        self._alert_ids: dict[int, int | None] = {}
+        self.dispatcher = SinkDispatcher.from_env(environ, on_delivery=self._delivered)
+        self.engine: AlertEngine | None = None
+        self.reader: StoreReader | None = None
+        self._identity = None
+        self._read_error: str | None = None
+
+    # -- store ---------------------------------------------------------------------------
+    def _open(self) -> StoreReader | None:
+        ident = file_identity(self.store)
+        if self.reader is not None and ident == self._identity and ident is not None:
+            return self.reader
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        if ident is None:
+            return None
+        self.reader = StoreReader(self.store)
+        self._identity = ident
+        return self.reader
+
+    def _setup(self, reader: StoreReader) -> None:
+        runs = reader.latest_runs()
+        code = self.calendar_code or next(
+            (r.config.get("calendar") for r in runs if r.config.get("calendar")), "XNYS"
+        )
+        self.calendar = get_calendar(code)
+        repeat = min((float(r.config.get("repeat_interval_minutes", 60)) for r in runs), default=60.0) * 60
+        flap = min((float(r.config.get("flap_seconds", 120)) for r in runs), default=120.0)
+        self.engine = AlertEngine(repeat_interval=repeat, flap_seconds=flap, tz=self.calendar.tz)
+        self._restore(reader)
+
+    def _restore(self, reader: StoreReader) -> None:
+        """Carry firing state over a restart of the watchdog, so nothing is sent twice."""
+        now = self.clock()
+        latest = {}
+        for a in reader.alerts(now - RESTORE_SECONDS, now + 1):
+            if a.origin == "watchdog":
+                latest[(a.source, a.code)] = a
+        for key, a in latest.items():
+            if not a.resolved:
+                self.engine.restore(key, a.at, a.message)
+
+    def interval_now(self, reader: StoreReader | None) -> float:
+        if self.interval:
+            return self.interval
+        if reader is None:
+            return 5.0
+        runs = reader.latest_runs()
+        return max(1.0, min((r.heartbeat_interval for r in runs), default=60.0))
+
+    # -- one evaluation -------------------------------------------------------------------
+    def tick(self) -> list:
+        try:
+            reader = self._open()
+            if reader is None:
+                if self._read_error != "missing":
+                    self.say(f"waiting for the health store {self.store} (a loop creates it)")
+                    self._read_error = "missing"
+                return []
+            if self.engine is None:
+                self._setup(reader)
+            now = self.clock()
+            snap = take_snapshot(reader, self.calendar, now)
+            conditions = evaluate_conditions(snap)
+            if self._read_error not in (None, "missing"):
+                self.say(f"health store {self.store} readable again")
+            self._read_error = None
+            conditions.append(
+                Condition("watchdog", IssueCode.STORE_ERROR, False, "the watchdog reads the store")
+            )
+        except StoreUnavailable as exc:
+            if self._read_error != str(exc):
+                self.say(f"cannot read the health store: {exc}")
+            self._read_error = str(exc)
+            if self.reader is not None:
+                self.reader.close()
+                self.reader = None
+            if self.engine is None:
+                return []
+            now = self.clock()
+            conditions = [
+                Condition(
+                    "watchdog", IssueCode.STORE_ERROR, True, f"the watchdog cannot read the store: {exc}"
+                )
+            ]
+            snap = None
+        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open))
+        for t in transitions:
+            a = t.alert
+            self.say(
+                f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({a.source}): {a.message}"
+            )
+            alert_id = self.alert_log.record_alert(a.source, a.code, a.severity, a.message, now, a.resolved)
+            item = Notification(a, t.first_step)
+            self._alert_ids[id(item)] = alert_id
+            self.dispatcher.submit(item)
+        return transitions
+
+    def _delivered(self, sink: str, item, ok: bool, status, detail: str) -> None:
+        alert_id = self._alert_ids.pop(id(item), None)
+        self.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, "alert")
+        if not ok:
+            self.say(f"delivery to {sink} failed: {detail}")
+
+    def run(self) -> int:
+        sinks = (
+            ", ".join(s.describe() for s in self.dispatcher.sinks)
+            or "none (set DISCORD_WEBHOOK_URL or HEALTH_WEBHOOK_URL)"
+        )
+        self.say(f"watching {self.store}; sinks: {sinks}")
+        while not self.stop.is_set():
+            started = time.monotonic()
+            self.tick()
+            wait = self.interval_now(self.reader) - (time.monotonic() - started)
+            self.stop.wait(max(0.05, wait))
+        self.dispatcher.close(timeout=10)
+        self.alert_log.close()
+        if self.reader is not None:
+            self.reader.close()
+        self.say("watchdog stopped")
+        return 0
