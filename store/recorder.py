@@ -10,58 +10,25 @@ events wait in memory, bounded, and are written when the store recovers.
 from __future__ import annotations
 
 import collections
-import contextlib
-import json
 import logging
-import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event, RowEvent
-from store.paths import file_identity
+from store import batch
+from store.batch import Pending
+from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event
 from store.records import RunInfo
-from store.schema import migrate
-from store.sql import insert_rows, storable
+from store.writer_connection import CLOSE_CHECKPOINT_WAIT, WriterConnection
 
 log = logging.getLogger("production_health.store")
 
-_RUN_INSERT = (
-    "INSERT OR IGNORE INTO runs (run_id, source, pid, host, argv, version, config, started_at) "
-    "VALUES (?,?,?,?,?,?,?,?)"
-)
-_SQLITE_HEADER = b"SQLite format 3\x00"
 _START_BUSY_TIMEOUT = 1.0  # the constructor waits at most this long for a locked store
-_CLOSE_CHECKPOINT_WAIT = 1.0  # close() waits at most this long for readers to let go
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
 _ROW_KINDS = frozenset({SIGNAL, EVENT, ALERT})  # kept one row each; the rest is aggregated
-
-
-@dataclass
-class _Pending:
-    """What the writer has taken from the queue and not yet committed."""
-
-    spans: dict[int, list[float]] = field(default_factory=dict)  # seq -> [start, end, beats]
-    gate: dict[tuple[int, str], list] = field(default_factory=dict)
-    rows: list[RowEvent] = field(default_factory=list)
-    stopped_at: float | None = None
-    last_seen: float = 0.0
-    dropped: int = 0
-    replaced: int = 0  # rows stored in a replaced form (text SQLite could not take as is)
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.spans
-            or self.gate
-            or self.rows
-            or self.stopped_at is not None
-            or self.dropped
-            or self.replaced
-        )
 
 
 class Recorder:
@@ -111,11 +78,9 @@ class Recorder:
         self._span_end = float("-inf")
         self._span_beats = 0
         self._span_written = (0, 0.0, 0)  # (seq, end, beats) last handed to the writer
-        self._pending = _Pending()
-        self._conn: sqlite3.Connection | None = None
-        self._identity: tuple[int, int] | None = None
-        self._suspect: tuple[int, int] | None = None  # a main file found corrupt
-        self._run_written_for: tuple[int, int] | None = None
+        self._pending = Pending()
+        self._store = WriterConnection(self.path, self.busy_timeout)
+        self._run_written_on = -1  # the store connection (its number) the run's row went into
         self.failed = False
         self.failure: str | None = None
         self.written_events = 0
@@ -131,19 +96,12 @@ class Recorder:
         and a SIGKILL then lost far more than the last second (docs/CONTRACT.md §2). A failure here
         (locked, read-only...) is left to the writer thread, which retries and reports it."""
         try:
-            conn = self._connect(busy_timeout=_START_BUSY_TIMEOUT)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(_RUN_INSERT, self.run.row())
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
-            self._run_written_for = self._identity
+            conn = self._store.get(busy_timeout=_START_BUSY_TIMEOUT)
+            batch.commit_run(conn, self.run)
+            self._run_written_on = self._store.opened
         except Exception as exc:
             log.debug("health store %s: not opened at start (%s); the writer retries", self.path, exc)
-            self._drop_conn()
+            self._store.drop()
 
     def _start_thread(self) -> None:
         self._thread = threading.Thread(
@@ -154,8 +112,7 @@ class Recorder:
     def reset_after_fork(self, run: RunInfo) -> None:
         """In a forked child: forget the parent's buffer (the parent writes it), its
         connection and its thread; start afresh as a new run."""
-        self._conn = None  # never use a connection across fork; let it leak
-        self._init_state(run)
+        self._init_state(run)  # a new WriterConnection: the parent's is never used, it leaks
         self._start_thread()
 
     # -- the caller's side (cheap, never raises for the store) -----------------------------
@@ -199,13 +156,13 @@ class Recorder:
         ok = self.flush(timeout)
         self._closing = True
         self._wake.set()
-        self._thread.join(timeout=max(0.1, timeout / 5) + _CLOSE_CHECKPOINT_WAIT)
+        self._thread.join(timeout=max(0.1, timeout / 5) + CLOSE_CHECKPOINT_WAIT)
         self._closed = True
         if not ok:
             left = len(self._pending.rows) + len(self._queue)
             log.error("health store %s: closing with %d events not written", self.path, left)
         if not self._thread.is_alive():  # else the thread drops it when it is done with it
-            self._drop_conn()
+            self._store.drop()
         return ok
 
     # -- the writer thread -----------------------------------------------------------------
@@ -232,33 +189,9 @@ class Recorder:
                     self._flushed.notify_all()
             if closing:
                 if written and not self.failed:
-                    self._checkpoint_at_close()
-                self._drop_conn()
+                    self._store.checkpoint_at_close()
+                self._store.drop()
                 return
-
-    def _checkpoint_at_close(self) -> None:
-        """After a clean close the .db alone is a complete copy (docs/CONTRACT.md §2): move the WAL's
-        pages into the main file. SQLite does that itself only when the last connection
-        closes, and a console or report holding the store open read-only (it cannot
-        checkpoint) is often the last, leaving a 4 KiB .db beside all the data in its -wal."""
-        conn = self._conn
-        if conn is None:
-            return
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(_CLOSE_CHECKPOINT_WAIT * 1000)}")
-            busy, frames, moved = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-            if busy:  # a reader held an old snapshot all that time: move what it allows
-                busy, frames, moved = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if 0 <= moved < frames:
-                log.warning(
-                    "health store %s: closed with %d of %d WAL pages not yet in the main file "
-                    "(a reader held the store); the next writer or reader to close moves them",
-                    self.path,
-                    frames - moved,
-                    frames,
-                )
-        except sqlite3.Error as exc:
-            log.warning("health store %s: checkpoint at close failed: %s", self.path, exc)
 
     def _span_dirty(self) -> bool:
         return (self._span_seq, self._span_end, self._span_beats) != self._span_written
@@ -320,63 +253,6 @@ class Recorder:
                 time.sleep(0)  # let the trading loop's thread have the GIL
         return mark, False
 
-    def _drop_conn(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(sqlite3.Error):
-                self._conn.close()
-            self._conn = None
-
-    def _connect(self, busy_timeout: float | None = None) -> sqlite3.Connection:
-        """(Re)open the store if needed; notice a deleted, replaced or corrupt file."""
-        identity = self._main_file()
-        if self._conn is not None and identity == self._identity and identity is not None:
-            return self._conn
-        self._drop_conn()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        timeout = self.busy_timeout if busy_timeout is None else busy_timeout
-        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            if identity is not None and identity == self._suspect:
-                # Found corrupt before (closing on it may have checkpointed a valid header back
-                # into it): the whole file must pass before anything is written into it again.
-                found = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()[:3]]
-                if found != ["ok"]:
-                    raise sqlite3.DatabaseError(f"database disk image is malformed: {'; '.join(found)}")
-                self._suspect = None
-            migrate(conn)
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        except BaseException:
-            conn.close()
-            raise
-        self._identity = file_identity(self.path)
-        # A new connection may be to a new file that reuses the old one's inode number (a
-        # deleted store recreated): always (re)write the run row into it (INSERT OR IGNORE).
-        self._run_written_for = None
-        self._conn = conn
-        return conn
-
-    def _main_file(self) -> tuple[int, int] | None:
-        """(device, inode) of the store's main file, None if there is none; raises
-        sqlite3.DatabaseError if its own first bytes are not SQLite's. Read from the file, not
-        through SQLite: with an old -wal beside a garbage file SQLite takes page 1 from the WAL
-        and writes on, so its answer depends on which files lie beside the store."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except FileNotFoundError:
-            return None
-        try:
-            st = os.fstat(fd)
-            head = os.read(fd, len(_SQLITE_HEADER))
-        finally:
-            os.close(fd)
-        if head and head != _SQLITE_HEADER:  # empty: a store SQLite has yet to initialise
-            raise sqlite3.DatabaseError(
-                f"file is not a database: {self.path} does not start with SQLite's header"
-            )
-        return (st.st_dev, st.st_ino)
-
     def _write(self) -> bool:
         """Commit what is pending, at most ``_ROWS_PER_TRANSACTION`` rows a transaction: after
         an outage the backlog goes in pieces, so a nearly full disk still takes it. True when
@@ -389,11 +265,12 @@ class Recorder:
             span_now = (self._span_seq, self._span_start, self._span_end, self._span_beats)
             conn = None
             try:
-                conn = self._connect()
-                self._commit(conn, pending, span_now)
+                conn = self._store.get()
+                run_row = self._run_written_on != self._store.opened
+                batch.commit(conn, self.run, pending, span_now, run_row=run_row)
             except Exception as exc:
                 pending.rows = rows + rest
-                if _store_failure(exc):
+                if batch.is_store_failure(exc):
                     self._conn_failed(exc)
                     return False
                 # A row SQLite cannot take (text with a lone surrogate...): repair, or drop it.
@@ -404,9 +281,10 @@ class Recorder:
                     continue
                 self._conn_failed(exc, unexpected=True)
                 return False
+            self._run_written_on = self._store.opened
             self.written_events += len(rows)
             self._span_written = (span_now[0], span_now[2], span_now[3])
-            self._pending = _Pending(rows=rest)
+            self._pending = Pending(rows=rest)
             if not rest:
                 break
         self._backoff = self.flush_interval
@@ -419,59 +297,22 @@ class Recorder:
                 self.on_recover(message)
         return True
 
-    def _commit(self, conn: sqlite3.Connection, pending: _Pending, span_now: tuple) -> None:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            self._write_batch(conn, pending, span_now)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    def _repair_rows(self, pending: _Pending, exc: BaseException) -> bool:
-        """Replace every value SQLite cannot take by a readable form of it (a lone surrogate
-        becomes the text \\udc80, an int beyond 64 bits its digits) and count the rows: one
-        bad event must never hold back the others. False when nothing needed replacing."""
-        replaced = 0
-        rows = pending.rows
-        for i, row in enumerate(rows):
-            fixed = tuple(storable(v) for v in row)
-            if fixed != row:
-                rows[i] = fixed
-                replaced += 1
+    def _repair_rows(self, pending: Pending, exc: BaseException) -> bool:
+        """Store the rows SQLite refused in a readable, replaced form (batch.repair), counted.
+        False when nothing needed replacing."""
+        replaced = batch.repair(pending.rows)
         if replaced:
             pending.replaced += replaced
             self.replaced_events += replaced
             self._warn_rows(f"{replaced} event(s) stored with text replaced ({type(exc).__name__}: {exc})")
         return bool(replaced)
 
-    def _drop_bad_rows(self, conn: sqlite3.Connection | None, pending: _Pending, exc: BaseException) -> bool:
-        """Find the rows that fail on their own (each tried in a transaction rolled back) and
-        drop them, counted. False when no row is to blame, or when the store cannot take even
-        the run's own row: then it is not the rows, and nothing is dropped."""
+    def _drop_bad_rows(self, conn: sqlite3.Connection | None, pending: Pending, exc: BaseException) -> bool:
+        """Drop the rows that fail on their own (batch.failing_rows), counted. False when no
+        row is to blame: then nothing is dropped."""
         if conn is None or not pending.rows:
             return False
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(_RUN_INSERT, self.run.row())
-            finally:
-                conn.execute("ROLLBACK")
-        except Exception:
-            return False
-        bad = []
-        for row in pending.rows:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    self._insert_rows(conn, [row])
-                finally:
-                    conn.execute("ROLLBACK")
-            except Exception as row_exc:
-                if _store_failure(row_exc):
-                    return False
-                bad.append(row)
+        bad = batch.failing_rows(conn, self.run, pending.rows)
         if not bad:
             return False
         drop = {id(row) for row in bad}
@@ -487,9 +328,7 @@ class Recorder:
             log.warning("health store %s: %s; further ones are counted, not logged", self.path, message)
 
     def _conn_failed(self, exc: BaseException, unexpected: bool = False) -> None:
-        if type(exc) is sqlite3.DatabaseError and self._suspect is None:
-            self._suspect = self._identity  # SQLite found it corrupt: check it whole next time
-        self._drop_conn()
+        self._store.failed(exc)  # dropped; checked whole next time if SQLite found it corrupt
         self._backoff = min(5.0, self._backoff * 2)
         if not self.failed:
             self.failed = True
@@ -502,87 +341,3 @@ class Recorder:
                 log.error("%s; buffering events in memory (up to %d)", self.failure, self.max_pending)
             if self.on_failure:
                 self.on_failure(self.failure)
-
-    def _write_batch(self, conn: sqlite3.Connection, p: _Pending, span_now: tuple) -> None:
-        run = self.run
-        src, rid = run.source, run.run_id
-        if self._run_written_for != self._identity:
-            conn.execute(_RUN_INSERT, run.row())
-        spans = dict(p.spans)
-        seq, start, end, beats = span_now
-        if beats:
-            spans[seq] = [start, end, beats]
-        if spans:
-            conn.executemany(
-                "INSERT INTO spans (run_id, seq, source, start, end, beats) VALUES (?,?,?,?,?,?) "
-                "ON CONFLICT(run_id, seq) DO UPDATE SET end=excluded.end, beats=excluded.beats",
-                [(rid, s, src, v[0], v[1], v[2]) for s, v in spans.items()],
-            )
-            p.last_seen = max(p.last_seen, max(v[1] for v in spans.values()))
-        if p.gate:
-            conn.executemany(
-                "INSERT INTO gate (source, bucket, code, allowed, count, min_age, max_age, sum_age,"
-                " first_at, last_at, last_reason, last_data_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT(source, bucket, code) DO UPDATE SET count=count+excluded.count, "
-                "min_age=min(min_age, excluded.min_age), max_age=max(max_age, excluded.max_age), "
-                "sum_age=sum_age+excluded.sum_age, first_at=min(first_at, excluded.first_at), "
-                "last_reason=CASE WHEN excluded.last_at>=last_at THEN excluded.last_reason "
-                "ELSE last_reason END, last_data_ts=CASE WHEN excluded.last_at>=last_at "
-                "THEN excluded.last_data_ts ELSE last_data_ts END, "
-                "last_at=max(last_at, excluded.last_at)",
-                [(src, k[0], k[1], *v) for k, v in p.gate.items()],
-            )
-        self._insert_rows(conn, p.rows)
-        counts = []
-        if p.dropped:
-            counts.append((src, rid, time.time(), "dropped_events", json.dumps({"count": p.dropped})))
-        if p.replaced:
-            counts.append((src, rid, time.time(), "replaced_events", json.dumps({"count": p.replaced})))
-        insert_rows(conn, "events (source, run_id, at, kind, detail)", counts)
-        if p.stopped_at is not None:
-            conn.execute("UPDATE runs SET stopped_at=? WHERE run_id=?", (p.stopped_at, rid))
-        if p.last_seen:
-            conn.execute(
-                "UPDATE runs SET last_seen=max(coalesce(last_seen, 0), ?) WHERE run_id=?",
-                (p.last_seen, rid),
-            )
-        self._run_written_for = self._identity
-
-    def _insert_rows(self, conn: sqlite3.Connection, rows: list[RowEvent]) -> None:
-        """The rows kept one each, by their declared layouts (store/events.py)."""
-        src, rid = self.run.source, self.run.run_id
-        insert_rows(
-            conn,
-            "signals (source, run_id, at, symbol, data_ts, details)",
-            [
-                (src, rid, at, symbol, data_ts, details)
-                for _, at, symbol, data_ts, details in _of(rows, SIGNAL)
-            ],
-        )
-        insert_rows(
-            conn,
-            "events (source, run_id, at, kind, detail)",
-            [(src, rid, at, kind, detail) for _, at, kind, detail in _of(rows, EVENT)],
-        )
-        insert_rows(
-            conn,
-            "alerts (source, code, severity, message, at, resolved, origin, detail)",
-            [
-                (src, code, severity, message, at, resolved, "monitor", detail)
-                for _, at, code, severity, message, resolved, detail in _of(rows, ALERT)
-            ],
-        )
-
-
-def _store_failure(exc: BaseException) -> bool:
-    """The store failed (locked, read-only, full, missing, corrupt: keep every event, retry),
-    as opposed to a row it cannot take (IntegrityError, a value it cannot bind or encode)."""
-    if isinstance(
-        exc, sqlite3.OperationalError | sqlite3.InternalError | sqlite3.NotSupportedError | OSError
-    ):
-        return True
-    return type(exc) in (sqlite3.DatabaseError, sqlite3.Error)  # "file is not a database", "malformed"
-
-
-def _of(rows: list[RowEvent], kind: str) -> list:
-    return [e for e in rows if e[0] == kind]
