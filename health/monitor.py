@@ -35,6 +35,9 @@ from store.recorder import Recorder, RunInfo
 log = logging.getLogger("production_health")
 
 _LIVE: weakref.WeakSet[ProductionMonitor] = weakref.WeakSet()
+# Checked on every record_signal: an Enum class attribute costs ~50 ns on Python 3.11, a module
+# global a few (bench/recorder.py, sustained throughput).
+_AFTER_HOURS = IssueCode.AFTER_HOURS_SIGNALS
 
 # How the store aggregates the gate's decisions: one row per reason code and 5 minutes, per
 # hour for "market closed" (the bulk, outside RTH). The recorder applies the rule.
@@ -171,15 +174,15 @@ class ProductionMonitor:
             payload = json.dumps({"unserialisable_details": f"{type(exc).__name__}: {exc}"})
         self._put((SIGNAL, now, text, data_ts, payload))
         if not self.gate.in_rth(now):
-            if IssueCode.AFTER_HOURS_SIGNALS in self._firing:
+            if _AFTER_HOURS in self._firing:
                 return  # already firing: no message to format on every after-hours signal
             self._fire(
-                IssueCode.AFTER_HOURS_SIGNALS,
+                _AFTER_HOURS,
                 f"signal for {text:.40} generated outside RTH at {self.calendar.fmt(now)}",
                 now,
             )
-        elif IssueCode.AFTER_HOURS_SIGNALS in self._firing:
-            self._resolve(IssueCode.AFTER_HOURS_SIGNALS, "signals generated during RTH again", now)
+        elif _AFTER_HOURS in self._firing:
+            self._resolve(_AFTER_HOURS, "signals generated during RTH again", now)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything recorded so far is in the store and alerts are delivered."""
