@@ -176,3 +176,22 @@ def test_a_loop_that_cannot_be_inspected_here_is_not_called_dead(store_path) -> 
         return c.active
 
     assert (unclean(unseen), unclean(gone), unclean(alive)) == (None, True, False)
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "words"),
+    [("unknown", "WARN", "could not be read"), ("gone", "FAIL", "not running")],
+)
+def test_diagnostics_judge_an_unreadable_process_as_unknown_not_dead(tmp_path, kind, status, words) -> None:
+    """diagnose-production's process check on a state it could not read (an overloaded
+    machine): a WARN to look again, never the FAIL it gives a loop that really died."""
+    from health.diagnostics.context import Context
+    from health.diagnostics.process import _judge_process
+    from health.process import ProcState
+
+    now = time.time()
+    run = _run(os.getpid(), now - 600)
+    ctx = Context(tmp_path / "x.db", "XNYS", None, (), now, {}, 0.2)
+    verdict, line, _fix = _judge_process(ctx, run, ProcState(kind), now - 5)
+    assert verdict == status, line
+    assert words in line
