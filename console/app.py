@@ -93,7 +93,10 @@ class HealthConsole(App[int]):
         self.dashboard.store_state = self.store_watch.state
         self._watch_store()
         if self.guard is not None:
-            self.guard.attach(self.exit)  # SIGHUP, SIGTERM, a hang-up: exit (bounded by the guard)
+            # SIGHUP, SIGTERM, a hang-up: exit (bounded by the guard). Not before the first
+            # screen has been drawn: an exit while Textual is still mounting it crashes in its
+            # Header (a title watcher runs after the header's children are gone): exit 1.
+            self.call_after_refresh(self.guard.attach, self.exit)
         if self.browse_on_start:
             self.push_screen(BrowserScreen(self.ctx, self.start_day))
 
