@@ -56,6 +56,7 @@ def _until(predicate, timeout: float = 20.0) -> bool:
 def _assert_gone(console: PtyConsole, since: float, what: str) -> float:
     took = console.wait_gone(since, WITHIN)
     assert took is not None, f"still there {WITHIN} s after {what}: {console.describe()}"
+    print(f"gone {took:.2f} s after {what}")  # the stress's timings, with -s
     return took
 
 
