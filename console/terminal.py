@@ -135,7 +135,7 @@ class TerminalGuard:
     def _run(self) -> None:
         poller = select.poll()
         poller.register(self._wake_r, select.POLLIN)
-        if self.fd_in is not None and os.isatty(self.fd_in):
+        if self.fd_in is not None:  # a tty (or one already hung up: isatty says no then)
             poller.register(self.fd_in, 0)  # no events asked: poll reports only HUP, ERR, NVAL
         code = None  # what ended it: a signal number, _QUIT, _GONE; SIGHUP for a hang-up
         while code is None:

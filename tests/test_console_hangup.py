@@ -175,22 +175,31 @@ def test_the_demo_loop_dies_with_a_sigkilled_console() -> None:
 
 # -- the bound itself: a main thread stuck for good --------------------------------------------------
 STUCK = """
-import os, sys, threading, tty
+import os, sys, threading, time, tty
 from console.terminal import TerminalGuard
+if sys.argv[2] == "gone-before":    # the terminal goes between start-up and the guard
+    os.write(2, b"stuck")
+    while os.isatty(0):
+        time.sleep(0.01)
 guard = TerminalGuard.install(grace=float(sys.argv[1]))
-tty.setraw(0)                   # what Textual does to the terminal
-os.write(2, b"\\x1b[?1049hstuck")  # and the alternate screen
+if os.isatty(0):
+    tty.setraw(0)                   # what Textual does to the terminal
+    os.write(2, b"\\x1b[?1049hstuck")  # and the alternate screen
 guard.request_exit() if sys.argv[2] == "quit" else None
 threading.Event().wait()        # then never comes back (as in Textual's WriterThread.stop)
 """
 
 
-@pytest.mark.parametrize("end", ["sigterm", "hangup", "quit"])
+@pytest.mark.parametrize("end", ["sigterm", "hangup", "quit", "gone-before"])
 def test_past_the_bound_the_process_ends_anyway(end: str) -> None:
+    """``gone-before``: a pty that closed before the guard was installed (no SIGHUP: not the
+    controlling terminal) is a hang-up all the same."""
     grace = 0.5
-    with PtyConsole([str(grace), end], command=[PYTHON, "-c", STUCK]) as console:
+    with PtyConsole(
+        [str(grace), end], command=[PYTHON, "-c", STUCK], controlling=end != "gone-before"
+    ) as console:
         assert console.wait_for(b"stuck")
-        if end == "hangup":
+        if end in ("hangup", "gone-before"):
             since = console.hang_up()
         elif end == "sigterm":
             since = console.send(signal.SIGTERM)
@@ -198,7 +207,7 @@ def test_past_the_bound_the_process_ends_anyway(end: str) -> None:
             since = time.monotonic()  # it asked just before "stuck"
         took = _assert_gone(console, since, end)
         assert console.proc.returncode == 0
-        if end != "hangup":  # a terminal still there is put back as it was
+        if end in ("sigterm", "quit"):  # a terminal still there is put back as it was
             assert took >= grace - 0.1  # not before the bound: the app had its chance
             lflag = console.termios_lflag()
             assert lflag & termios.ECHO and lflag & termios.ICANON
@@ -228,3 +237,17 @@ def test_stress_every_moment(store: str, target: str, end: str, moment: float) -
 @pytest.mark.stress
 def test_stress_a_terminal_that_stopped_reading(store: str, end: str, moment: float) -> None:
     stop_reading_then(moment, ["--store", store], end)
+
+
+def test_the_textual_internals_the_driver_relies_on_are_still_there() -> None:
+    """console/driver.py overrides and reads private members of Textual's driver: an upgrade
+    that renames one must fail here, not silently bring the orphans back."""
+    import inspect
+
+    from textual.drivers import _writer_thread, linux_driver
+
+    driver_source = inspect.getsource(linux_driver.LinuxDriver)
+    for name in ("_sigcont_application", "_must_signal_resume", "self._file", "_writer_thread"):
+        assert name in driver_source, name
+    assert "WriterThread(self._file)" in driver_source
+    assert "self._queue" in inspect.getsource(_writer_thread.WriterThread)
