@@ -23,8 +23,16 @@ process behind its terminal for good; :func:`guarded_driver` works around them, 
 
 Reads: an EIO from the input thread (a pty whose other side closed) asks for an exit instead
 of Textual's panic. A hung-up tty that reads as end-of-file makes Textual's input thread spin
-until the app exits (upstream: Textualize/textual#6690); the guard's hang-up watch ends that
-within a moment.
+until the app exits (upstream: https://github.com/Textualize/textual/pull/6690, open); the
+guard's hang-up watch ends that within a moment.
+
+Upstream, as of Textual 8.2.8: no report was found of faults 1 and 2 (a SIGCONT with no
+suspension; an output thread that dies and leaves a full queue). Related: driver work done
+inside a signal handler deadlocks on SIGTSTP (Textualize/textual#6298, PR #6333), and a
+killed app leaves the terminal unusable (Textualize/textual#4070). Every override here names
+a private member of ``LinuxDriver``/``WriterThread`` (``_sigcont_application``,
+``_must_signal_resume``, ``_file``, ``_writer_thread``, ``_queue``); a test in
+tests/test_console_hangup.py fails if an upgrade renames one.
 """
 
 from __future__ import annotations
