@@ -16,9 +16,11 @@ variable. Everything else waits for a condition with a deadline.
 from __future__ import annotations
 
 import re
+import shutil
 import signal
 import termios
 import time
+from pathlib import Path
 
 import pytest
 from conftest import PYTHON
@@ -159,18 +161,28 @@ def test_a_terminal_that_stopped_reading_then_sigterm(store: str) -> None:
 def test_the_demo_and_its_loop_go_with_the_terminal() -> None:
     with PtyConsole(["--demo"]) as console:
         assert console.wait_for(FIRST_SCREEN)
-        assert _until(lambda: any("console.demo" in " ".join(p.cmdline()) for p in console.survivors()))
+        assert _until(lambda: _demo_loops(console))
         since = console.hang_up()
         _assert_gone(console, since, "a hang-up of the demo")
 
 
 def test_the_demo_loop_dies_with_a_sigkilled_console() -> None:
-    """No cleanup runs in a SIGKILLed console: the loop notices on its own (its lifeline)."""
+    """No cleanup runs in a SIGKILLed console: the loop notices on its own (its lifeline).
+    (Its temporary store stays behind; the test removes it.)"""
     with PtyConsole(["--demo"]) as console:
         assert console.wait_for(FIRST_SCREEN)
-        assert _until(lambda: any("console.demo" in " ".join(p.cmdline()) for p in console.survivors()))
-        since = console.send(signal.SIGKILL)
-        _assert_gone(console, since, "SIGKILL of the demo console")
+        loops: list = []
+        assert _until(lambda: loops.extend(_demo_loops(console)) or loops)
+        store = Path(loops[0].cmdline()[loops[0].cmdline().index("--store") + 1])
+        try:
+            since = console.send(signal.SIGKILL)
+            _assert_gone(console, since, "SIGKILL of the demo console")
+        finally:
+            shutil.rmtree(store.parent, ignore_errors=True)
+
+
+def _demo_loops(console: PtyConsole) -> list:
+    return [p for p in console.survivors() if "console.demo" in p.cmdline()]
 
 
 # -- the bound itself: a main thread stuck for good --------------------------------------------------
