@@ -572,11 +572,12 @@ def frame_stats(chunks: list[tuple[float, bytes]], wall: float, rows: int) -> di
 def app_no_cd_main(store: str, now_iso: str | None) -> int:
     """Baseline on the pty: the real app, change detection off (a snapshot every poll)."""
     from console.app import HealthConsole
+    from console.terminal import TerminalGuard
 
     start = datetime.fromisoformat(now_iso).timestamp() if now_iso else None
     real = time.time()
     clock = time.time if start is None else (lambda: start + (time.time() - real))
-    app = HealthConsole(store, clock=clock, refresh_seconds=0.0, handle_signals=True, exit_on_hangup=True)
+    app = HealthConsole(store, clock=clock, refresh_seconds=0.0, guard=TerminalGuard.install())
     app.run()
     return app.return_code or 0
 

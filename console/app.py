@@ -5,20 +5,17 @@
   and go down to the dashboard as attributes. The UI thread never runs SQLite.
 - "Now" is an injected clock everywhere (the demo's accelerated clock, a test's pinned
   one); the default is the system clock.
-- Over SSH it must never outlive its terminal: SIGHUP and SIGTERM exit cleanly, and a hung-up
-  terminal (POLLHUP on stdin) is noticed within a second — Textual's input thread would
-  otherwise keep polling a dead descriptor.
+- Over SSH it must never outlive its terminal: :mod:`console.terminal` (signals, hang-up
+  watch, the bound on shutdown) and :mod:`console.driver` (Textual's driver, safe on a
+  terminal that goes away) do that for ``run_app``; the app only tells the guard it runs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
-import select
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable
 from datetime import date
@@ -31,6 +28,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from console.driver import guarded_driver
 from console.screens.browser import BrowserScreen, ReportView
 from console.screens.context import ConsoleContext
 from console.screens.dashboard import DashboardScreen
@@ -43,6 +41,7 @@ from console.store_watch import (
     WatchdogSeen,
     watchdog_running,
 )
+from console.terminal import TerminalGuard
 from console.widgets.status_line import alert_state
 from health.calendar import get_calendar
 from health.live import LiveSnapshot
@@ -75,15 +74,13 @@ class HealthConsole(App[int]):
         refresh_seconds: float = 5.0,
         alive: Callable = process_alive,
         watchdogs: Callable[[Path], bool | None] = watchdog_running,
-        handle_signals: bool = False,
-        exit_on_hangup: bool = False,
+        guard: TerminalGuard | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(driver_class=guarded_driver(guard) if guard is not None else None)
         self.ctx = ConsoleContext(Path(store_path), get_calendar(calendar), clock, source, store_label)
         self.browse_on_start = browse
         self.start_day = start_day
-        self.handle_signals = handle_signals
-        self.exit_on_hangup = exit_on_hangup
+        self.guard = guard
         self.snapshot: LiveSnapshot | None = None
         self.store_watch = StoreWatch(
             self.ctx.store_path,
@@ -98,7 +95,6 @@ class HealthConsole(App[int]):
         )
         self.watchdog: bool | None = None
         self.dashboard = DashboardScreen(self.ctx.calendar, clock, source)
-        self._leaving = threading.Event()  # set on exit: ends the terminal watch
         self.sub_title = "starting…"
 
     def get_default_screen(self) -> Screen:
@@ -107,10 +103,11 @@ class HealthConsole(App[int]):
     def on_mount(self) -> None:
         self.dashboard.store_state = self.store_watch.state
         self._watch_store()
-        if self.handle_signals:
-            self._install_signal_handlers()
-        if self.exit_on_hangup:
-            self._start_terminal_watch()
+        if self.guard is not None:
+            # SIGHUP, SIGTERM, a hang-up: exit (bounded by the guard). Not before the first
+            # screen has been drawn: an exit while Textual is still mounting it crashes in its
+            # Header (a title watcher runs after the header's children are gone): exit 1.
+            self.call_after_refresh(self.guard.attach, self.exit)
         if self.browse_on_start:
             self.push_screen(BrowserScreen(self.ctx, self.start_day))
 
@@ -146,7 +143,8 @@ class HealthConsole(App[int]):
 
     def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:  # type: ignore[override]
         self.store_watch.stop()
-        self._leaving.set()
+        if self.guard is not None:
+            self.guard.request_exit()  # the shutdown that follows is bounded
         super().exit(result, return_code, message)
 
     # -- actions ---------------------------------------------------------------------------------
@@ -206,36 +204,6 @@ class HealthConsole(App[int]):
         yield SystemCommand("Help: every key", "The keys of every screen (?)", self.action_help)
         yield from super().get_system_commands(screen)
 
-    # -- terminal and signals ------------------------------------------------------------------
-    def _install_signal_handlers(self) -> None:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
-                loop.add_signal_handler(sig, self.exit, None, 0)
-
-    def _start_terminal_watch(self) -> None:
-        """Exit when the terminal hangs up (ssh dropped, tmux pane killed with HUP ignored)."""
-        loop = asyncio.get_running_loop()
-        try:
-            fd = sys.__stdin__.fileno()
-        except (AttributeError, ValueError, OSError):
-            return
-
-        def watch() -> None:
-            poller = select.poll()
-            poller.register(fd, 0)  # no events asked: poll reports only HUP, ERR and NVAL
-            while not self._leaving.is_set():
-                try:
-                    events = poller.poll(1000)
-                except OSError:
-                    events = [(fd, select.POLLHUP)]
-                if any(mask & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, mask in events):
-                    with contextlib.suppress(RuntimeError):
-                        loop.call_soon_threadsafe(self.exit, None, 0)
-                    return
-
-        threading.Thread(target=watch, name="terminal-watch", daemon=True).start()
-
 
 def run_app(args, clock: Callable[[], float] = time.time) -> int:
     """``health-console`` without ``--report``/``--watch``: the dashboard, the date browser
@@ -252,6 +220,7 @@ def run_app(args, clock: Callable[[], float] = time.time) -> int:
     calendar = get_calendar(code)
     day = parse_day(args.date, calendar.tz, clock()) if args.date else None
     _need_terminal(UsageError)
+    guard = TerminalGuard.install()
     app = HealthConsole(
         store,
         calendar=code,
@@ -259,8 +228,7 @@ def run_app(args, clock: Callable[[], float] = time.time) -> int:
         source=args.source,
         browse=args.date is not None,
         start_day=day,
-        handle_signals=True,
-        exit_on_hangup=True,
+        guard=guard,
     )
     app.run()
     return app.return_code or 0
@@ -274,6 +242,7 @@ def _need_terminal(error: type[Exception]) -> None:
 
 def _run_demo(args) -> int:
     """A temporary store fed by a simulated loop in its own process, on a 60× clock."""
+    import shutil
     import subprocess
     import tempfile
 
@@ -289,13 +258,18 @@ def _run_demo(args) -> int:
 
     code = args.calendar or "XNYS"
     calendar = get_calendar(code)
+    guard = TerminalGuard.install()  # from here on, SIGHUP/SIGTERM/a hang-up end the demo
     tmp = Path(tempfile.mkdtemp(prefix="health-demo-"))
+    guard.on_hard_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
     proc = None
     try:
         store = tmp / "health.db"
         day = demo_day(code)
-        print(f"health-console --demo: seeding {day.isoformat()} and earlier…", file=sys.stderr)
+        with contextlib.suppress(OSError):  # the terminal may already be gone
+            print(f"health-console --demo: seeding {day.isoformat()} and earlier…", file=sys.stderr)
         seed_history(store, day, code)
+        if guard.leaving:
+            return 0
         clock = demo_clock(day, args.speed or 60.0, code)
         proc = start_demo_process(store, clock, code)
         wait_for_loop(store, clock.sim_start, proc)
@@ -307,8 +281,7 @@ def _run_demo(args) -> int:
             browse=args.date is not None,
             start_day=start_day,
             store_label="demo store (temporary)",
-            handle_signals=True,
-            exit_on_hangup=True,
+            guard=guard,
         )
         app.run()
         return app.return_code or 0

@@ -127,8 +127,11 @@ def run_loop(
 
 
 def start_demo_process(store: Path, clock: DemoClock, calendar_code: str = "XNYS") -> subprocess.Popen:
-    """The loop in its own process, as in production; it dies with the console."""
-    return subprocess.Popen(
+    """The loop in its own process, as in production; it dies with the console, however the
+    console ends (SIGKILL included): it holds the read end of a pipe whose only write end is
+    the console's — when the console is gone, the pipe reads end-of-file."""
+    lifeline, keep = os.pipe()  # both close-on-exec; the child gets only the read end
+    proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -143,14 +146,18 @@ def start_demo_process(store: Path, clock: DemoClock, calendar_code: str = "XNYS
             repr(clock.speed),
             "--calendar",
             calendar_code,
-            "--parent",
-            str(os.getpid()),
+            "--lifeline",
+            str(lifeline),
         ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        pass_fds=(lifeline,),
     )
+    os.close(lifeline)
+    proc.lifeline = keep  # type: ignore[attr-defined]  # open until the console ends
+    return proc
 
 
 def remove_demo_store(tmp: Path, group: int | None, timeout: float = 5.0) -> None:
@@ -238,36 +245,42 @@ def _main() -> None:
     p.add_argument("--real-start", type=float, required=True)
     p.add_argument("--speed", type=float, default=60.0)
     p.add_argument("--calendar", default="XNYS")
-    p.add_argument("--parent", type=int)
+    p.add_argument("--lifeline", type=int, help="read end of a pipe only the console writes to")
     args = p.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    if args.parent:
-        _exit_with_parent(args.parent)
+    if args.lifeline is not None:
+        _exit_with_console(args.lifeline)
     clock = DemoClock(args.sim_start, args.real_start, args.speed)
-    run_loop(Path(args.store), clock, args.calendar, on_crash=lambda: _crash_as_a_process(args.parent))
+    run_loop(Path(args.store), clock, args.calendar, on_crash=lambda: _crash_as_a_process(args.lifeline))
 
 
-def _crash_as_a_process(parent: int | None) -> None:
+def _crash_as_a_process(lifeline: int | None) -> None:
     """The old process dies (its pid is gone, no clean stop recorded); a forked child plays
     the supervisor's restart with a new pid, in the same process group as the console knows."""
     if os.fork():
         os._exit(1)
-    if parent:
-        _exit_with_parent(parent)  # threads do not survive fork: watch the console again
+    if lifeline is not None:
+        _exit_with_console(lifeline)  # threads do not survive fork: watch the console again
 
 
-def _exit_with_parent(pid: int) -> None:
+def _exit_with_console(lifeline: int) -> None:
+    """End this process when the console has ended: its pipe reads end-of-file. Unlike a
+    parent-pid poll this survives the restart above (whose parent is the "crashed" process),
+    a console that is a zombie not yet reaped, and pid reuse."""
     import threading
 
     def watch() -> None:
         while True:
-            time.sleep(1)
             try:
-                os.kill(pid, 0)
+                if not os.read(lifeline, 1):
+                    break
+            except InterruptedError:
+                continue
             except OSError:
-                os._exit(0)
+                break
+        os._exit(0)
 
-    threading.Thread(target=watch, daemon=True).start()
+    threading.Thread(target=watch, name="console-lifeline", daemon=True).start()
 
 
 if __name__ == "__main__":
