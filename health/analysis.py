@@ -9,7 +9,6 @@ heartbeats whose RTH part is longer than ``max_uptime_gap_minutes``.
 
 from __future__ import annotations
 
-import statistics
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -35,9 +34,8 @@ from health.report import (
     UnexpectedExit,
     Uptime,
 )
+from health.signal_tally import WHOLE_HOUR_SLACK, SignalTally
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
-
-WHOLE_HOUR_SLACK = 120.0  # seconds around a whole-hour offset still read as a tz label error
 
 
 @dataclass(frozen=True)
@@ -53,6 +51,9 @@ class SourceInputs:
     config: dict = field(default_factory=dict)  # the newest recorded run config
     later_starts: tuple[float, ...] = ()  # the first start of this source after the window, if any
     latest_run: RunRecord | None = None
+    # The signals already tallied (the live view keeps one up to date); ``signals`` is then
+    # not read.
+    signal_tally: SignalTally | None = None
 
 
 @dataclass(frozen=True)
@@ -101,7 +102,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     th = Thresholds.from_config(src.config, **inp.overrides)
     sess = cal.session(inp.day)
     rth = iv.clip(sess.rth_intervals(), win_start, win_end) if sess else []
-    signals = _signals(src, cal, sess, th)
+    signals = _signals(src, cal, th)
     gate = _gate(src, cal, sess, win_start)
     if signals.whole_hour_offset is None and gate.future:
         # The gate refused the data as future (so no signal shows the offset): naive UTC read
@@ -153,40 +154,15 @@ def _uptime(
     )
 
 
-def _signals(src: SourceInputs, cal: MarketCalendar, sess, th: Thresholds) -> Signals:
-    tz = cal.tz
-    total = rth_n = stale = future = 0
-    ages: list[float] = []
-    hourly: Counter[int] = Counter()
-    newest = None
-    for at, data_ts in src.signals:
-        total += 1
-        age = at - data_ts
-        ages.append(age)
-        in_rth = cal.is_open(at)  # any session: CMES' evening belongs to the next day's
-        if in_rth:
-            rth_n += 1
-        if age < -th.future_tolerance_seconds:
-            future += 1
-        elif age > th.max_data_age_seconds or (in_rth and data_ts <= _prev_close(cal, at)):
-            stale += 1
-        hourly[datetime.fromtimestamp(at, tz).hour] += 1
-        if newest is None or data_ts > newest:
-            newest = data_ts
-    whole_hours, whole_count = _whole_hour_offset(ages)
-    return Signals(
-        total=total,
-        rth=rth_n,
-        after_hours=total - rth_n,
-        stale=stale,
-        future=future,
-        max_data_age=max(ages) if ages else None,
-        median_data_age=statistics.median(ages) if ages else None,
-        newest_data_ts=newest,
-        hourly=dict(hourly),
-        whole_hour_offset=whole_hours,
-        whole_hour_count=whole_count,
-    )
+def _signals(src: SourceInputs, cal: MarketCalendar, th: Thresholds) -> Signals:
+    """The signals section, from the loop's tally (health/signal_tally.py): the live view
+    hands in the one it keeps up to date, a report tallies the day's signals here."""
+    tally = src.signal_tally
+    if tally is None:
+        return SignalTally(cal, th).extend(src.signals).signals()
+    if tally.thresholds != th or tally.calendar is not cal:
+        raise ValueError(f"signal tally of {src.source!r} was kept for other thresholds or another calendar")
+    return tally.signals()
 
 
 def _gate(src: SourceInputs, cal: MarketCalendar, sess, win_start: float) -> GateStats:
@@ -261,10 +237,6 @@ def _lifecycle(
     )
 
 
-def _prev_close(cal: MarketCalendar, at: float) -> float:
-    return cal.previous_session_close(at)  # the gate's rule: -inf where sessions abut
-
-
 def _gaps(source, beats, rth, sess, win_end, th: Thresholds, now: float) -> list[Gap]:
     if sess is None or not rth:
         return []
@@ -276,23 +248,6 @@ def _gaps(source, beats, rth, sess, win_end, th: Thresholds, now: float) -> list
         if rth_part > th.max_gap_seconds:
             out.append(Gap(source, s, e, rth_part, ongoing=(e >= now - 1 and e < sess.close_ts)))
     return out
-
-
-def _whole_hour_offset(ages: list[float]) -> tuple[int | None, int]:
-    """Most signals' data off by the same whole number of hours smells of a tz label error."""
-    if len(ages) < 3:
-        return None, 0
-    offsets: Counter[int] = Counter()
-    for age in ages:
-        hours = round(age / 3600)
-        if hours != 0 and abs(age - hours * 3600) <= WHOLE_HOUR_SLACK:
-            offsets[hours] += 1
-    if not offsets:
-        return None, 0
-    hours, count = offsets.most_common(1)[0]
-    if count * 2 >= len(ages):
-        return hours, count
-    return None, 0
 
 
 def _gate_whole_hour_offset(gate: tuple[GateRecord, ...], total: int) -> tuple[int | None, int]:

@@ -306,6 +306,40 @@ class MarketCalendar:
         bs, be = self._break_starts[i], self._break_ends[i]
         return bs is None or be is None or not bs <= ts < be
 
+    def stretch_at(self, ts: float) -> tuple[float, float, bool, float]:
+        """(start, end, is_open, cutoff): the half-open stretch [start, end) around ``ts`` over
+        which ``is_open`` and ``previous_session_close`` keep the values they have at ``ts``.
+        Signals come in time order, so an analysis that remembers the stretch classifies
+        most of them with two comparisons instead of two bisects."""
+        closes = self._closes
+        i = bisect.bisect_right(closes, ts)
+        if i >= len(closes):
+            return (closes[-1] if closes else float("-inf")), float("inf"), False, float("-inf")
+        lo = closes[i - 1] if i > 0 else float("-inf")
+        cutoff = self._cutoff(i)
+        opens, close = self._opens[i], closes[i]
+        if ts < opens:
+            return lo, opens, False, cutoff
+        bs, be = self._break_starts[i], self._break_ends[i]
+        if bs is not None and be is not None and bs < be:
+            if ts < bs:
+                return opens, bs, True, cutoff
+            if ts < be:
+                return bs, be, False, cutoff
+            return be, close, True, cutoff
+        return opens, close, True, cutoff
+
+    def open_intervals(self, start: float, end: float) -> list[tuple[float, float]]:
+        """The parts of [start, end) inside a session, breaks cut out (``is_open``'s set)."""
+        out: list[tuple[float, float]] = []
+        t = start
+        while t < end:
+            _, hi, is_open, _ = self.stretch_at(t)
+            if is_open:
+                out.append((t, min(hi, end)))
+            t = hi
+        return out
+
     def fmt(self, ts: float, pattern: str = "%a %Y-%m-%d %H:%M %Z") -> str:
         return datetime.fromtimestamp(ts, self.tz).strftime(pattern)
 
