@@ -2,12 +2,16 @@
 right now (market phase, heartbeat age, data age, the gate's latest decisions, alert log).
 
 One function, ``take_snapshot``, run in a worker whenever the store changes; pure data out.
+The console and the watchdog keep a :class:`~health.day_tail.DayTail` between snapshots, so
+each one reads only what the loop recorded since the last.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from health import intervals as iv
 from health.analysis import analyze
 from health.calendar import MarketCalendar, MarketState
 from health.codes import IssueCode
@@ -18,6 +22,9 @@ from health.process import process_alive, runs_here
 from health.report import HealthReport, Thresholds
 from store.reader import StoreReader
 from store.records import AlertRecord, GateRecord
+
+if TYPE_CHECKING:
+    from health.day_tail import DayTail
 
 CLOSING_SOON_SECONDS = 15 * 60
 RECENT_SECONDS = 15 * 60
@@ -90,12 +97,23 @@ def take_snapshot(
     now: float,
     source: str | None = None,
     alive=process_alive,
+    tail: DayTail | None = None,
 ) -> LiveSnapshot:
+    """Today as of ``now``, every query in one read transaction (one commit). A ``tail``
+    kept by the caller between snapshots makes it read only what is new (health/day_tail.py);
+    the snapshot is the same either way."""
+    with reader.consistent():
+        return _take_snapshot(reader, calendar, now, source, alive, tail)
+
+
+def _take_snapshot(reader, calendar, now, source, alive, tail) -> LiveSnapshot:
     state, soon = market_phase(calendar, now)
     day = calendar.local_date(now)
     version = reader.data_version()
+    if tail is not None:
+        tail.catch_up(reader, calendar, day, now, source)
     try:
-        inputs = load_day(reader, calendar, day, now, source, alive=alive)
+        inputs = load_day(reader, calendar, day, now, source, alive=alive, tail=tail)
     except ReportUnavailable:
         inputs = None
     report = analyze(inputs) if inputs else None
@@ -108,12 +126,8 @@ def take_snapshot(
         recent = reader.last_gate(name, limit=12, before=now)
         last = recent[0] if recent else None
         data_age = (now - last.last_data_ts) if last and last.last_data_ts is not None else None
-        trend = _trend(reader.gate(start, now + 1, name))
-        after_hours = sum(
-            1
-            for at, _ in reader.signal_times(now - RECENT_SECONDS, now + 1, name)
-            if not calendar.state(at).is_open
-        )
+        trend = _trend(tail.gate(reader, start, now + 1, name) if tail else reader.gate(start, now + 1, name))
+        after_hours = recent_after_hours(reader, calendar, now, name)
         proc_alive = alive(latest) if latest else None
         store_error = None
         for a in reader.alerts(now - 7 * 86400, now + 1, name):
@@ -139,7 +153,8 @@ def take_snapshot(
             )
         )
     day_start = calendar_day_start(calendar, now)
-    alerts = tuple(reversed(reader.alerts(day_start, now + 1, source)))
+    alerts = tail.alerts(day_start, now + 1, source) if tail else reader.alerts(day_start, now + 1, source)
+    alerts = tuple(reversed(alerts))
     return LiveSnapshot(
         now=now,
         calendar=calendar.code,
@@ -151,6 +166,14 @@ def take_snapshot(
         alerts=alerts,
         data_version=version,
     )
+
+
+def recent_after_hours(reader: StoreReader, calendar: MarketCalendar, now: float, source: str) -> int:
+    """Signals the loop generated outside RTH in the last RECENT_SECONDS: counted by the
+    store over the closed parts of that stretch (none at all while the market is open)."""
+    lo, hi = now - RECENT_SECONDS, now + 1
+    closed = iv.complement(calendar.open_intervals(lo, hi), lo, hi)
+    return sum(reader.count_signals(start, end, source) for start, end in closed)
 
 
 def calendar_day_start(calendar: MarketCalendar, now: float) -> float:

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import time
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
 from health.process import process_alive
-from health.report import HealthReport
+from health.report import HealthReport, Thresholds
 from store.reader import StoreReader, StoreUnavailable
+
+if TYPE_CHECKING:
+    from health.day_tail import DayTail
 
 MAX_INTERVAL_SLACK = 7200.0  # spans ending this long before the window can still cover it
 
@@ -31,7 +35,11 @@ def load_day(
     source: str | None = None,
     overrides: dict | None = None,
     alive=process_alive,
+    tail: DayTail | None = None,
 ) -> DayInputs:
+    """The day's records for ``analyze``. With ``tail`` (the live view's), signals, gate
+    buckets, alerts and events come from what it kept and what is new since its last look
+    (health/day_tail.py); everything else is read here either way."""
     calendar.check_range(day)
     win_start, win_end, _ = window(day, calendar, now)
     first = reader.first_record_at()
@@ -50,6 +58,8 @@ def load_day(
             f"no loop named {source!r} in {reader.path} (sources: {', '.join(all_sources) or 'none'})"
         )
     names = [source] if source else all_sources
+    if tail is not None:
+        tail.catch_up(reader, calendar, day, now, source)
     inputs = []
     for name in names:
         runs = reader.runs(win_start, win_end, name)
@@ -58,15 +68,27 @@ def load_day(
             continue  # this loop did not exist yet on that day
         next_start = reader.next_run_start(name, win_end)
         later = () if next_start is None else (next_start,)
+        if tail is None:
+            gate = reader.gate(win_start, win_end, name)
+            signals, tally = reader.signal_times(win_start, win_end, name), None
+            alerts = reader.alerts(win_start, win_end, name)
+            events = reader.events(win_start, win_end, name)
+        else:
+            gate = tail.gate(reader, win_start, win_end, name)
+            th = Thresholds.from_config(config_run.config, **(overrides or {}))
+            signals, tally = (), tail.signals(reader, name, th)
+            alerts = tail.alerts(win_start, win_end, name)
+            events = tail.events(win_start, win_end, name)
         inputs.append(
             SourceInputs(
                 source=name,
                 runs=tuple(runs),
                 spans=tuple(reader.spans(win_start, win_end, name, slack=MAX_INTERVAL_SLACK)),
-                gate=tuple(reader.gate(win_start, win_end, name)),
-                signals=tuple(reader.signal_times(win_start, win_end, name)),
-                alerts=tuple(reader.alerts(win_start, win_end, name)),
-                events=tuple(reader.events(win_start, win_end, name)),
+                gate=tuple(gate),
+                signals=tuple(signals),
+                signal_tally=tally,
+                alerts=tuple(alerts),
+                events=tuple(events),
                 last_activity=reader.last_activity(name, before=win_end),
                 config=config_run.config,
                 later_starts=later,

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -89,6 +90,28 @@ class StoreReader:
     def data_version(self) -> int:
         """Changes whenever another connection commits: free change detection."""
         return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def schema_cookie(self) -> int:
+        """Changes whenever the schema does (a migration): what was read before may no longer
+        mean the same."""
+        return int(self._q("PRAGMA schema_version")[0][0])
+
+    @contextmanager
+    def consistent(self) -> Iterator[None]:
+        """Every query inside reads the same commit: one read transaction, a WAL snapshot. It
+        takes no lock a writer waits on; keep it short (a checkpoint cannot pass it)."""
+        if self.conn.in_transaction:
+            yield
+            return
+        try:
+            self.conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
+        try:
+            yield
+        finally:
+            if self.conn.in_transaction:
+                self.conn.rollback()  # nothing was written: ends the read transaction
 
     def _q(self, sql: str, params: Iterable = ()) -> list[tuple]:
         try:
@@ -190,12 +213,29 @@ class StoreReader:
         rows = self._q(
             "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
             f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? AND bucket < ?{cond} "
-            "ORDER BY bucket",
+            "ORDER BY bucket, source, code",
             (start - MAX_GATE_BUCKET_SECONDS, end, *params),
         )
         return [
             GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows if r[9] >= start and r[8] < end
         ]
+
+    def gate_since(self, bucket: float) -> list[GateRecord]:
+        """Every loop's gate buckets from ``bucket`` on, in ``gate``'s order. Buckets are
+        updated in place (store/batch.py), so a live reader re-reads the recent ones."""
+        rows = self._q(
+            "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
+            "last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? ORDER BY bucket, source, code",
+            (bucket,),
+        )
+        return [GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
+
+    def gate_fingerprint(self, lo: float, hi: float) -> tuple[int, int]:
+        """(buckets, decisions) with ``lo <= bucket < hi``. A bucket is only ever added, or
+        updated by adding decisions to its count (store/batch.py), so while this pair stays
+        the same, no bucket in the range changed."""
+        row = self._q("SELECT count(*), total(count) FROM gate WHERE bucket >= ? AND bucket < ?", (lo, hi))
+        return int(row[0][0]), int(row[0][1])
 
     def last_gate(
         self, source: str | None = None, limit: int = 1, before: float | None = None
@@ -229,9 +269,54 @@ class StoreReader:
         """(at, data_ts) pairs only: what the analysis needs, without building records."""
         cond, params = self._src(source)
         return self._q(
-            f"SELECT at, data_ts FROM signals WHERE at >= ? AND at < ?{cond} ORDER BY at",
+            f"SELECT at, data_ts FROM signals WHERE at >= ? AND at < ?{cond} ORDER BY at, id",
             (start, end, *params),
         )
+
+    # Signals, alerts and events are append-only rows with increasing ids: a live reader asks
+    # for what came after the last id it saw, and never reads a row twice.
+    def last_ids(self) -> tuple[int, int, int]:
+        """The newest id of the signals, alerts and events tables (0 when empty)."""
+        row = self._q(
+            "SELECT (SELECT coalesce(max(id), 0) FROM signals), (SELECT coalesce(max(id), 0) FROM alerts), "
+            "(SELECT coalesce(max(id), 0) FROM events)"
+        )
+        return int(row[0][0]), int(row[0][1]), int(row[0][2])
+
+    def signals_after(
+        self, after_id: int, upto_id: int, source: str | None = None, batch: int = 10_000
+    ) -> Iterator[list[tuple[int, str, float, float]]]:
+        """(id, source, at, data_ts) of the signals with ``after_id < id <= upto_id``, by id, in
+        batches (a day of a busy loop never sits in memory at once)."""
+        cond, params = self._src(source)
+        yield from self._batches(
+            f"SELECT id, source, at, data_ts FROM signals WHERE id > ? AND id <= ?{cond} ORDER BY id",
+            (after_id, upto_id, *params),
+            batch,
+        )
+
+    def signal_times_upto(
+        self, start: float, end: float, source: str, upto_id: int, batch: int = 10_000
+    ) -> Iterator[list[tuple[float, float]]]:
+        """(at, data_ts) of one loop's signals in [start, end) with ``id <= upto_id``, in batches."""
+        yield from self._batches(
+            "SELECT at, data_ts FROM signals WHERE at >= ? AND at < ? AND source = ? AND id <= ?",
+            (start, end, source, upto_id),
+            batch,
+        )
+
+    def count_signals(self, start: float, end: float, source: str | None = None) -> int:
+        cond, params = self._src(source)
+        row = self._q(f"SELECT count(*) FROM signals WHERE at >= ? AND at < ?{cond}", (start, end, *params))
+        return int(row[0][0])
+
+    def _batches(self, sql: str, params: tuple, batch: int) -> Iterator[list[tuple]]:
+        try:
+            cursor = self.conn.execute(sql, params)
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
 
     def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
         """(at, data_ts) of the newest signals, newest first, by the ``at`` index."""
@@ -244,8 +329,17 @@ class StoreReader:
         cond, params = self._src(source)
         rows = self._q(
             f"SELECT id, source, run_id, at, kind, detail FROM events WHERE at >= ? AND at < ?{cond} "
-            "ORDER BY at",
+            "ORDER BY at, id",
             (start, end, *params),
+        )
+        return [EventRecord(*r) for r in rows]
+
+    def events_after(self, after_id: int, upto_id: int, start: float, end: float) -> list[EventRecord]:
+        """Every loop's events with ``after_id < id <= upto_id`` and ``start <= at < end``."""
+        rows = self._q(
+            "SELECT id, source, run_id, at, kind, detail FROM events "
+            "WHERE id > ? AND id <= ? AND at >= ? AND at < ? ORDER BY id",
+            (after_id, upto_id, start, end),
         )
         return [EventRecord(*r) for r in rows]
 
@@ -253,8 +347,17 @@ class StoreReader:
         cond, params = self._src(source)
         rows = self._q(
             "SELECT id, source, code, severity, message, at, resolved, origin, detail FROM alerts "
-            f"WHERE at >= ? AND at < ?{cond} ORDER BY at",
+            f"WHERE at >= ? AND at < ?{cond} ORDER BY at, id",
             (start, end, *params),
+        )
+        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
+
+    def alerts_after(self, after_id: int, upto_id: int, start: float, end: float) -> list[AlertRecord]:
+        """Every loop's alerts with ``after_id < id <= upto_id`` and ``start <= at < end``."""
+        rows = self._q(
+            "SELECT id, source, code, severity, message, at, resolved, origin, detail FROM alerts "
+            "WHERE id > ? AND id <= ? AND at >= ? AND at < ? ORDER BY id",
+            (after_id, upto_id, start, end),
         )
         return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
 
