@@ -72,6 +72,7 @@ class HealthConsole(App[int]):
         store_label: str | None = None,
         poll_interval: float = 0.25,
         refresh_seconds: float = 5.0,
+        min_gap: float = 0.4,
         alive: Callable = process_alive,
         watchdogs: Callable[[Path], bool | None] = watchdog_running,
         guard: TerminalGuard | None = None,
@@ -90,6 +91,7 @@ class HealthConsole(App[int]):
             label=self.ctx.store_label,
             interval=poll_interval,
             refresh_seconds=refresh_seconds,
+            min_gap=min_gap,
             alive=alive,
             watchdogs=watchdogs,
         )

@@ -222,15 +222,18 @@ def seed_history(store: Path, day: date, calendar_code: str = "XNYS", own_proces
 
 
 def wait_for_loop(store: Path, since: float, proc: subprocess.Popen, timeout: float = 10.0) -> bool:
-    """Wait (bounded) until the demo loop has recorded its first run, so that the console's
-    first frame shows it running rather than yesterday's stopped run."""
+    """Wait (bounded) until the demo loop has recorded its first run and its first heartbeat,
+    so that the console's first frame shows it running rather than yesterday's stopped run
+    (the run's row is written at once, the heartbeat with the recorder's next commit)."""
     from store.reader import StoreReader, StoreUnavailable
 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         try:
             with StoreReader(store) as reader:
-                if reader.next_run_start(LOOP["source"], since) is not None:
+                started = reader.next_run_start(LOOP["source"], since)
+                beat = reader.last_activity(LOOP["source"])
+                if started is not None and beat is not None and beat >= started:
                     return True
         except StoreUnavailable:
             pass

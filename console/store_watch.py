@@ -7,6 +7,11 @@ snapshot has aged ``refresh_seconds`` (RTH coverage "so far" changes with time a
 it take a new :class:`~health.live.LiveSnapshot` — still on this thread, so the UI thread
 never touches SQLite. Results travel as Textual messages (posting is thread-safe).
 
+A busy loop commits four times a second. Snapshots come at a human rate: at most one every
+``min_gap`` seconds, whatever was committed in between comes in the next one. Each reads only
+what is new since the last (a :class:`~health.day_tail.DayTail` kept by this thread), so its
+cost does not grow with the day.
+
 Safety (docs/CONTRACT.md §5): the store is opened only through :class:`store.reader.StoreReader`
 (``mode=ro``): never created, never written, no write lock ever taken. A store that does not
 exist yet is waited for, politely and without creating anything.
@@ -25,6 +30,7 @@ from pathlib import Path
 from textual.message import Message
 
 from health.calendar import MarketCalendar
+from health.day_tail import DayTail
 from health.live import LiveSnapshot, take_snapshot
 from health.process import process_alive, watchdog_pids
 from store.paths import file_identity
@@ -97,11 +103,13 @@ class StoreWatch:
         label: str | None = None,
         interval: float = 0.25,
         refresh_seconds: float = 5.0,
+        min_gap: float = 0.4,
         alive: Callable = process_alive,
         watchdogs: Callable[[Path], bool | None] = watchdog_running,
         watchdog_every: float = 30.0,
     ) -> None:
-        """``watchdogs(path)`` is asked every ``watchdog_every`` seconds (a process scan: rare)."""
+        """``watchdogs(path)`` is asked every ``watchdog_every`` seconds (a process scan: rare);
+        ``min_gap`` is the least time between two snapshots (not for ``refresh``)."""
         self.path = Path(path)
         self.watchdogs = watchdogs
         self.watchdog_every = watchdog_every
@@ -111,7 +119,9 @@ class StoreWatch:
         self.label = label or str(self.path)
         self.interval = interval
         self.refresh_seconds = refresh_seconds
+        self.min_gap = min_gap
         self.alive = alive
+        self.tail = DayTail()  # today, as read so far: used by the watch thread only
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._force = False
@@ -173,14 +183,23 @@ class StoreWatch:
                     set_state(UNAVAILABLE, self._relabel(str(exc)))
                     self._sleep(1.0)
                     continue
-                due = time.monotonic() - taken_at >= self.refresh_seconds
-                if current != version or due or self._force:
+                since = time.monotonic() - taken_at
+                wanted = current != version or since >= self.refresh_seconds
+                if wanted and since < self.min_gap and not self._force:
+                    self._sleep(self.min_gap - since)  # coalesce: what else commits comes along
+                    continue
+                if wanted or self._force:
                     self._force = False
                     version = current
                     taken_at = time.monotonic()
                     try:
                         snapshot = take_snapshot(
-                            reader, self.calendar, float(self.clock()), self.source, alive=self.alive
+                            reader,
+                            self.calendar,
+                            float(self.clock()),
+                            self.source,
+                            alive=self.alive,
+                            tail=self.tail,
                         )
                     except StoreUnavailable as exc:
                         reader.close()

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from health.alerts import AlertEngine, Condition, evaluate_conditions
 from health.calendar import get_calendar
 from health.codes import IssueCode
+from health.day_tail import DayTail
 from health.live import take_snapshot
 from health.sinks import Notification, SinkDispatcher
 from store.alert_log import AlertLog
@@ -52,6 +53,7 @@ class Watchdog:
         self.dispatcher = SinkDispatcher.from_env(environ, on_delivery=self._delivered)
         self.engine: AlertEngine | None = None
         self.reader: StoreReader | None = None
+        self.tail = DayTail()  # each check reads only what is new (a new reader: all again)
         self._identity = None
         self._read_error: str | None = None
 
@@ -111,7 +113,7 @@ class Watchdog:
             if self.engine is None:
                 self._setup(reader)
             now = self.clock()
-            snap = take_snapshot(reader, self.calendar, now)
+            snap = take_snapshot(reader, self.calendar, now, tail=self.tail)
             conditions = evaluate_conditions(snap)
             if self._read_error not in (None, "missing"):
                 self.say(f"health store {self.store} readable again")

@@ -470,6 +470,62 @@ async def test_an_unchanged_store_redraws_nothing(dec11_store: Path, monkeypatch
         assert app.snapshot == first and len(builds) == drawn
 
 
+def test_snapshots_come_at_a_human_rate(tmp_path: Path) -> None:
+    """A loop committing ~50 times a second: the watch takes at most one snapshot per
+    ``min_gap`` while it writes, and the last one holds the last write."""
+    from console.store_watch import SnapshotReady, StoreWatch
+    from health.calendar import get_calendar
+
+    store = tmp_path / "busy.db"
+    clock = FakeClock(ny(2025, 12, 10, 11, 0))
+    mon = ProductionMonitor(MonitorConfig(store_path=str(store), clock=clock, flush_interval_seconds=0.01))
+    snapshots: list[tuple[float, object]] = []
+    watch = StoreWatch(
+        store,
+        get_calendar("XNYS"),
+        lambda: clock.epoch + 1,
+        interval=0.01,
+        min_gap=0.3,
+        refresh_seconds=3600,
+        watchdogs=lambda path: None,
+        alive=lambda run: None,
+    )
+
+    def post(message) -> None:
+        if isinstance(message, SnapshotReady):
+            snapshots.append((time.monotonic(), message.snapshot))
+
+    thread = threading.Thread(target=watch.run, args=(post,), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not snapshots and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started, writes = time.monotonic(), 0
+        while time.monotonic() - started < 1.5:  # the writes take this long: what is measured
+            clock.advance(0.02)
+            mon.should_generate_signals(clock.epoch - 1)
+            mon.record_signal("AAPL", clock.epoch - 1)
+            writes += 1
+            assert mon.flush()
+        ended = time.monotonic()
+        during = [t for t, _ in snapshots if started <= t <= ended]
+        assert 1 <= len(during) <= (ended - started) / 0.3 + 2, len(during)
+
+        def last_total() -> int:
+            report = snapshots[-1][1].report
+            return report.sources[0].signals.total if report else 0
+
+        deadline = time.monotonic() + 10
+        while last_total() != writes and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert last_total() == writes
+    finally:
+        watch.stop()
+        thread.join(5)
+        mon.close()
+
+
 async def test_rth_clock_phases_and_countdowns(dec11_store: Path) -> None:
     now = [at(date(2025, 12, 10), 11, 0)]
     app = console(dec11_store, lambda: now[0])
