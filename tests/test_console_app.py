@@ -470,6 +470,49 @@ async def test_an_unchanged_store_redraws_nothing(dec11_store: Path, monkeypatch
         assert app.snapshot == first and len(builds) == drawn
 
 
+async def test_a_panel_repaints_only_when_its_text_changes(tmp_path: Path, monkeypatch) -> None:
+    """A new signal changes the day's analysis, which three panels are handed; only the one
+    that shows the signal count is painted again (and the terminal sent anything)."""
+    painted: list[str] = []
+    for panel in (UptimePanel, DataAgePanel, GatingPanel):
+        original = panel.render
+
+        def counting(self, _original=original):
+            painted.append(type(self).__name__)
+            return _original(self)
+
+        monkeypatch.setattr(panel, "render", counting)
+    store = tmp_path / "live.db"
+    clock = FakeClock(ny(2025, 12, 10, 11, 0))
+    mon = ProductionMonitor(MonitorConfig(store_path=str(store), clock=clock, flush_interval_seconds=0.05))
+    try:
+        assert mon.should_generate_signals(clock.epoch - 5)[0]
+        mon.record_signal("AAPL", clock.epoch - 5)
+        assert mon.flush()
+        app = console(store, clock.epoch + 1)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
+            await pilot.pause()
+            data_age = app.dashboard.query_one(DataAgePanel)
+            assert "signals 1: 1 in RTH" in data_age.text()
+            before = list(painted)
+            whole: list[tuple] = []
+            screen_refresh = app.dashboard.refresh
+            monkeypatch.setattr(
+                app.dashboard, "refresh", lambda *a, **kw: whole.append((a, kw)) or screen_refresh(*a, **kw)
+            )
+            mon.record_signal("MSFT", clock.epoch - 5)  # no heartbeat, no gate decision
+            assert mon.flush()
+            await until(pilot, lambda: "signals 2: 2 in RTH" in data_age.text(), "the second signal")
+            await pilot.pause()
+            assert app.dashboard.query_one(UptimePanel).analysis.signals.total == 2  # handed over...
+            assert painted[len(before) :] == ["DataAgePanel"]  # ...but only one panel changed
+            assert whole == []  # and the screen itself was not redrawn whole
+            assert app.store_watch.tail.full_reads == 1  # the day was read once, then only what is new
+    finally:
+        mon.close()
+
+
 def test_snapshots_come_at_a_human_rate(tmp_path: Path) -> None:
     """A loop committing ~50 times a second: the watch takes at most one snapshot per
     ``min_gap`` while it writes, and the last one holds the last write."""

@@ -63,10 +63,13 @@ class DashboardScreen(Screen):
         ),
     ]
 
-    snapshot: reactive[LiveSnapshot | None] = reactive(None, always_update=True)
-    store_state: reactive[StoreState | None] = reactive(None)
-    watchdog: reactive[bool | None] = reactive(None)
-    selected: reactive[str | None] = reactive(None)
+    # The screen draws none of these itself: its watchers hand each panel its part, and a
+    # panel repaints only if what it shows changed. (A repainting reactive here redrew the
+    # whole screen on every snapshot.)
+    snapshot: reactive[LiveSnapshot | None] = reactive(None, always_update=True, repaint=False)
+    store_state: reactive[StoreState | None] = reactive(None, repaint=False)
+    watchdog: reactive[bool | None] = reactive(None, repaint=False)
+    selected: reactive[str | None] = reactive(None, repaint=False)
 
     def __init__(
         self, calendar: MarketCalendar, clock: Callable[[], float], source: str | None = None
@@ -147,7 +150,7 @@ class DashboardScreen(Screen):
         status = self.query_one(StatusLine)
         status.status = report.status if report else None
         status.firing = len(snapshot.firing)
-        status.updated = snapshot.now
+        status.updated = float(int(snapshot.now))  # shown to the second: redrawn once a second at most
         overview = self.query_one(SourceOverview)
         overview.loops = overview_rows(snapshot.sources, analyses, snapshot.now)
         overview.selected = src.source if src else None

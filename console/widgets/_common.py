@@ -8,6 +8,7 @@ Every glyph carries the meaning on its own (✔ ▲ ✖ ● ○), so the panels 
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import ClassVar
 
 from rich.style import Style
 from rich.text import Span, Text
@@ -74,11 +75,21 @@ class StepScroll:
         self._step(-self._page())
 
 
+def same_text(a: Text | None, b: Text | None) -> bool:
+    """The same characters in the same styles (``Text ==`` ignores the base style)."""
+    if a is None or b is None:
+        return a is b
+    return a.plain == b.plain and a.spans == b.spans and a.style == b.style
+
+
 class Panel(Widget):
     """A bordered panel whose content is one Rich ``Text`` built by :meth:`build`.
 
-    ``render`` is called only when a reactive changed (or the size did), so building is
-    cheap enough to do from scratch each time. :meth:`text` gives the plain content for tests.
+    The data a panel shows are reactives named in ``CONTENT``, declared with
+    ``repaint=False``: when one changes, the panel builds its text and repaints only if the
+    text changed (a snapshot with one more heartbeat leaves "last beat 0s ago" as it was, and
+    the terminal is sent nothing). So is ``now``, set every second. :meth:`text` gives the
+    plain content for tests.
     """
 
     DEFAULT_CSS = """
@@ -93,7 +104,8 @@ class Panel(Widget):
     """
 
     TITLE = ""
-    _last_plain: str | None = None
+    CONTENT: ClassVar[tuple[str, ...]] = ()  # the data reactives (repaint=False)
+    _last_text: Text | None = None  # as last rendered
 
     def __init__(self, tz: tzinfo, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -113,21 +125,27 @@ class Panel(Widget):
     def build(self, width: int) -> Text:
         raise NotImplementedError
 
-    def watch_now(self, old: float | None, new: float | None) -> None:
-        """The clock ticks every second, but most of a panel does not: repaint (and send the
-        terminal anything) only when the panel's text changed. Panels declare ``now`` with
-        ``repaint=False`` so the tick itself repaints nothing."""
-        if old is None or new is None or not self.is_mounted:
-            self.refresh()
-            return
-        width = max(10, self.content_size.width or self.size.width - 4)
-        if self.build(width).plain != self._last_plain:
+    def on_mount(self) -> None:
+        for name in self.CONTENT:
+            self.watch(self, name, self.content_changed, init=False)
+
+    def watch_now(self) -> None:
+        """The clock ticks every second, but most of a panel does not (see the class)."""
+        self.content_changed()
+
+    def content_changed(self) -> None:
+        """Repaint (and send the terminal anything) only if the panel's text changed."""
+        last = self._last_text
+        if not self.is_mounted or last is None or not same_text(self.build(self._width()), last):
             self.refresh()
 
+    def _width(self) -> int:
+        return max(10, self.content_size.width or self.size.width - 4)
+
     def render(self) -> Text:
-        width = max(10, self.content_size.width or self.size.width - 4)
+        width = self._width()
         text = self.build(width)
-        self._last_plain = text.plain
+        self._last_text = text.copy()
         text.no_wrap = False
         text.overflow = "fold"
         text = self._fit(text, width, self.content_size.height)

@@ -43,11 +43,12 @@ class DataAgePanel(Panel):
     }
     """
 
-    source: reactive[LiveSource | None] = reactive(None)
-    analysis: reactive[SourceAnalysis | None] = reactive(None)
+    source: reactive[LiveSource | None] = reactive(None, repaint=False)
+    analysis: reactive[SourceAnalysis | None] = reactive(None, repaint=False)
     now: reactive[float | None] = reactive(None, repaint=False)  # see Panel.watch_now
 
     TITLE = "Data age"
+    CONTENT = ("source", "analysis")
 
     def build(self, width: int) -> Text:
         src, a, now = self.source, self.analysis, self.now

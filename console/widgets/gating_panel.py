@@ -27,12 +27,13 @@ class GatingPanel(Panel):
     }
     """
 
-    decisions: reactive[tuple[GateRecord, ...] | None] = reactive(None)
-    allowed: reactive[int] = reactive(0)
-    blocked_by: reactive[tuple[tuple[str, int], ...]] = reactive(())
-    signals: reactive[int] = reactive(0)
+    decisions: reactive[tuple[GateRecord, ...] | None] = reactive(None, repaint=False)
+    allowed: reactive[int] = reactive(0, repaint=False)
+    blocked_by: reactive[tuple[tuple[str, int], ...]] = reactive((), repaint=False)
+    signals: reactive[int] = reactive(0, repaint=False)
 
     TITLE = "Signal gating"
+    CONTENT = ("decisions", "allowed", "blocked_by", "signals")
 
     def build(self, width: int) -> Text:
         decisions = self.decisions

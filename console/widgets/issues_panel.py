@@ -22,6 +22,7 @@ from console.widgets._common import (
     hms,
     loop_text,
     no_color,
+    same_text,
 )
 from health.report import Issue
 from store.records import AlertRecord
@@ -58,6 +59,7 @@ class IssuesPanel(StepScroll, VerticalScroll):
         super().__init__(id=id)
         self.tz = tz
         self.border_title = "Issues & alerts"
+        self._shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text(PLACEHOLDER, style="dim"), id="issues-body")
@@ -65,7 +67,9 @@ class IssuesPanel(StepScroll, VerticalScroll):
     def _changed(self) -> None:
         if self.is_mounted:
             body = self.build()
-            self.query_one("#issues-body", Static).update(no_color(body) if self.app.no_color else body)
+            if not same_text(body, self._shown):  # repaint only what changed (see Panel)
+                self._shown = body
+                self.query_one("#issues-body", Static).update(no_color(body) if self.app.no_color else body)
             if self.status:
                 icon, style = STATUS_STYLE.get(self.status, ("?", "bold"))
                 self.border_title = Text.assemble("Issues · ", (f"{icon} {self.status}", style))

@@ -87,10 +87,13 @@ class SourceOverview(DataTable):
         self.can_focus = multi  # hidden with a single loop: Tab must not land on it
         cells = [self._cells(row) for row in rows]
         if [r[0] for r in old] == [r[0] for r in rows] and self.row_count == len(rows):
-            # Same loops: update in place, so the cursor (the selection) stays put.
-            for row, values in zip(rows, cells, strict=True):
-                for column, value in zip(self.columns, values, strict=True):
-                    self.update_cell(row[0], column, value)
+            # Same loops: update in place, so the cursor (the selection) stays put; only the
+            # cells whose text changed (ages move every second, their text less often).
+            shown = [self._cells(row) for row in old]
+            for row, values, before in zip(rows, cells, shown, strict=True):
+                for column, value, was in zip(self.columns, values, before, strict=True):
+                    if value != was:
+                        self.update_cell(row[0], column, value)
         else:
             self.clear()
             for row, values in zip(rows, cells, strict=True):

@@ -65,12 +65,13 @@ class UptimePanel(Panel):
     }
     """
 
-    source: reactive[LiveSource | None] = reactive(None)
-    analysis: reactive[SourceAnalysis | None] = reactive(None)
-    session: reactive[Session | None] = reactive(None)
+    source: reactive[LiveSource | None] = reactive(None, repaint=False)
+    analysis: reactive[SourceAnalysis | None] = reactive(None, repaint=False)
+    session: reactive[Session | None] = reactive(None, repaint=False)
     now: reactive[float | None] = reactive(None, repaint=False)  # see Panel.watch_now
 
     TITLE = "Uptime"
+    CONTENT = ("source", "analysis", "session")
 
     def build(self, width: int) -> Text:
         src, a, now = self.source, self.analysis, self.now
