@@ -1,10 +1,16 @@
 """Console benchmark: how fast the operations console shows what the loop writes, what it costs
-while nothing happens, and how fast the date browser steps back through a year.
+while nothing happens, how fast the date browser steps back through a year, and what it costs
+on a busy day.
 
-    python bench/console.py            # full run (~3 min), prints a table, updates the
-                                       # bench:console section of BENCHMARKS.md
-    python bench/console.py --quick    # smoke run (~1.5 min, the month-long store), prints only
-                                       # (unless --write)
+    python bench/console.py            # full run (~70 min), prints tables, updates the
+                                       # bench:console and bench:console-busy sections of
+                                       # BENCHMARKS.md
+    python bench/console.py --quick    # smoke run (~7 min: the month-long store; the busy day
+                                       # with 0 and 200k signals, one round of 20 s, 2 minutes
+                                       # of memory), prints only (unless --write)
+    python bench/console.py --busy-only [--rounds 3 --busy-seconds 60 --rss-minutes 10
+                                         --stores 0,200000,1000000 --rates 20,1000]
+    python bench/console.py --no-busy  # sections 1-3 only (~3 min)
 
 What it measures, each beside a naive baseline measured in the same run:
 
@@ -35,6 +41,10 @@ What it measures, each beside a naive baseline measured in the same run:
    Textual's ``RichVisual`` calls). Baseline: the same screen building each report with the
    naive loader (every row of the store into Python each time). What-if (not applied): the
    report pre-rendered to plain lines.
+4. *A busy day* (bench/_busy.py): the console on a pseudo-terminal at 100x32 while a loop
+   writes 20 and 1,000 iterations a second into stores holding 0, 200k and 1M signals today:
+   its CPU, RSS and write -> screen latency, interleaved with a naive 1 s poller; then its RSS
+   over 10 minutes, extrapolated to an hour.
 """
 
 from __future__ import annotations
@@ -46,18 +56,14 @@ import importlib.util
 import itertools
 import json
 import os
-import pty
 import re
-import select
 import shutil
 import signal
 import sqlite3
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
-import termios
 import threading
 import time
 from dataclasses import dataclass, field
@@ -85,6 +91,7 @@ from bench._common import (  # noqa: E402
     verdict,
     write_section,
 )
+from bench._pty import PtyProc  # noqa: E402
 
 # Targets (docs/ARCHITECTURE.md, "Speed").
 TARGET_P95_S = 1.0
@@ -251,6 +258,9 @@ class NaiveWatch:
                 with contextlib.closing(StoreReader(self.w.path)) as reader:
                     snap = sw.take_snapshot(reader, self.w.calendar, float(self.w.clock()), self.w.source)
                 post(sw.SnapshotReady(snap))
+                if self.state.kind != sw.LIVE:  # the status line says so, as the real watch's
+                    self.state = sw.StoreState(sw.LIVE, f"live: {self.w.label}")
+                    post(sw.StoreStateChanged(self.state))
             except Exception:  # the store may not be there yet
                 pass
             self._stop.wait(max(0.0, self.period - (time.monotonic() - started)))
@@ -391,74 +401,6 @@ def run_latency(name: str, base_store: Path, tmp: Path, anchor: float, n: int, w
 # ==========================================================================================
 # 2. idle CPU on a pseudo-terminal
 # ==========================================================================================
-class PtyProc:
-    """A command on a pseudo-terminal that is its controlling terminal; its output is read
-    (and counted) by a thread, as a terminal emulator would."""
-
-    def __init__(self, argv: list[str], env: dict[str, str], size: tuple[int, int] = SIZE) -> None:
-        cols, rows = size
-        pid, fd = pty.fork()
-        if pid == 0:  # the child: set the window size, then become the command
-            try:
-                import fcntl
-
-                fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
-                os.execve(argv[0], argv, env)
-            finally:
-                os._exit(127)
-        self.pid, self.fd = pid, fd
-        self.bytes = 0
-        self.head = b""
-        self.recording = False
-        self.chunks: list[tuple[float, bytes]] = []  # while recording: (monotonic, output)
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._drain, daemon=True)
-        self._thread.start()
-
-    def _drain(self) -> None:
-        while True:
-            try:
-                ready, _, _ = select.select([self.fd], [], [], 0.5)
-                if not ready:
-                    continue
-                chunk = os.read(self.fd, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            with self._lock:
-                self.bytes += len(chunk)
-                if len(self.head) < 400_000:
-                    self.head += chunk
-                if self.recording:
-                    self.chunks.append((time.monotonic(), chunk))
-
-    def seen(self, needle: bytes) -> bool:
-        with self._lock:
-            return needle in self.head
-
-    def stop(self) -> int | None:
-        """SIGTERM (the app exits cleanly on it), SIGKILL after 10 s. The exit status."""
-        status = None
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            done, st = os.waitpid(self.pid, os.WNOHANG)
-            if done:
-                status = os.waitstatus_to_exitcode(st)
-                break
-            time.sleep(0.05)
-        else:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGKILL)
-            os.waitpid(self.pid, 0)
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
-        self._thread.join(2)
-        return status
-
-
 @dataclass
 class IdleCase:
     key: str
@@ -988,7 +930,75 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--regen", action="store_true", help="rebuild bench/report.py's cached stores")
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md after a --quick run")
     ap.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
+    ap.add_argument("--busy-only", action="store_true", help="only section 4, the busy day")
+    ap.add_argument("--no-busy", action="store_true", help="sections 1-3 only")
+    ap.add_argument("--rounds", type=int, help="busy day: interleaved rounds per condition (3; --quick 1)")
+    ap.add_argument("--busy-seconds", type=float, help="busy day: seconds measured per run (60; --quick 20)")
+    ap.add_argument(
+        "--rss-minutes", type=float, help="busy day: minutes of the memory run (10; --quick 2; 0: none)"
+    )
+    ap.add_argument(
+        "--stores", help="busy day: signals today, comma-separated (0,200000,1000000; --quick 0,200000)"
+    )
+    ap.add_argument("--rates", help="busy day: loop iterations a second, comma-separated (20,1000)")
     args = ap.parse_args(argv)
+    code = 0
+    if not args.busy_only:
+        code |= classic(args)
+    if not args.no_busy:
+        code |= busy(args)
+    return code
+
+
+def busy(args) -> int:
+    """Section 4: the busy day, in its own section of BENCHMARKS.md."""
+    from bench import _busy
+
+    quick = args.quick
+    started = time.perf_counter()
+    load = [load_average()]
+    stores = [int(x) for x in (args.stores or ("0,200000" if quick else "0,200000,1000000")).split(",")]
+    rates = [float(x) for x in (args.rates or "20,1000").split(",")]
+    rounds = args.rounds or (1 if quick else 3)
+    seconds = args.busy_seconds or (20.0 if quick else 60.0)
+    rss_minutes = args.rss_minutes if args.rss_minutes is not None else (2.0 if quick else 10.0)
+    tmp = Path(tempfile.mkdtemp(prefix="health-console-busy-"))
+    try:
+        res = _busy.measure(
+            stores,
+            rates,
+            rounds,
+            seconds,
+            rss_minutes,
+            tmp,
+            console_script("health-console"),
+            _busy.busy_env(child_env),
+            say,
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    load.append(load_average())
+    import textual
+
+    info = machine_info()
+    flags = " ".join(a for a in sys.argv[1:] if a not in ("--quick", "--write", "--no-write"))
+    head = (
+        f"{run_line(info, 'console.py', quick, [('Textual', getattr(textual, '__version__', '?'))])}"
+        f"{' ' + flags if flags else ''} took {time.perf_counter() - started:.0f} s for this section; "
+        f"{load_before_after(*load)}\n"
+    )
+    if max(load) > 0.75 * (os.cpu_count() or 1):
+        head += "\n" + BUSY_WARNING + "\n"
+    body, ok = _busy.render(res, head, md_row)
+    print(body)
+    if not args.no_write and (not quick or args.write):
+        write_section("console-busy", "Console on a busy day (`bench/console.py`, section 4)", body)
+        say(f"updated {BENCH_MD}")
+    return 0 if ok else 1
+
+
+def classic(args) -> int:
+    """Sections 1-3, in the console section of BENCHMARKS.md."""
     started = time.perf_counter()
     load = [load_average()]
     quick = args.quick
@@ -1270,6 +1280,15 @@ def diagnose(
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--_busy-writer":
+        from bench._busy import writer_main as busy_writer
+
+        a = sys.argv[2:]
+        sys.exit(busy_writer(a[0], float(a[1]), float(a[2]), float(a[3]), a[4]))
+    if len(sys.argv) > 1 and sys.argv[1] == "--_app-naive":
+        from bench._busy import naive_app_main
+
+        sys.exit(naive_app_main(sys.argv[2], sys.argv[3]))
     if len(sys.argv) > 1 and sys.argv[1] == "--_writer":
         sys.exit(writer_main(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]), sys.argv[5]))
     if len(sys.argv) > 1 and sys.argv[1] == "--_app-no-cd":
