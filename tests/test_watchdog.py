@@ -151,6 +151,52 @@ class TestWatchdogWithInjectedClock:
         # and no false "resolved" either
         assert dog2.tick() == []
 
+    def test_reading_only_what_is_new_changes_no_transition(self, tmp_path):
+        """The watchdog reads only what is new at each check (health/day_tail.py). Two stores
+        get the same writes in lockstep: one loop dies at 10:00, the other runs on with
+        fresh, then stale, then fresh data and signals after the close. The watchdog keeping
+        its DayTail sends exactly what one reading everything again at each check sends."""
+        clocks = [SimClock(at(D11, 9, 25)) for _ in range(2)]
+        stores = [tmp_path / "incremental.db", tmp_path / "full.db"]
+        dead = [
+            monitor(st, c, check_interval_seconds=60, max_uptime_gap_minutes=10, source="dead")
+            for st, c in zip(stores, clocks, strict=True)
+        ]
+        live = [
+            monitor(st, c, check_interval_seconds=60, max_uptime_gap_minutes=10, source="live")
+            for st, c in zip(stores, clocks, strict=True)
+        ]
+        dogs = [
+            Watchdog(str(st), "XNYS", interval=60, clock=c, environ={})
+            for st, c in zip(stores, clocks, strict=True)
+        ]
+        dogs[1].tail = None  # take_snapshot without a tail: everything read at each check
+        sent = [[], []]
+        stale_from, fresh_from = at(D11, 10, 40), at(D11, 11, 30)
+        while clocks[0].now < at(D11, 16, 20):
+            for i in range(2):
+                clock = clocks[i]
+                age = 7200 if stale_from <= clock.now < fresh_from else 3
+                if clock.now < at(D11, 10, 0):
+                    dead[i].record_activity()
+                ok, _ = live[i].should_generate_signals(clock.now - age)
+                live[i].record_activity()
+                if ok or clock.now >= at(D11, 16, 0):
+                    live[i].record_signal("AAPL", clock.now - age)
+                assert live[i].flush() and dead[i].flush()
+                sent[i] += [(t.kind, t.alert.source, t.alert.code, t.alert.message) for t in dogs[i].tick()]
+                clock.advance(60)
+        for mon in dead + live:
+            mon.close()
+        assert sent[0] == sent[1]
+        assert {(kind, code) for kind, _, code, _ in sent[0]} >= {
+            ("firing", IssueCode.NO_ACTIVITY),
+            ("firing", IssueCode.STALE_DATA),
+            ("resolved", IssueCode.STALE_DATA),
+            ("firing", IssueCode.AFTER_HOURS_SIGNALS),
+        }
+        assert dogs[0].tail.full_reads == 1
+
 
 def _health_console() -> list[str]:
     exe = shutil.which(
