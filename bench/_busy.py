@@ -1,23 +1,26 @@
-"""The console on a busy day (bench/console.py, the ``console-busy`` section of BENCHMARKS.md).
+"""The console on a busy day (bench/console.py, the ``console-busy`` section of BENCHMARKS.md):
+the measurement; bench/_busy_report.py judges and writes it.
 
 A trading loop in its own process (``ProductionMonitor``, public API) writes N iterations a
 second (each: a gate decision, a heartbeat, a signal) into a store that already holds S
 signals today; ``health-console`` runs on a pseudo-terminal at 100x32 (its controlling
-terminal, as over SSH) with its clock inside that day's RTH. Measured per run:
+terminal, as over SSH) with its clock inside that day's RTH. A *lane* is one such console
+with its own loop and its own copy of the store; lanes run alone or side by side (measured
+over the same seconds). Measured per lane:
 
-- the console process's CPU (user+sys, psutil) and RSS over the measured seconds;
+- the console process's CPU (user+sys, psutil) and RSS (sampled) over the measured seconds;
 - write -> screen: for every write, from the loop's call (``time.monotonic()``, system-wide)
   until the terminal received the frame whose data-age panel shows a signal count that
   includes it (``signals N:``, read from the pty's output as a terminal emulator would);
-- the loop's own CPU, for scale.
+- the loop's own CPU, for scale; the 1-min load average at the start and the end.
 
-Baseline, in the same run and interleaved with ours (alternating which goes first): the same
-app whose store watch re-opens the store and takes a full snapshot on a fixed 1 s timer, no
-change detection and nothing kept between snapshots (``NaiveWatch``).
+Baseline, in the same run: the same app whose store watch re-opens the store and takes a
+full snapshot on a fixed 1 s timer, no change detection and nothing kept between snapshots
+(``NaiveWatch`` in bench/console.py).
 
-Then the memory run: ours and the naive app side by side for several minutes at 20 events/s
-on the empty store, RSS sampled every 10 s; the growth per hour is the least-squares slope
-after the first minute.
+Two plans: :func:`measure` (every store at every rate, several rounds, ~1 h) and
+:func:`measure_targets` (the targets in ~10 minutes: the 20 events/s lanes side by side for
+6 minutes, which also gives the RSS growth; the rest alone for 60 s).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from bench._common import load_average
 from bench._pty import PtyProc
 
 SIZE = (100, 32)
@@ -43,6 +47,10 @@ LAG = 5.0  # the loop's clock runs this far behind the console's: its rows are n
 DATA_AGE = 3.0
 COUNT = re.compile(rb"signals (\d+): ")
 CSI = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
+# RSS grows faster for the first minutes after a loop starts (on a pty at 20 events/s: +2.9 MB
+# in ~3 minutes, then ~5 MB an hour in steps; the store reads alone stay flat): the growth
+# rate is the slope of a run's last 3 minutes, the first ones are counted once.
+LATE_SECONDS = 180.0
 
 
 def busy_day(cal) -> date:
@@ -134,6 +142,15 @@ def naive_app_main(store: str, clock_start: str) -> int:
     return app.return_code or 0
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One console with its own loop: which app, how many signals today, the loop's rate."""
+
+    variant: str  # "ours" or "naive"
+    signals: int
+    rate: float
+
+
 @dataclass
 class Run:
     variant: str  # "ours" or "naive"
@@ -145,10 +162,31 @@ class Run:
     rss0: float = 0.0  # MB at the start of the measurement
     rss1: float = 0.0
     rss_max: float = 0.0
+    rss_pre: float = 0.0  # MB when its loop started writing
     latency: list[float] = field(default_factory=list)
     writes: int = 0  # writes measured
     missed: int = 0  # measured writes never shown
     started: bool = True
+    series: list[tuple[float, float]] = field(default_factory=list)  # (seconds in, RSS MB)
+    load: tuple[float, float] = (0.0, 0.0)  # 1-min load average at the start and the end
+    beside: tuple[str, ...] = ()  # the other lanes measured at the same time
+    for_cpu: bool = True  # counts for the CPU and latency figures
+    for_memory: bool = False  # long enough for a growth slope
+
+    def growth(self, late: float = LATE_SECONDS) -> tuple[float, float, float] | None:
+        """RSS: (MB grown since the loop started, the MB-an-hour slope of the last ``late``
+        seconds, MB over an hour projected: the growth so far plus that slope for the rest of
+        the hour). None without a minute of samples before that stretch."""
+        if not self.series or self.series[-1][0] < late + 60:
+            return None
+        end = self.series[-1][0]
+        late_slope = slope([(t, r) for t, r in self.series if t >= end - late]) * 3600
+        so_far = self.series[-1][1] - self.rss_pre
+        return so_far, late_slope, so_far + max(0.0, late_slope) * max(0.0, 3600 - end) / 3600
+
+
+def label(lane: Lane | Run) -> str:
+    return f"{lane.variant} @ {lane.signals:,} signals, {lane.rate:,g}/s"
 
 
 def shown_counts(chunks: list[tuple[float, bytes]]) -> list[tuple[float, int]]:
@@ -181,157 +219,137 @@ def latencies(calls: list[float], first: int, shown: list[tuple[float, int]], lo
     return lat, missed
 
 
-def one_run(
-    variant: str,
-    store_src: Path,
-    signals: int,
-    rate: float,
+def _console_argv(variant: str, store: Path, start_iso: str, hc: str) -> list[str]:
+    if variant == "ours":
+        return [hc, "--store", str(store), "--clock-start", start_iso]
+    return [
+        sys.executable,
+        str(Path(__file__).with_name("console.py")),
+        "--_app-naive",
+        str(store),
+        start_iso,
+    ]
+
+
+def _writer(store: Path, offset: float, rate: float, seconds: float, log: Path, env: dict):
+    argv = [
+        sys.executable,
+        str(Path(__file__).with_name("console.py")),
+        "--_busy-writer",
+        str(store),
+        repr(offset),
+        repr(rate),
+        repr(seconds),
+        str(log),
+    ]
+    return subprocess.Popen(argv, env=env)
+
+
+def lanes_run(
+    lanes: list[Lane],
+    made: dict[int, Path],
     seconds: float,
-    warm: float,
     tmp: Path,
     cal,
     day: date,
     hc: str,
     env: dict,
-) -> Run:
+    *,
+    warm: float = 5.0,
+    sample_every: float = 1.0,
+    for_cpu: bool = True,
+    for_memory: bool = False,
+) -> list[Run]:
+    """The lanes side by side, each its console on a pty and its loop on its own copy of the
+    store: every console shows the day, then every loop starts; after ``warm`` seconds each
+    console's CPU and RSS (sampled every ``sample_every`` s) are measured over the same
+    ``seconds``, and each write's way to its screen."""
     import psutil
 
-    res = Run(variant, signals, rate)
-    work = tmp / f"{variant}-{signals}-{int(rate)}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    store = work / "health.db"
-    shutil.copyfile(store_src, store)
     anchor = anchor_of(cal, day)
     start_iso = datetime.fromtimestamp(anchor, cal.tz).isoformat()
     t0 = time.time()
-    if variant == "ours":
-        argv = [hc, "--store", str(store), "--clock-start", start_iso]
-    else:
-        argv = [
-            sys.executable,
-            str(Path(__file__).with_name("console.py")),
-            "--_app-naive",
-            str(store),
-            start_iso,
-        ]
-    con = PtyProc(argv, env, size=SIZE)
-    con.recording = True
-    ready = f"signals {signals}: ".encode() if signals else b"live: "
+    stores, cons = [], []
+    for k, lane in enumerate(lanes):
+        work = tmp / f"lane{k}-{lane.variant}-{lane.signals}-{int(lane.rate)}"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        stores.append(work / "health.db")
+        shutil.copyfile(made[lane.signals], stores[-1])
+        con = PtyProc(_console_argv(lane.variant, stores[-1], start_iso, hc), env, size=SIZE)
+        con.recording = True
+        cons.append(con)
+    ready = [f"signals {lane.signals}: ".encode() if lane.signals else b"live: " for lane in lanes]
+
+    def up(k: int) -> bool:
+        return cons[k].seen(ready[k]) or _shows(cons[k], ready[k])
+
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline and not con.seen(ready) and not _shows(con, ready):
+    while time.monotonic() < deadline and not all(up(k) for k in range(len(lanes))):
         time.sleep(0.1)
-    res.started = con.seen(ready) or _shows(con, ready)
-    log = work / "writer.json"
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("console.py")),
-            "--_busy-writer",
-            str(store),
-            repr(anchor - t0 - LAG),
-            repr(rate),
-            repr(warm + seconds + 3.0),
-            str(log),
-        ],
-        env=env,
-    )
+    started = [up(k) for k in range(len(lanes))]
+    procs = [psutil.Process(c.pid) for c in cons]
+    rss_pre = [p.memory_info().rss / 1e6 for p in procs]
+    writers = [
+        _writer(
+            stores[k],
+            anchor - t0 - LAG,
+            lane.rate,
+            warm + seconds + 3.0,
+            stores[k].with_name("writer.json"),
+            env,
+        )
+        for k, lane in enumerate(lanes)
+    ]
     time.sleep(warm)
-    proc, wproc = psutil.Process(con.pid), psutil.Process(writer.pid)
-    cpu0, wcpu0 = sum(proc.cpu_times()[:2]), sum(wproc.cpu_times()[:2])
-    res.rss0 = proc.memory_info().rss / 1e6
-    rss_max = res.rss0
+    wprocs = [psutil.Process(w.pid) for w in writers]
+    cpu0 = [sum(p.cpu_times()[:2]) for p in procs]
+    wcpu0 = [sum(p.cpu_times()[:2]) for p in wprocs]
+    load0 = load_average()
+    series: list[list[tuple[float, float]]] = [[] for _ in lanes]
     m0 = time.monotonic()
-    while (now := time.monotonic()) - m0 < seconds:
-        time.sleep(min(1.0, seconds - (now - m0)))
-        rss_max = max(rss_max, proc.memory_info().rss / 1e6)
+    while True:
+        elapsed = time.monotonic() - m0
+        for k, p in enumerate(procs):
+            series[k].append((elapsed, p.memory_info().rss / 1e6))
+        if elapsed >= seconds:
+            break
+        time.sleep(min(sample_every, seconds - elapsed))
     m1 = time.monotonic()
-    res.seconds = m1 - m0
-    res.cpu = 100 * (sum(proc.cpu_times()[:2]) - cpu0) / res.seconds
-    res.writer_cpu = 100 * (sum(wproc.cpu_times()[:2]) - wcpu0) / res.seconds
-    res.rss1 = proc.memory_info().rss / 1e6
-    res.rss_max = rss_max
-    writer.wait(60)
-    time.sleep(2.5 if variant == "ours" else 4.0)  # the last writes reach the screen
-    con.stop()
-    calls = json.loads(log.read_text())
-    with con._lock:
-        chunks = list(con.chunks)
-    res.latency, res.missed = latencies(calls, signals, shown_counts(chunks), m0, m1)
-    res.writes = len(res.latency) + res.missed
-    shutil.rmtree(work, ignore_errors=True)
-    return res
+    cpu1 = [sum(p.cpu_times()[:2]) for p in procs]
+    wcpu1 = [sum(p.cpu_times()[:2]) for p in wprocs]
+    load1 = load_average()
+    for w in writers:
+        w.wait(60)
+    time.sleep(4.0 if any(lane.variant == "naive" for lane in lanes) else 2.5)  # the last writes show
+    runs = []
+    for k, lane in enumerate(lanes):
+        cons[k].stop()
+        res = Run(
+            lane.variant, lane.signals, lane.rate, started=started[k], for_cpu=for_cpu, for_memory=for_memory
+        )
+        res.seconds = m1 - m0
+        res.cpu = 100 * (cpu1[k] - cpu0[k]) / res.seconds
+        res.writer_cpu = 100 * (wcpu1[k] - wcpu0[k]) / res.seconds
+        res.series = series[k]
+        res.rss0, res.rss1, res.rss_pre = series[k][0][1], series[k][-1][1], rss_pre[k]
+        res.rss_max = max(r for _, r in series[k])
+        res.load = (load0, load1)
+        res.beside = tuple(label(other) for other in lanes if other is not lane)
+        calls = json.loads(stores[k].with_name("writer.json").read_text())
+        with cons[k]._lock:
+            chunks = list(cons[k].chunks)
+        res.latency, res.missed = latencies(calls, lane.signals, shown_counts(chunks), m0, m1)
+        res.writes = len(res.latency) + res.missed
+        runs.append(res)
+        shutil.rmtree(stores[k].parent, ignore_errors=True)
+    return runs
 
 
 def _shows(con: PtyProc, needle: bytes) -> bool:
     with con._lock:
         recent = b"".join(c for _, c in con.chunks[-50:])
     return needle in CSI.sub(b"", recent)
-
-
-def rss_run(store_src: Path, minutes: float, tmp: Path, cal, day: date, hc: str, env: dict) -> dict:
-    """Ours and the naive app side by side, a writer at 20/s each: RSS every 10 s."""
-    import psutil
-
-    anchor = anchor_of(cal, day)
-    start_iso = datetime.fromtimestamp(anchor, cal.tz).isoformat()
-    procs, writers, series = {}, [], {}
-    t0 = time.time()
-    for variant in ("ours", "naive"):
-        work = tmp / f"rss-{variant}"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir(parents=True)
-        store = work / "health.db"
-        shutil.copyfile(store_src, store)
-        if variant == "ours":
-            argv = [hc, "--store", str(store), "--clock-start", start_iso]
-        else:
-            argv = [
-                sys.executable,
-                str(Path(__file__).with_name("console.py")),
-                "--_app-naive",
-                str(store),
-                start_iso,
-            ]
-        procs[variant] = PtyProc(argv, env, size=SIZE)
-        writers.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    str(Path(__file__).with_name("console.py")),
-                    "--_busy-writer",
-                    str(store),
-                    repr(anchor - t0 - LAG),
-                    "20",
-                    repr(minutes * 60 + 30),
-                    str(work / "writer.json"),
-                ],
-                env=env,
-            )
-        )
-        series[variant] = []
-    time.sleep(10)
-    start = time.monotonic()
-    while (elapsed := time.monotonic() - start) <= minutes * 60:
-        for variant, con in procs.items():
-            series[variant].append((elapsed, psutil.Process(con.pid).memory_info().rss / 1e6))
-        time.sleep(10)
-    for con in procs.values():
-        con.stop()
-    for w in writers:
-        w.terminate()
-        w.wait(30)
-    out = {}
-    for variant, points in series.items():
-        fit = [(t, r) for t, r in points if t >= 60] or points
-        out[variant] = {
-            "start": points[0][1],
-            "end": points[-1][1],
-            "per_hour": slope(fit) * 3600,
-            "minutes": points[-1][0] / 60,
-            "samples": len(points),
-        }
-    return out
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -350,24 +368,18 @@ def busy_env(child_env) -> dict:
     return env
 
 
-def median_of(runs: list[Run], attr: str) -> float:
-    return statistics.median(getattr(r, attr) for r in runs)
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    k = max(0, min(len(s) - 1, round(q / 100 * len(s) + 0.5) - 1))
-    return s[k]
-
-
 # ==========================================================================================
-# the whole measurement, and its section
+# the measurements: the full one, and the targets in ten minutes
 # ==========================================================================================
-TARGET_CPU_20 = 5.0
-TARGET_RATIO_1M = 1.5
-TARGET_CPU_1000 = 15.0
-TARGET_P95_1000 = 1.0
-TARGET_RSS_HOUR = 10.0
+def _stores(signals: list[int], tmp: Path, day: date, say) -> dict[int, Path]:
+    made = {}
+    for n in sorted(set(signals) | {0}):
+        t = time.perf_counter()
+        made[n] = tmp / f"store-{n}" / "health.db"
+        made[n].parent.mkdir(parents=True)
+        make_store(made[n], n, day)
+        say(f"busy: store with {n:,} signals on {day} made in {time.perf_counter() - t:.0f} s")
+    return made
 
 
 def measure(
@@ -381,212 +393,71 @@ def measure(
     env: dict,
     say,
 ) -> dict:
+    """Every store at every rate, ``rounds`` times, ours and naive one at a time (alternating
+    which goes first); then both side by side for ``rss_minutes`` at 20 events/s, empty store."""
     from health.calendar import get_calendar
 
     cal = get_calendar("XNYS")
     day = busy_day(cal)
-    made = {}
-    for n in sorted(set(stores) | {0}):
-        t = time.perf_counter()
-        made[n] = tmp / f"store-{n}" / "health.db"
-        made[n].parent.mkdir(parents=True)
-        make_store(made[n], n, day)
-        say(f"busy: store with {n:,} signals on {day} made in {time.perf_counter() - t:.0f} s")
+    made = _stores(stores, tmp, day, say)
     runs: list[Run] = []
     for n in stores:
         for rate in rates:
             for r in range(rounds):
                 for variant in ("ours", "naive") if r % 2 == 0 else ("naive", "ours"):
                     say(f"busy: {variant}, {n:,} signals today, writer at {rate:g}/s, round {r + 1}/{rounds}")
-                    runs.append(one_run(variant, made[n], n, rate, seconds, 5.0, tmp, cal, day, hc, env))
-    rss = None
+                    runs += lanes_run([Lane(variant, n, rate)], made, seconds, tmp, cal, day, hc, env)
     if rss_minutes > 0:
         say(f"busy: memory, ours and naive side by side for {rss_minutes:g} min at 20 events/s")
-        rss = rss_run(made[0], rss_minutes, tmp, cal, day, hc, env)
+        lanes = [Lane("ours", 0, 20), Lane("naive", 0, 20)]
+        runs += lanes_run(
+            lanes,
+            made,
+            rss_minutes * 60,
+            tmp,
+            cal,
+            day,
+            hc,
+            env,
+            warm=10,
+            sample_every=10,
+            for_cpu=False,
+            for_memory=True,
+        )
+    return {"mode": "full", "day": day, "runs": runs, "rounds": rounds, "seconds": seconds}
+
+
+def measure_targets(
+    big: int, seconds: float, memory_seconds: float, tmp: Path, hc: str, env: dict, say
+) -> dict:
+    """The issue's targets in about ten minutes, every figure beside the naive app:
+
+    1. at 20 events/s, side by side for ``memory_seconds``: ours on the empty store, ours on
+       the ``big`` one (the ratio: same moments, same machine load) and the naive app on the
+       empty store; RSS every 5 s, its growth over an hour projected from the last minutes;
+    2. the naive app on the big store at 20 events/s, alone, ``seconds``;
+    3. at 1,000 events/s on the big store: ours, then the naive app, alone, ``seconds`` each.
+    """
+    from health.calendar import get_calendar
+
+    cal = get_calendar("XNYS")
+    day = busy_day(cal)
+    made = _stores([0, big], tmp, day, say)
+    runs: list[Run] = []
+    lanes = [Lane("ours", 0, 20), Lane("ours", big, 20), Lane("naive", 0, 20)]
+    say(f"busy: {', '.join(map(label, lanes))}, side by side for {memory_seconds:g} s")
+    runs += lanes_run(
+        lanes, made, memory_seconds, tmp, cal, day, hc, env, warm=5, sample_every=5, for_memory=True
+    )
+    for lane in (Lane("naive", big, 20), Lane("ours", big, 1000), Lane("naive", big, 1000)):
+        say(f"busy: {label(lane)}, {seconds:g} s")
+        runs += lanes_run([lane], made, seconds, tmp, cal, day, hc, env)
     return {
+        "mode": "targets",
         "day": day,
         "runs": runs,
-        "rss": rss,
-        "rounds": rounds,
+        "rounds": 1,
         "seconds": seconds,
-        "stores": stores,
-        "rates": rates,
+        "big": big,
+        "memory_seconds": memory_seconds,
     }
-
-
-def _group(runs: list[Run], variant: str, n: int, rate: float) -> list[Run]:
-    return [r for r in runs if r.variant == variant and r.signals == n and r.rate == rate]
-
-
-def _lat(runs: list[Run]) -> list[float]:
-    return [x for r in runs for x in r.latency]
-
-
-def _ms(x: float | None) -> str:
-    return "-" if x is None else f"{x * 1e3:,.0f} ms"
-
-
-def verdicts(res: dict) -> tuple[list[list[str]], bool]:
-    """The targets table rows and whether every target passed."""
-    runs, stores, rates = res["runs"], res["stores"], res["rates"]
-    rows, ok_all = [], True
-
-    def cpu(variant, n, rate):
-        g = _group(runs, variant, n, rate)
-        return statistics.median(r.cpu for r in g) if g else None
-
-    def verdict(ok):
-        return "PASS" if ok else "**FAIL**"
-
-    for rate, target in ((20, TARGET_CPU_20), (1000, TARGET_CPU_1000)):
-        if rate not in rates:
-            continue
-        ours = {n: cpu("ours", n, rate) for n in stores}
-        naive = {n: cpu("naive", n, rate) for n in stores}
-        worst = max(ours, key=lambda n: ours[n])
-        ok = ours[worst] <= target
-        ok_all &= ok
-        rows.append(
-            [
-                f"console CPU, writer at {rate:,} events/s (median of {res['rounds']}; worst store)",
-                f"<= {target:g}% of one core",
-                ", ".join(f"{ours[n]:.1f}% ({n:,})" for n in stores),
-                ", ".join(f"{naive[n]:.0f}% ({n:,})" for n in stores),
-                f"{naive[worst] / max(ours[worst], 1e-3):.0f}x ({worst:,})",
-                verdict(ok),
-            ]
-        )
-        if rate == 20 and 0 in stores and max(stores) > 0:
-            big = max(stores)
-            ratio = ours[big] / max(ours[0], 1e-3)
-            ok = ratio <= TARGET_RATIO_1M
-            ok_all &= ok
-            rows.append(
-                [
-                    f"{big:,}-signal store vs the empty one, writer at 20 events/s",
-                    f"<= {TARGET_RATIO_1M:g}x",
-                    f"{ratio:.2f}x ({ours[big]:.1f}% / {ours[0]:.1f}%)",
-                    f"{naive[big] / max(naive[0], 1e-3):.1f}x",
-                    "",
-                    verdict(ok),
-                ]
-            )
-        if rate == 1000:
-            p95 = {n: pct(_lat(_group(runs, "ours", n, rate)), 95) for n in stores}
-            p95n = {n: pct(_lat(_group(runs, "naive", n, rate)), 95) for n in stores}
-            missed = sum(r.missed for r in runs if r.variant == "ours" and r.rate == rate)
-            worst = max(p95, key=lambda n: p95[n])
-            ok = p95[worst] <= TARGET_P95_1000 and missed == 0
-            ok_all &= ok
-            rows.append(
-                [
-                    "write -> screen p95, writer at 1,000 events/s (worst store)",
-                    f"<= {TARGET_P95_1000:g} s",
-                    ", ".join(f"{_ms(p95[n])} ({n:,})" for n in stores) + f"; {missed} never shown",
-                    ", ".join(f"{_ms(p95n[n])} ({n:,})" for n in stores),
-                    f"{p95n[worst] / max(p95[worst], 1e-3):.1f}x ({worst:,})",
-                    verdict(ok),
-                ]
-            )
-    if res["rss"]:
-        ours, naive = res["rss"]["ours"], res["rss"]["naive"]
-        ok = ours["per_hour"] <= TARGET_RSS_HOUR
-        ok_all &= ok
-        rows.append(
-            [
-                f"RSS growth over an hour, writer at 20 events/s ({ours['minutes']:.0f}-minute run, extrapolated)",
-                f"<= {TARGET_RSS_HOUR:g} MB",
-                f"{ours['per_hour']:+.1f} MB/h ({ours['start']:.0f} -> {ours['end']:.0f} MB)",
-                f"{naive['per_hour']:+.1f} MB/h ({naive['start']:.0f} -> {naive['end']:.0f} MB)",
-                "",
-                verdict(ok),
-            ]
-        )
-    return rows, ok_all
-
-
-def render(res: dict, head: str, md_row) -> tuple[str, bool]:
-    out: list[str] = []
-    w = out.append
-    rows, ok = verdicts(res)
-    w(head)
-    w("### Targets\n")
-    w("| target | goal | measured (ours) | naive 1 s poller | naive / ours | |")
-    w("|---|---|---|---|---:|---|")
-    for row in rows:
-        w(md_row(row))
-    w("")
-    w("### Per condition\n")
-    w(
-        f"A loop in its own process (`ProductionMonitor`, public API) writes N iterations a second "
-        f"(a gate decision, a heartbeat and a signal each; data {DATA_AGE:g} s old) into a store that "
-        f"holds S signals on {res['day']} (written the same way from 09:30 to 13:59); "
-        f"`health-console --store S --clock-start {res['day']}T14:00` runs on a pseudo-terminal at "
-        f"{SIZE[0]}x{SIZE[1]}. Each run: the console starts and shows the day, the loop starts, 5 s "
-        f"later the console's CPU (user+sys) and RSS are measured over {res['seconds']:g} s. *Write -> "
-        "screen*: from the loop's call until the terminal received the frame whose data-age panel "
-        "counts that signal (`signals N:` in the console's output). The naive baseline is the same "
-        "app with a store watch that re-opens the store and takes a full snapshot every second "
-        f"(nothing kept between them). {res['rounds']} rounds per condition, ours and naive "
-        "alternating which goes first; CPU is the median (min-max), latencies are pooled over the "
-        "rounds.\n"
-    )
-    w(
-        "| signals today | loop | console CPU, ours | naive | RSS ours (start -> end) | naive "
-        "| write -> screen p50 / p95, ours | naive | writes measured (never shown), ours | the loop's CPU |"
-    )
-    w("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    runs = res["runs"]
-    for n in res["stores"]:
-        for rate in res["rates"]:
-            o, v = _group(runs, "ours", n, rate), _group(runs, "naive", n, rate)
-            if not o or not v:
-                continue
-
-            def cpu(g):
-                cs = [r.cpu for r in g]
-                return f"{statistics.median(cs):.1f}% ({min(cs):.1f}-{max(cs):.1f})"
-
-            def mem(g):
-                return f"{statistics.median(r.rss0 for r in g):.0f} -> {statistics.median(r.rss1 for r in g):.0f} MB"
-
-            def lat(g):
-                xs = _lat(g)
-                return f"{_ms(statistics.median(xs))} / {_ms(pct(xs, 95))}" if xs else "-"
-
-            w(
-                md_row(
-                    [
-                        f"{n:,}",
-                        f"{rate:,g}/s",
-                        cpu(o),
-                        cpu(v),
-                        mem(o),
-                        mem(v),
-                        lat(o),
-                        lat(v),
-                        f"{sum(r.writes for r in o):,} ({sum(r.missed for r in o)})",
-                        f"{statistics.median(r.writer_cpu for r in o):.1f}%",
-                    ]
-                )
-            )
-    w("")
-    if res["rss"]:
-        r = res["rss"]
-        w("### Memory over time\n")
-        w(
-            f"Ours and the naive app side by side on pseudo-terminals, each with its own loop at 20 "
-            f"events/s on a store empty at the start, for {r['ours']['minutes']:.0f} minutes; RSS sampled "
-            "every 10 s; growth per hour = the least-squares slope of the samples after the first "
-            "minute, times 3600.\n"
-        )
-        w("| | RSS at the start | at the end | growth per hour |")
-        w("|---|---:|---:|---:|")
-        for variant in ("ours", "naive"):
-            x = r[variant]
-            w(f"| {variant} | {x['start']:.1f} MB | {x['end']:.1f} MB | {x['per_hour']:+.1f} MB |")
-        w("")
-    not_started = [r for r in runs if not r.started]
-    if not_started:
-        w(f"- {len(not_started)} run(s) never showed the day before the loop started.")
-    return "\n".join(out) + "\n", ok

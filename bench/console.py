@@ -11,6 +11,9 @@ on a busy day.
     python bench/console.py --busy-only [--rounds 3 --busy-seconds 60 --rss-minutes 10
                                          --stores 0,200000,1000000 --rates 20,1000]
     python bench/console.py --no-busy  # sections 1-3 only (~3 min)
+    python bench/console.py --targets  # section 4's targets only, ~10 min (side by side at
+                                       # 20 events/s for 6 min, RSS growth included; the
+                                       # rest 60 s each), updates bench:console-busy
 
 What it measures, each beside a naive baseline measured in the same run:
 
@@ -44,7 +47,8 @@ What it measures, each beside a naive baseline measured in the same run:
 4. *A busy day* (bench/_busy.py): the console on a pseudo-terminal at 100x32 while a loop
    writes 20 and 1,000 iterations a second into stores holding 0, 200k and 1M signals today:
    its CPU, RSS and write -> screen latency, interleaved with a naive 1 s poller; then its RSS
-   over 10 minutes, extrapolated to an hour.
+   over 10 minutes, extrapolated to an hour. ``--targets`` measures only what the targets need,
+   in about ten minutes (bench/_busy.py, ``measure_targets``).
 """
 
 from __future__ import annotations
@@ -941,7 +945,23 @@ def main(argv: list[str] | None = None) -> int:
         "--stores", help="busy day: signals today, comma-separated (0,200000,1000000; --quick 0,200000)"
     )
     ap.add_argument("--rates", help="busy day: loop iterations a second, comma-separated (20,1000)")
+    ap.add_argument(
+        "--targets",
+        action="store_true",
+        help="only the busy day's targets, in ~10 minutes (bench/_busy.py, measure_targets)",
+    )
+    ap.add_argument(
+        "--memory-seconds",
+        type=float,
+        default=360.0,
+        help="--targets: seconds of the 20 events/s lanes side by side, RSS growth included (360)",
+    )
+    ap.add_argument(
+        "--big", type=int, default=1_000_000, help="--targets: signals in the big store (1000000)"
+    )
     args = ap.parse_args(argv)
+    if args.targets:
+        return busy(args)
     code = 0
     if not args.busy_only:
         code |= classic(args)
@@ -952,7 +972,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def busy(args) -> int:
     """Section 4: the busy day, in its own section of BENCHMARKS.md."""
-    from bench import _busy
+    from bench import _busy, _busy_report
 
     quick = args.quick
     started = time.perf_counter()
@@ -963,18 +983,12 @@ def busy(args) -> int:
     seconds = args.busy_seconds or (20.0 if quick else 60.0)
     rss_minutes = args.rss_minutes if args.rss_minutes is not None else (2.0 if quick else 10.0)
     tmp = Path(tempfile.mkdtemp(prefix="health-console-busy-"))
+    hc, env = console_script("health-console"), _busy.busy_env(child_env)
     try:
-        res = _busy.measure(
-            stores,
-            rates,
-            rounds,
-            seconds,
-            rss_minutes,
-            tmp,
-            console_script("health-console"),
-            _busy.busy_env(child_env),
-            say,
-        )
+        if args.targets:
+            res = _busy.measure_targets(args.big, seconds, args.memory_seconds, tmp, hc, env, say)
+        else:
+            res = _busy.measure(stores, rates, rounds, seconds, rss_minutes, tmp, hc, env, say)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     load.append(load_average())
@@ -989,7 +1003,7 @@ def busy(args) -> int:
     )
     if max(load) > 0.75 * (os.cpu_count() or 1):
         head += "\n" + BUSY_WARNING + "\n"
-    body, ok = _busy.render(res, head, md_row)
+    body, ok = _busy_report.render(res, head, md_row)
     print(body)
     if not args.no_write and (not quick or args.write):
         write_section("console-busy", "Console on a busy day (`bench/console.py`, section 4)", body)
