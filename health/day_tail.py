@@ -2,7 +2,8 @@
 what lets the live view (the console's store watch, the watchdog) cost the same on a busy day
 as on a quiet one.
 
-The store holds two kinds of rows (store/schema.py, store/batch.py):
+The store holds two kinds of rows (store/schema.py, store/batch.py), read by
+store/increments.py:
 
 - Signals, alerts and events are append-only, with increasing ids. Each look reads only the
   rows past the last id it saw: signals go into each loop's tally (health/signal_tally.py,
@@ -30,6 +31,7 @@ from health.analysis import window
 from health.calendar import MarketCalendar, day_bounds
 from health.report import Thresholds
 from health.signal_tally import SignalTally
+from store import increments
 from store.reader import StoreReader
 from store.records import AlertRecord, EventRecord, GateRecord
 from store.schema import MAX_GATE_BUCKET_SECONDS
@@ -69,7 +71,7 @@ class DayTail:
         key = (id(reader), id(calendar), day, source, reader.schema_cookie())
         if key == self._key and self._reader is reader and self._seen == (version, now):
             return  # nothing committed and no time passed since the last look
-        ids = reader.last_ids()
+        ids = increments.last_ids(reader)
         if (
             key != self._key
             or self._reader is not reader
@@ -115,7 +117,7 @@ class DayTail:
                 rows[:] = [(at, d) for at, d in rows if at >= end]
         if upto <= self._ids[0] or not tallies:
             return  # a loop's first tally reads its rows up to the newest id itself
-        for batch in reader.signals_after(self._ids[0], upto, self._source):
+        for batch in increments.signals_after(reader, self._ids[0], upto, self._source):
             for _, name, at, data_ts in batch:
                 tally = tallies.get(name)
                 if tally is None or not start <= at < day_end:
@@ -130,10 +132,10 @@ class DayTail:
         # alerts up to now + 1); the loader keeps to the window.
         start, stop = self._win_start, self._day_end + 1
         if ids[1] > self._ids[1]:
-            self._alerts += reader.alerts_after(self._ids[1], ids[1], start, stop)
+            self._alerts += increments.alerts_after(reader, self._ids[1], ids[1], start, stop)
             self._alerts.sort(key=lambda a: (a.at, a.id))
         if ids[2] > self._ids[2]:
-            self._events += reader.events_after(self._ids[2], ids[2], start, stop)
+            self._events += increments.events_after(reader, self._ids[2], ids[2], start, stop)
             self._events.sort(key=lambda e: (e.at, e.id))
 
     def _refresh_gate(self, reader: StoreReader, lo: float | None = None) -> None:
@@ -145,14 +147,14 @@ class DayTail:
             moving = [g for g in self._recent if g.bucket < cut]
             n, total = self._stable_fingerprint
             expected = (n + len(moving), total + sum(g.count for g in moving))
-            if reader.gate_fingerprint(lo, cut) == expected:
-                recent = reader.gate_since(cut)
+            if increments.gate_fingerprint(reader, lo, cut) == expected:
+                recent = increments.gate_since(reader, cut)
                 self._stable += moving
                 self._stable_fingerprint = expected
                 self._stable_upto = cut
                 self._recent = recent
                 return
-        rows = reader.gate_since(lo)
+        rows = increments.gate_since(reader, lo)
         self._gate_lo = lo
         self._stable = [g for g in rows if g.bucket < cut]
         self._stable_fingerprint = (len(self._stable), sum(g.count for g in self._stable))
@@ -170,7 +172,9 @@ class DayTail:
         later: list[tuple[float, float]] = []
         end = self._win_end
         with self._or_start_over():
-            for batch in reader.signal_times_upto(self._win_start, self._day_end, name, self._ids[0]):
+            for batch in increments.signal_times_upto(
+                reader, self._win_start, self._day_end, name, self._ids[0]
+            ):
                 for at, data_ts in batch:
                     if at < end:
                         tally.add(at, data_ts)

@@ -220,23 +220,6 @@ class StoreReader:
             GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows if r[9] >= start and r[8] < end
         ]
 
-    def gate_since(self, bucket: float) -> list[GateRecord]:
-        """Every loop's gate buckets from ``bucket`` on, in ``gate``'s order. Buckets are
-        updated in place (store/batch.py), so a live reader re-reads the recent ones."""
-        rows = self._q(
-            "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
-            "last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? ORDER BY bucket, source, code",
-            (bucket,),
-        )
-        return [GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows]
-
-    def gate_fingerprint(self, lo: float, hi: float) -> tuple[int, int]:
-        """(buckets, decisions) with ``lo <= bucket < hi``. A bucket is only ever added, or
-        updated by adding decisions to its count (store/batch.py), so while this pair stays
-        the same, no bucket in the range changed."""
-        row = self._q("SELECT count(*), total(count) FROM gate WHERE bucket >= ? AND bucket < ?", (lo, hi))
-        return int(row[0][0]), int(row[0][1])
-
     def last_gate(
         self, source: str | None = None, limit: int = 1, before: float | None = None
     ) -> list[GateRecord]:
@@ -273,50 +256,10 @@ class StoreReader:
             (start, end, *params),
         )
 
-    # Signals, alerts and events are append-only rows with increasing ids: a live reader asks
-    # for what came after the last id it saw, and never reads a row twice.
-    def last_ids(self) -> tuple[int, int, int]:
-        """The newest id of the signals, alerts and events tables (0 when empty)."""
-        row = self._q(
-            "SELECT (SELECT coalesce(max(id), 0) FROM signals), (SELECT coalesce(max(id), 0) FROM alerts), "
-            "(SELECT coalesce(max(id), 0) FROM events)"
-        )
-        return int(row[0][0]), int(row[0][1]), int(row[0][2])
-
-    def signals_after(
-        self, after_id: int, upto_id: int, source: str | None = None, batch: int = 10_000
-    ) -> Iterator[list[tuple[int, str, float, float]]]:
-        """(id, source, at, data_ts) of the signals with ``after_id < id <= upto_id``, by id, in
-        batches (a day of a busy loop never sits in memory at once)."""
-        cond, params = self._src(source)
-        yield from self._batches(
-            f"SELECT id, source, at, data_ts FROM signals WHERE id > ? AND id <= ?{cond} ORDER BY id",
-            (after_id, upto_id, *params),
-            batch,
-        )
-
-    def signal_times_upto(
-        self, start: float, end: float, source: str, upto_id: int, batch: int = 10_000
-    ) -> Iterator[list[tuple[float, float]]]:
-        """(at, data_ts) of one loop's signals in [start, end) with ``id <= upto_id``, in batches."""
-        yield from self._batches(
-            "SELECT at, data_ts FROM signals WHERE at >= ? AND at < ? AND source = ? AND id <= ?",
-            (start, end, source, upto_id),
-            batch,
-        )
-
     def count_signals(self, start: float, end: float, source: str | None = None) -> int:
         cond, params = self._src(source)
         row = self._q(f"SELECT count(*) FROM signals WHERE at >= ? AND at < ?{cond}", (start, end, *params))
         return int(row[0][0])
-
-    def _batches(self, sql: str, params: tuple, batch: int) -> Iterator[list[tuple]]:
-        try:
-            cursor = self.conn.execute(sql, params)
-            while rows := cursor.fetchmany(batch):
-                yield rows
-        except sqlite3.Error as exc:
-            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
 
     def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
         """(at, data_ts) of the newest signals, newest first, by the ``at`` index."""
@@ -334,30 +277,12 @@ class StoreReader:
         )
         return [EventRecord(*r) for r in rows]
 
-    def events_after(self, after_id: int, upto_id: int, start: float, end: float) -> list[EventRecord]:
-        """Every loop's events with ``after_id < id <= upto_id`` and ``start <= at < end``."""
-        rows = self._q(
-            "SELECT id, source, run_id, at, kind, detail FROM events "
-            "WHERE id > ? AND id <= ? AND at >= ? AND at < ? ORDER BY id",
-            (after_id, upto_id, start, end),
-        )
-        return [EventRecord(*r) for r in rows]
-
     def alerts(self, start: float, end: float, source: str | None = None) -> list[AlertRecord]:
         cond, params = self._src(source)
         rows = self._q(
             "SELECT id, source, code, severity, message, at, resolved, origin, detail FROM alerts "
             f"WHERE at >= ? AND at < ?{cond} ORDER BY at, id",
             (start, end, *params),
-        )
-        return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
-
-    def alerts_after(self, after_id: int, upto_id: int, start: float, end: float) -> list[AlertRecord]:
-        """Every loop's alerts with ``after_id < id <= upto_id`` and ``start <= at < end``."""
-        rows = self._q(
-            "SELECT id, source, code, severity, message, at, resolved, origin, detail FROM alerts "
-            "WHERE id > ? AND id <= ? AND at >= ? AND at < ? ORDER BY id",
-            (after_id, upto_id, start, end),
         )
         return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
 

@@ -32,6 +32,7 @@ from health.calendar import get_calendar
 from health.day_tail import DayTail
 from health.live import take_snapshot
 from health.simulation import SimClock, at
+from store import increments
 from store.alert_log import AlertLog
 from store.reader import StoreReader
 
@@ -293,17 +294,17 @@ def test_a_read_that_fails_half_way_is_not_counted_twice(tmp_path: Path, monkeyp
         compare(reader, {None: tail}, world.console_now)
         for _ in range(30):
             world.apply(("loop", "alpha", 1.0, 2.5, True, 2))
-        real = reader.signals_after
+        real = increments.signals_after
 
         def failing(*a, **kw):
             batches = real(*a, **{**kw, "batch": 10})
             yield next(batches)
             raise StoreUnavailable("disk I/O error")
 
-        monkeypatch.setattr(reader, "signals_after", failing)
+        monkeypatch.setattr(increments, "signals_after", failing)
         with pytest.raises(StoreUnavailable):
             take_snapshot(reader, CAL, world.console_now, alive=lambda run: None, tail=tail)
-        monkeypatch.setattr(reader, "signals_after", real)
+        monkeypatch.setattr(increments, "signals_after", real)
         compare(reader, {None: tail}, world.console_now)
     finally:
         reader.close()
