@@ -85,7 +85,6 @@ class ProductionMonitor:
         self._firing: dict[IssueCode, Alert] = {}
         self._alerts: queue.Queue = queue.Queue()  # task_done() marks a delivered alert
         self._alert_thread: threading.Thread | None = None
-        self._alert_lock = threading.Lock()  # one delivery thread at a time; never held in a callback
         self._closed = False
         self.recorder = Recorder(
             self.store_path,
@@ -99,6 +98,7 @@ class ProductionMonitor:
         self._put = self.recorder.put
         self._beat = self.recorder.beat
         self._evaluate = self.gate.evaluate
+        self._start_alert_thread()
         _LIVE.add(self)
 
     def _injected_now(self) -> float:
@@ -205,6 +205,7 @@ class ProductionMonitor:
         except Exception:
             log.exception("health monitor: error while closing")
         self._drain_alerts_sync(2.0)
+        self._stop_alert_thread()
         _LIVE.discard(self)
 
     def abandon(self) -> None:
@@ -214,6 +215,7 @@ class ProductionMonitor:
             return
         self._closed = True
         self.recorder.close()
+        self._stop_alert_thread()
         _LIVE.discard(self)
 
     def __enter__(self) -> ProductionMonitor:
@@ -262,37 +264,34 @@ class ProductionMonitor:
                 None,
             )
         )
+        if self._alert_thread is not None:
+            self._alerts.put(alert)
+
+    def _start_alert_thread(self) -> None:
+        """The one delivery thread, started with the monitor and ended by close(). Never from a
+        loop call: ``Thread.start()`` waits until the new thread runs, and a busy loop holds
+        the GIL — the first alert of a run took 2.6-4.3 ms that way (RELIABILITY.md)."""
         if self.config.alert_callback is None:
             return
-        self._alerts.put(alert)
-        # The writer thread (STORE_ERROR) and the loop's thread both emit: under the lock, so
-        # that there is only ever one delivery thread and alerts arrive in order.
-        with self._alert_lock:
-            if self._alert_thread is None or not self._alert_thread.is_alive():
-                self._alert_thread = threading.Thread(
-                    target=self._alert_loop, name=f"health-alerts-{self.source}", daemon=True
-                )
-                self._alert_thread.start()
+        self._alert_thread = threading.Thread(
+            target=self._alert_loop, args=(self._alerts,), name=f"health-alerts-{self.source}", daemon=True
+        )
+        self._alert_thread.start()
 
-    def _alert_loop(self) -> None:
+    def _alert_loop(self, alerts: queue.Queue) -> None:
         while True:
+            alert = alerts.get()
             try:
-                alert = self._alerts.get(timeout=30)
-            except queue.Empty:
-                with self._alert_lock:  # an alert put just now must not be stranded
-                    if self._alerts.empty():
-                        self._alert_thread = None
-                        return
-                continue
-            try:
+                if alert is None:  # close(): every alert before it was delivered
+                    return
                 self._deliver(alert)
             finally:
-                self._alerts.task_done()
+                alerts.task_done()
 
     def _deliver(self, alert: Alert) -> None:
         try:
             self.config.alert_callback(alert)
-        except Exception:
+        except BaseException:  # SystemExit too: it would end the one delivery thread
             log.exception("health monitor: alert_callback raised for %s", alert.code)
 
     def _drain_alerts_sync(self, timeout: float) -> None:
@@ -301,6 +300,12 @@ class ProductionMonitor:
         deadline = time.monotonic() + timeout
         while self._alerts.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.005)
+
+    def _stop_alert_thread(self) -> None:
+        """After the alerts queued so far (a callback still stuck after close()'s wait keeps
+        its daemon thread until it returns; nothing waits for it)."""
+        if self._alert_thread is not None:
+            self._alerts.put(None)
 
     def _store_failed(self, message: str) -> None:
         now = time.time()
@@ -313,10 +318,10 @@ class ProductionMonitor:
         self._firing = {}
         self._alerts = queue.Queue()
         self._alert_thread = None
-        self._alert_lock = threading.Lock()
         self.recorder.reset_after_fork(self._run_info())
         self._put = self.recorder.put
         self._beat = self.recorder.beat
+        self._start_alert_thread()  # the parent's thread did not come through the fork
 
 
 def _symbol_text(symbol: object) -> str:
