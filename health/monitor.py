@@ -77,6 +77,7 @@ class ProductionMonitor:
         self.calendar.load_holiday_names()
         self.naive_tz = resolve_tz(config.naive_timezone or self.calendar.tz)
         self.gate = Gate(self.calendar, config.max_data_age_seconds, config.future_tolerance_seconds)
+        self._tolerance = float(config.future_tolerance_seconds)
         self.source = config.source
         self.store_path = resolve_store_path(config.store_path)
         self._clock = config.clock
@@ -141,8 +142,10 @@ class ProductionMonitor:
 
     # -- the loop's API ---------------------------------------------------------------------
     def should_generate_signals(self, data_timestamp: object) -> tuple[bool, str]:
-        data_ts = to_epoch(data_timestamp, self.naive_tz)  # bad input is the caller's bug: raise
         now = self._now()
+        # Bad input is the caller's bug: raise. A naive time a DST change makes ambiguous is
+        # read by this clock (health/timestamps.py).
+        data_ts = to_epoch(data_timestamp, self.naive_tz, now + self._tolerance)
         try:
             allowed, code, reason, age = self._evaluate(now, data_ts)
         except Exception as exc:  # fail closed, never crash the loop
@@ -165,9 +168,9 @@ class ProductionMonitor:
         self._beat(self._now())
 
     def record_signal(self, symbol: object, data_timestamp: object, **details: object) -> None:
-        data_ts = to_epoch(data_timestamp, self.naive_tz)
-        text = symbol if type(symbol) is str else _symbol_text(symbol)
         now = self._now()
+        data_ts = to_epoch(data_timestamp, self.naive_tz, now + self._tolerance)
+        text = symbol if type(symbol) is str else _symbol_text(symbol)
         try:
             payload = json.dumps(details, default=str) if details else None
         except Exception as exc:  # a default=str that raises, a cycle, deep nesting
