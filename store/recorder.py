@@ -256,20 +256,23 @@ class Recorder:
     def _write(self) -> bool:
         """Commit what is pending, at most ``_ROWS_PER_TRANSACTION`` rows a transaction: after
         an outage the backlog goes in pieces, so a nearly full disk still takes it. True when
-        everything pending is committed; False (events kept) when the store failed."""
+        everything pending is committed; False (events kept) when the store failed.
+
+        The pending rows are one long-lived list, taken from in place: a retry never copies
+        it. A copy is a young object, and every young-generation garbage collection — run by
+        whichever thread allocates, mostly the loop's — walks all its items (RELIABILITY.md,
+        "locked 30 s")."""
         repaired = False
         while True:
             pending = self._pending
-            rows, rest = pending.rows[:_ROWS_PER_TRANSACTION], pending.rows[_ROWS_PER_TRANSACTION:]
-            pending.rows = rows
+            take = min(len(pending.rows), _ROWS_PER_TRANSACTION)
             span_now = (self._span_seq, self._span_start, self._span_end, self._span_beats)
             conn = None
             try:
                 conn = self._store.get()
                 run_row = self._run_written_on != self._store.opened
-                batch.commit(conn, self.run, pending, span_now, run_row=run_row)
+                batch.commit(conn, self.run, pending, span_now, run_row=run_row, rows=take)
             except Exception as exc:
-                pending.rows = rows + rest
                 if batch.is_store_failure(exc):
                     self._conn_failed(exc)
                     return False
@@ -282,10 +285,11 @@ class Recorder:
                 self._conn_failed(exc, unexpected=True)
                 return False
             self._run_written_on = self._store.opened
-            self.written_events += len(rows)
+            self.written_events += take
             self._span_written = (span_now[0], span_now[2], span_now[3])
-            self._pending = Pending(rows=rest)
-            if not rest:
+            del pending.rows[:take]
+            self._pending = Pending(rows=pending.rows)
+            if not pending.rows:
                 break
         self._backoff = self.flush_interval
         if self.failed:
@@ -316,7 +320,7 @@ class Recorder:
         if not bad:
             return False
         drop = {id(row) for row in bad}
-        pending.rows = [row for row in pending.rows if id(row) not in drop]
+        pending.rows[:] = [row for row in pending.rows if id(row) not in drop]  # the same list
         pending.dropped += len(bad)
         self.dropped_events += len(bad)
         self._warn_rows(f"{len(bad)} event(s) the store cannot take dropped ({type(exc).__name__}: {exc})")
