@@ -158,7 +158,8 @@ def console_parser() -> ArgumentParser:
         metavar="SECONDS",
         help="watchdog: seconds between evaluations (default: the loop's check interval)",
     )
-    p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
+    # Hidden: simulated seconds per real second, for the demo and for --clock-start.
+    p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)
     add_report_args(p)
     return p
 
@@ -178,22 +179,27 @@ def parse_instant(text: str | None, flag: str = "--now") -> float | None:
 
 
 class RunningClock:
-    """A clock set to ``start`` that runs on at real speed: ``--now`` and ``--clock-start``."""
+    """A clock set to ``start`` that runs on at ``speed`` simulated seconds per real second
+    (1 unless ``--speed`` says otherwise): ``--now`` and ``--clock-start``. The soak runs
+    (tests/faultkit/soak.py) drive loops, the console and the watchdog on one such clock."""
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, speed: float = 1.0) -> None:
         self.start = start
+        self.speed = speed
         self._real_start = time.time()
 
     def __call__(self) -> float:
-        return self.start + (time.time() - self._real_start)
+        return self.start + (time.time() - self._real_start) * self.speed
 
 
 def clock_of(args: argparse.Namespace) -> Callable[[], float]:
-    """The clock the arguments ask for: ``--now`` or ``--clock-start``, else the system's."""
+    """The clock the arguments ask for: ``--now`` or ``--clock-start`` (at ``--speed``), else
+    the system's."""
     start = parse_instant(args.now, "--now")
     if start is None:
         start = parse_instant(getattr(args, "clock_start", None), "--clock-start")
-    return time.time if start is None else RunningClock(start)
+    speed = getattr(args, "speed", None) or 1.0
+    return time.time if start is None else RunningClock(start, speed)
 
 
 def instant_of(clock: Callable[[], float]) -> float:

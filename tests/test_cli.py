@@ -18,7 +18,7 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -626,3 +626,26 @@ def test_reports_create_nothing_beside_a_store_no_loop_has_open(stores, tmp_path
     assert d.code in (0, 1, 2), d.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["closed.db"]
     assert (store.read_bytes(), store.stat().st_mtime_ns) == before
+
+
+def test_clock_start_runs_at_the_given_speed(monkeypatch) -> None:
+    """--clock-start with --speed: the clock the soak runs give a console and a watchdog, so
+    that they read simulated hours at the pace the loops record them."""
+    import console.args as args_module
+
+    real = [1_000_000.0]
+    monkeypatch.setattr(args_module.time, "time", lambda: real[0])
+    args = args_module.console_parser().parse_args(
+        ["--clock-start", "2025-12-10T10:00:00-05:00", "--speed", "60"]
+    )
+    clock = args_module.clock_of(args)
+    start = datetime(2025, 12, 10, 15, 0, tzinfo=UTC).timestamp()
+    assert clock() == start
+    real[0] += 2.5
+    assert clock() == start + 150
+    assert args_module.instant_of(clock) == start  # a one-shot report: exactly the instant asked
+    plain = args_module.clock_of(
+        args_module.console_parser().parse_args(["--clock-start", "2025-12-10T10:00:00-05:00"])
+    )
+    real[0] += 10
+    assert plain() == start + 10
