@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-WORST_CALL_MS = 2.0  # the loop's worst call, with gc.freeze() (the issue's target)
+WORST_CALL_MS = 2.0  # the loop's worst call, with gc.freeze(): the target
+# A loop call that blocks on the disk or a lock takes tens of ms to seconds: what the default
+# suite holds on any machine (tests/test_store_faults.py's bound), loaded or not.
+STALL_MS = 50.0
 OLD_SECONDS = 1.0  # events recorded more than this before the fault must be in the store
 
 
@@ -57,17 +60,11 @@ class FaultResult:
 
     @property
     def passed(self) -> bool:
-        return (
-            self.lost_ok
-            and self.worst_ok
-            and self.store_error_ok
-            and self.integrity == "ok"
-            and self.raised is None
-            and all(held for _, held in self.checks)
-        )
+        return not self.failures()
 
-    def failures(self) -> list[str]:
-        """What missed its target, in words (for an assertion message)."""
+    def failures(self, worst_ms: float = WORST_CALL_MS) -> list[str]:
+        """What missed its target, in words (for an assertion message). ``worst_ms``: the
+        bound for the loop's worst own call (STALL_MS where the machine's load is unknown)."""
         out = []
         if self.lost_old:
             out.append(
@@ -79,7 +76,7 @@ class FaultResult:
             )
         if self.duplicates:
             out.append(f"{self.duplicates} signals stored twice")
-        if not self.worst_ok:
+        if self.worst_own_ms > worst_ms:
             out.append(
                 f"worst loop call's own time {self.worst_own_ms:.2f} ms ({self.over_own} over "
                 f"{WORST_CALL_MS:g} ms; all calls {self.worst_ms:.2f} ms, baseline {self.baseline_ms:.2f} ms)"
