@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("store")
     p.add_argument("log")
     p.add_argument("--source", default="faults")
+    p.add_argument("--first", type=int, default=0, help="signals are numbered from this + 1")
     p.add_argument("--rate", type=float, default=5000.0, help="iterations (signals) per real second")
     p.add_argument("--busy", action="store_true", help="pace by spinning in Python (holds the GIL)")
     p.add_argument("--clock-start", help="ISO instant the injected clock starts at (default: now)")
@@ -211,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
     next_flush = time.monotonic() + FLUSH_EVERY
     period = 1.0 / args.rate
     slot = time.perf_counter()
-    i = 0
+    i = args.first
     try:
         while not stop[0]:
             slot += period

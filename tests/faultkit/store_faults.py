@@ -16,6 +16,7 @@ from pathlib import Path
 
 from faultkit.loop import LoopProcess, child_env
 from faultkit.result import FaultResult
+from faultkit.stored import read_store
 from faultkit.story import SOURCE, Unavailable, count, nothing, outage
 
 
@@ -26,7 +27,10 @@ def sigkill(workdir: Path, moment: float, *, existing: bool) -> FaultResult:
     store = workdir / "store" / "health.db"
     if existing and not store.exists():
         _earlier_run(store)
-    with LoopProcess(store, workdir / "logs", source=SOURCE) as loop:
+    # A restart numbers its signals on from what the store holds, as the same loop would go on:
+    # a signal number stored twice is then a real duplicate, never an earlier run's.
+    first = max(read_store(store, SOURCE, workdir / "scratch" / "before").signals, default=0)
+    with LoopProcess(store, workdir / "logs", source=SOURCE, args=("--first", str(first))) as loop:
         time.sleep(max(0.0, loop.started + moment - time.time()))
         t_kill = loop.kill()
         log = loop.read()

@@ -41,6 +41,9 @@ def read_store(path: Path, source: str, scratch: Path) -> StoreFacts:
     conn = sqlite3.connect(copied(Path(path), scratch))
     try:
         check = "; ".join(str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()[:3])
+        tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if check == "ok" and "signals" not in tables:
+            return StoreFacts(integrity="no schema")  # a file, its schema not committed yet
         symbols = conn.execute("SELECT symbol FROM signals WHERE source = ?", (source,)).fetchall()
         drops = conn.execute(
             "SELECT detail FROM events WHERE source = ? AND kind = 'dropped_events'", (source,)
