@@ -275,9 +275,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     monitor.close()
     closed = time.monotonic() - started
+    sink = None
     if dispatcher is not None:
         dispatcher.close(timeout=5)
+        stats = dispatcher.stats()[0]
+        sink = {k: getattr(stats, k) for k in ("delivered", "failed", "dropped", "queued")}
     summary = {
+        "sink": sink,
         "signals": i,
         "calls": worst.calls,
         "worst_ns": worst.all,
