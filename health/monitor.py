@@ -11,16 +11,15 @@ import atexit
 import json
 import logging
 import os
-import queue
 import socket
 import sys
-import threading
 import time
 import uuid
 import weakref
 from datetime import datetime
 from importlib import metadata
 
+from health.alert_delivery import AlertDelivery
 from health.alerts import Alert
 from health.calendar import MarketCalendar, get_calendar
 from health.codes import IssueCode
@@ -84,8 +83,6 @@ class ProductionMonitor:
         self._now = time.time if config.clock is None else self._injected_now
         self._last_now: float | None = None
         self._firing: dict[IssueCode, Alert] = {}
-        self._alerts: queue.Queue = queue.Queue()  # task_done() marks a delivered alert
-        self._alert_thread: threading.Thread | None = None
         self._closed = False
         self.recorder = Recorder(
             self.store_path,
@@ -99,7 +96,7 @@ class ProductionMonitor:
         self._put = self.recorder.put
         self._beat = self.recorder.beat
         self._evaluate = self.gate.evaluate
-        self._start_alert_thread()
+        self._delivery = AlertDelivery(config.alert_callback, f"health-alerts-{self.source}")
         _LIVE.add(self)
 
     def _injected_now(self) -> float:
@@ -190,7 +187,7 @@ class ProductionMonitor:
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything recorded so far is in the store and alerts are delivered."""
         ok = self.recorder.flush(timeout)
-        self._drain_alerts_sync(timeout)
+        self._delivery.drain(timeout)
         return ok
 
     def close(self) -> None:
@@ -207,8 +204,8 @@ class ProductionMonitor:
             self.recorder.close(timeout=1.0 if self.recorder.failed else 5.0)
         except Exception:
             log.exception("health monitor: error while closing")
-        self._drain_alerts_sync(2.0)
-        self._stop_alert_thread()
+        self._delivery.drain(2.0)
+        self._delivery.stop()
         _LIVE.discard(self)
 
     def abandon(self) -> None:
@@ -218,7 +215,7 @@ class ProductionMonitor:
             return
         self._closed = True
         self.recorder.close()
-        self._stop_alert_thread()
+        self._delivery.stop()
         _LIVE.discard(self)
 
     def __enter__(self) -> ProductionMonitor:
@@ -267,48 +264,7 @@ class ProductionMonitor:
                 None,
             )
         )
-        if self._alert_thread is not None:
-            self._alerts.put(alert)
-
-    def _start_alert_thread(self) -> None:
-        """The one delivery thread, started with the monitor and ended by close(). Never from a
-        loop call: ``Thread.start()`` waits until the new thread runs, and a busy loop holds
-        the GIL — the first alert of a run took 2.6-4.3 ms that way (RELIABILITY.md)."""
-        if self.config.alert_callback is None:
-            return
-        self._alert_thread = threading.Thread(
-            target=self._alert_loop, args=(self._alerts,), name=f"health-alerts-{self.source}", daemon=True
-        )
-        self._alert_thread.start()
-
-    def _alert_loop(self, alerts: queue.Queue) -> None:
-        while True:
-            alert = alerts.get()
-            try:
-                if alert is None:  # close(): every alert before it was delivered
-                    return
-                self._deliver(alert)
-            finally:
-                alerts.task_done()
-
-    def _deliver(self, alert: Alert) -> None:
-        try:
-            self.config.alert_callback(alert)
-        except BaseException:  # SystemExit too: it would end the one delivery thread
-            log.exception("health monitor: alert_callback raised for %s", alert.code)
-
-    def _drain_alerts_sync(self, timeout: float) -> None:
-        """Wait (bounded) until every queued alert went through the callback, the one being
-        delivered included."""
-        deadline = time.monotonic() + timeout
-        while self._alerts.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
-
-    def _stop_alert_thread(self) -> None:
-        """After the alerts queued so far (a callback still stuck after close()'s wait keeps
-        its daemon thread until it returns; nothing waits for it)."""
-        if self._alert_thread is not None:
-            self._alerts.put(None)
+        self._delivery.submit(alert)
 
     def _store_failed(self, message: str) -> None:
         now = time.time()
@@ -319,12 +275,11 @@ class ProductionMonitor:
 
     def _after_fork_in_child(self) -> None:
         self._firing = {}
-        self._alerts = queue.Queue()
-        self._alert_thread = None
         self.recorder.reset_after_fork(self._run_info())
         self._put = self.recorder.put
         self._beat = self.recorder.beat
-        self._start_alert_thread()  # the parent's thread did not come through the fork
+        # The parent's thread did not come through the fork: the child delivers its own.
+        self._delivery = AlertDelivery(self.config.alert_callback, f"health-alerts-{self.source}")
 
 
 def _symbol_text(symbol: object) -> str:
