@@ -365,6 +365,39 @@ def holiday_gate_latency(store: Path, n: int) -> Latency:
     )
 
 
+def sd_notify_latency(store: Path, n: int) -> Latency:
+    """record_activity in a loop run by a Type=notify unit with WatchdogSec= (health/sdnotify.py):
+    each call adds a monotonic-time comparison; a WATCHDOG=1 datagram leaves every half
+    WATCHDOG_USEC, to a real AF_UNIX socket bound here as systemd's would be."""
+    import socket
+
+    from health import MonitorConfig, ProductionMonitor
+
+    path = store.parent / "notify.sock"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    receiver.setblocking(False)
+    env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "200000", "WATCHDOG_PID": str(os.getpid())}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with ProductionMonitor(MonitorConfig(store_path=str(store), source="bench-sd-notify")) as mon:
+            lat = measure("record_activity (systemd watchdog)", mon.record_activity, n)
+        pings = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                pings += receiver.recv(4096).startswith(b"WATCHDOG=1")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        receiver.close()
+    lat.note = f"NOTIFY_SOCKET + WATCHDOG_USEC=0.2 s: {pings} WATCHDOG=1 datagrams received"
+    return lat
+
+
 def phase_latency(res: Results, store: Path, naive_db: Path, n: int, n_slow: int) -> None:
     import exchange_calendars as xcals
     import pandas as pd
@@ -381,6 +414,7 @@ def phase_latency(res: Results, store: Path, naive_db: Path, n: int, n_slow: int
         res.latencies.append(
             measure("record_activity (system clock)", mon.record_activity, n, note="production path")
         )
+        res.latencies.append(sd_notify_latency(store, n))
         sim = realtime_clock(sim_start)
         with ProductionMonitor(
             MonitorConfig(store_path=str(store), source="bench-injected-clock", clock=sim)
