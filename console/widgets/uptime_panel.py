@@ -136,6 +136,14 @@ class UptimePanel(Panel):
             unclean = len(a.lifecycle.unclean_exits)
             life = Text(f"starts {a.lifecycle.starts} · ", style="dim")
             life.append(f"unclean exits {unclean}", style="red" if unclean else "dim")
+            restarts = a.lifecycle.restarts
+            if restarts:  # health/restarts.py: the newest, its kind and what it cost
+                last = restarts[-1]
+                life.append(
+                    f" · restarts {len(restarts)} (last {hms(last.at, self.tz, '%H:%M')} "
+                    f"{last.exit}, down {fmt_duration(last.downtime_seconds)})",
+                    style="yellow" if last.exit != "clean" else "dim",
+                )
             lines.append(life)
             lines.append(
                 Text(
