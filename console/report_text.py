@@ -107,6 +107,14 @@ def render_report(report: HealthReport) -> RenderableType:
         )
         for r in x.lifecycle.restarts:
             rows.append(("Restart", clean(r.describe(lambda ts: _t(report, ts, "%H:%M:%S %Z")))))
+        for d in x.lifecycle.duplicates:
+            end = "now" if d.ongoing else _t(report, d.end, "%H:%M:%S")
+            rows.append(
+                (
+                    "Two processes",
+                    Text(clean(f"{d.who()}, {_t(report, d.start, '%H:%M:%S')}–{end}"), style="red"),
+                )
+            )
         for g in x.uptime.gaps:
             end = "now" if g.ongoing else _t(report, g.end, "%H:%M:%S")
             rows.append(
@@ -148,6 +156,18 @@ def render_report(report: HealthReport) -> RenderableType:
                 + ")"
             )
         rows.append(("Gate", gate))
+        if x.cadence is not None and x.cadence.cadence is not None:
+            judged = sum(1 for h in x.cadence.hours if h.qualifies and h.expected is not None)
+            below = len(x.cadence.below)
+            rows.append(
+                (
+                    "Cadence",
+                    Text(
+                        f"{x.cadence.cadence.describe()}; {judged} hour(s) judged, {below} below",
+                        style="red" if below else "",
+                    ),
+                )
+            )
         if x.gate.last_reason:
             rows.append(
                 (

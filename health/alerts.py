@@ -28,10 +28,20 @@ from health.liveness import is_silent
 if TYPE_CHECKING:  # the recorder hook imports Alert: it must not pay for the live view
     from health.live import LiveSnapshot
 
-RTH_ONLY = frozenset({IssueCode.NO_ACTIVITY, IssueCode.STALE_DATA, IssueCode.ZERO_RTH_COVERAGE})
-# Conditions already debounced by their own threshold: sent as soon as they hold.
+RTH_ONLY = frozenset(
+    {IssueCode.NO_ACTIVITY, IssueCode.STALE_DATA, IssueCode.ZERO_RTH_COVERAGE, IssueCode.NO_SIGNALS}
+)
+# Conditions already debounced by their own threshold: sent as soon as they hold (a session
+# hour for NO_SIGNALS, two check intervals of overlap for DUPLICATE_LOOP).
 IMMEDIATE = frozenset(
-    {IssueCode.NO_ACTIVITY, IssueCode.ZERO_RTH_COVERAGE, IssueCode.UNCLEAN_EXIT, IssueCode.STORE_ERROR}
+    {
+        IssueCode.NO_ACTIVITY,
+        IssueCode.ZERO_RTH_COVERAGE,
+        IssueCode.UNCLEAN_EXIT,
+        IssueCode.STORE_ERROR,
+        IssueCode.NO_SIGNALS,
+        IssueCode.DUPLICATE_LOOP,
+    }
 )
 ZERO_COVERAGE_AFTER = 15 * 60  # seconds after the open before 0% coverage pages
 # Conditions that must hold on this many consecutive evaluations before they page: a process
@@ -199,7 +209,36 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
                 step(IssueCode.ZERO_RTH_COVERAGE),
             )
         )
+        out.append(_no_signals(s.source, x, snap, clock, step(IssueCode.NO_SIGNALS)))
+        duplicates = [d for d in x.lifecycle.duplicates if d.ongoing] if x is not None else []
+        out.append(
+            Condition(
+                s.source,
+                IssueCode.DUPLICATE_LOOP,
+                None if x is None else bool(duplicates),
+                f"two processes beat for this loop since {clock(duplicates[-1].start)}: {duplicates[-1].who()}"
+                if duplicates
+                else "one process beats for this loop",
+                step(IssueCode.DUPLICATE_LOOP),
+            )
+        )
     return out
+
+
+def _no_signals(source: str, x, snap: LiveSnapshot, clock, first_step: str | None) -> Condition:
+    """The session hour that passed last, judged against the loop's cadence (health/cadence.py):
+    judged only in RTH, and only an hour the loop was up for with the gate allowing — a dead
+    loop or a stale feed is another condition's, and keeps this one as it stands."""
+    latest = x.cadence.latest if x is not None and x.cadence is not None else None
+    active = None
+    message = "no session hour judged yet"
+    if latest is not None and snap.market.is_open and latest.qualifies and latest.expected is not None:
+        active = latest.below
+        message = (
+            f"idle: {latest.signals} signal(s) in the session hour {clock(latest.start)}–{clock(latest.end)} "
+            f"while up and the gate allowing (expected {x.cadence.cadence.describe()})"
+        )
+    return Condition(source, IssueCode.NO_SIGNALS, active, message, first_step)
 
 
 @dataclass
@@ -268,4 +307,6 @@ def _resolved_message(code: IssueCode, was: str) -> str:
         IssueCode.UNCLEAN_EXIT: "the loop is running again",
         IssueCode.STORE_ERROR: "the recorder writes the store again",
         IssueCode.ZERO_RTH_COVERAGE: "the loop is up during RTH",
+        IssueCode.NO_SIGNALS: "signals at the expected cadence again",
+        IssueCode.DUPLICATE_LOOP: "one process beats for the loop again",
     }.get(code, "cleared") + f" (was: {was})"

@@ -3,16 +3,20 @@ and every query bounded by the day's window."""
 
 from __future__ import annotations
 
+import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
+from health.cadence import LOOKBACK_SESSIONS, Cadence, judge_hours, learn
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
+from health.liveness import up_intervals
 from health.process import process_alive
-from health.report import HealthReport
+from health.report import HealthReport, Thresholds
 from store.reader import StoreReader, StoreUnavailable
 
 MAX_INTERVAL_SLACK = 7200.0  # spans ending this long before the window can still cover it
+LOOKBACK_DAYS = 21  # calendar days that hold LOOKBACK_SESSIONS sessions, holidays included
 
 
 class ReportUnavailable(RuntimeError):
@@ -78,6 +82,7 @@ def load_day(
                 latest_run=config_run,
                 previous_run=previous,
                 previous_last_beat=previous_beat,
+                cadence=expected_cadence(reader, calendar, day, name, config_run.config),
             )
         )
     if not inputs:
@@ -118,3 +123,45 @@ def build_report(
         raise ReportUnavailable(str(exc)) from None
     finally:
         reader.close()
+
+
+_learned: dict[tuple, Cadence | None] = {}
+_learned_lock = threading.Lock()
+
+
+def expected_cadence(
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict
+) -> Cadence | None:
+    """The signal cadence ``source`` is held to on ``day`` (health/cadence.py): its own
+    setting, else learned from its sessions before that day. The learned figure depends only
+    on past sessions, so it is kept per store file, loop and day (the live views ask for it
+    every few seconds)."""
+    rate = Thresholds.from_config(config).min_signals_per_hour
+    if rate is not None:
+        return Cadence(rate, "config")
+    key = (str(reader.path), reader.identity(), source, day, calendar.code)
+    with _learned_lock:
+        if key in _learned:
+            return _learned[key]
+    cadence = _learn_cadence(reader, calendar, day, source)
+    with _learned_lock:
+        if len(_learned) > 256:
+            _learned.clear()
+        _learned[key] = cadence
+    return cadence
+
+
+def _learn_cadence(reader: StoreReader, calendar: MarketCalendar, day: date, source: str) -> Cadence | None:
+    sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
+    sessions = sessions[-LOOKBACK_SESSIONS:]
+    if not sessions:
+        return None
+    start, end = sessions[0].open_ts, sessions[-1].close_ts
+    runs = {r.run_id: r for r in reader.runs(start, end, source)}
+    if not runs:
+        return None
+    default = Thresholds.from_config(next(iter(runs.values())).config).check_interval_seconds
+    up = up_intervals(reader.spans(start, end, source, slack=MAX_INTERVAL_SLACK), runs, default, end)
+    gate = reader.gate(start, end, source)
+    counts = reader.signal_counts(start, end, source)
+    return learn([judge_hours(s, s.close_ts, counts, up, gate, None) for s in sessions])

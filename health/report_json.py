@@ -100,7 +100,7 @@ def _source_json(report: HealthReport, x: SourceAnalysis) -> dict[str, Any]:
     iso = report.iso
     th, up, sig, gate, life = x.thresholds, x.uptime, x.signals, x.gate, x.lifecycle
     latest = life.latest
-    return {
+    out = {
         "source": x.source,
         "thresholds": {
             "check_interval_seconds": th.check_interval_seconds,
@@ -139,6 +139,38 @@ def _source_json(report: HealthReport, x: SourceAnalysis) -> dict[str, Any]:
             "latest_alive": None if latest is None else latest.alive,
         },
     }
+    # Present only when there is something to say, so reports without them stay as they were.
+    if life.duplicates:
+        out["lifecycle"]["duplicates"] = [
+            {
+                "pids": [d.first[1], d.second[1]],
+                "hosts": [d.first[2], d.second[2]],
+                "start": iso(d.start),
+                "end": iso(d.end),
+                "seconds": round(d.seconds, 3),
+                "ongoing": d.ongoing,
+            }
+            for d in life.duplicates
+        ]
+    if x.cadence is not None and x.cadence.cadence is not None:
+        c = x.cadence.cadence
+        out["cadence"] = {
+            "min_signals_per_hour": c.per_hour,
+            "origin": c.origin,
+            "learned_from_hours": c.hours if c.origin == "learned" else None,
+            "learned_from_sessions": c.sessions if c.origin == "learned" else None,
+            "hours_judged": sum(1 for h in x.cadence.hours if h.qualifies and h.expected is not None),
+            "hours_below": [
+                {
+                    "start": iso(h.start),
+                    "end": iso(h.end),
+                    "signals": h.signals,
+                    "expected": round(h.expected, 2),
+                }
+                for h in x.cadence.below
+            ],
+        }
+    return out
 
 
 def _restart_json(report: HealthReport, r: Restart) -> dict[str, Any]:

@@ -233,6 +233,19 @@ class StoreReader:
             (start, end, *params),
         )
 
+    def signal_counts(
+        self, start: float, end: float, source: str | None = None, width: int = 60
+    ) -> list[tuple[float, int]]:
+        """(bucket start, signals) per ``width`` seconds with any: many sessions' counts
+        without a row per signal."""
+        cond, params = self._src(source)
+        rows = self._q(
+            f"SELECT CAST(at / ? AS INTEGER) AS b, count(*) FROM signals WHERE at >= ? AND at < ?{cond} "
+            "GROUP BY b ORDER BY b",
+            (width, start, end, *params),
+        )
+        return [(float(b * width), n) for b, n in rows]
+
     def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
         """(at, data_ts) of the newest signals, newest first, by the ``at`` index."""
         cond, params = self._src(source)
