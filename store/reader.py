@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
+from store.acks import AckRecord, ack_from_row
 from store.paths import file_identity
 from store.records import (
     AlertRecord,
@@ -278,6 +279,36 @@ class StoreReader:
             (after_id, limit),
         )
         return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
+
+    # -- operators' acks and the watchdog's notices (store/schema.py: _acks_and_notices) --
+    def acks(self, start: float, end: float) -> list[AckRecord]:
+        """Acks in force at some point of [start, end), oldest first; none in a store that
+        predates them."""
+        return [
+            ack_from_row(r)
+            for r in self._q_optional(
+                'SELECT id, code, source, "by", reason, at, until FROM acks WHERE until > ? AND at < ? '
+                "ORDER BY at, id",
+                (start, end),
+            )
+        ]
+
+    def notices(self, kind: str, session: str) -> list[tuple[float, str]]:
+        """(at, status) of the watchdog's notices of ``kind`` about ``session`` (YYYY-MM-DD)."""
+        return self._q_optional(
+            "SELECT at, status FROM notices WHERE kind = ? AND session = ? ORDER BY at", (kind, session)
+        )
+
+    def _q_optional(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        """A query on a table an older store lacks: no such table reads as no rows."""
+        try:
+            return self.conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
 
     # -- health of the store itself ----------------------------------------------------
     def quick_check(self) -> str:
