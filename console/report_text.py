@@ -198,7 +198,10 @@ def render_report(report: HealthReport) -> RenderableType:
             icon, style = ("✔", "green") if a.resolved else SEVERITY_STYLE.get(a.severity, ("●", ""))
             line = Text.assemble((f"{icon} ", style), f"{_t(report, a.at, '%H:%M:%S')} ")
             line.append(f"{a.code} {'resolved' if a.resolved else 'firing'}", style="bold")
-            line.append(f" ({clean(a.origin or 'monitor')}): {clean(a.message, one_line=True)}")
+            origin = clean(a.origin or "monitor")
+            if a.muted is not None:
+                origin += f", not paged: {clean(a.muted, one_line=True)}"
+            line.append(f" ({origin}): {clean(a.message, one_line=True)}")
             parts.append(Padding(line, (0, 0, 0, 2), expand=False))
         if len(alerts) > 10:
             parts.append(

@@ -1,21 +1,16 @@
-"""Alerts: the transitions of a condition (firing, repeated, resolved) and the engine that
-decides which reach people.
+"""Alerts: what a condition of a loop is, and every condition read from the store.
 
 - ``Alert`` is one transition, as the loop's ``alert_callback`` and the sinks receive it
   (docs/CONTRACT.md §2).
 - ``evaluate_conditions`` reads every condition of every loop from a live snapshot of the store,
-  so it works when the loop is dead; ``AlertEngine`` keeps a state machine per (loop, code):
-  a condition that holds notifies once (after a short wait for the flapping ones), repeats every
-  ``repeat_interval`` while it holds, and sends one resolved notice when it clears; one that
-  clears before its wait is over is never sent.
-- RTH-only conditions are muted outside the session, by the exchange calendar itself: holidays,
-  early closes and lunch breaks included. Muting holds back firing and repeats; a resolution
-  still goes out (good news never pages anyone at night).
+  so it works when the loop is dead; health/alert_engine.py keeps their state and decides which
+  transitions reach people.
+- ``RTH_ONLY`` conditions are muted outside the session, by the exchange calendar itself:
+  holidays, early closes and lunch breaks included (health/alert_engine.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -79,22 +74,6 @@ class Condition:
     @property
     def key(self) -> tuple[str, str]:
         return (self.source, self.code)
-
-
-@dataclass(frozen=True)
-class Transition:
-    kind: str  # "firing", "repeat" or "resolved"
-    alert: Alert
-    first_step: str | None = None
-
-
-@dataclass
-class _State:
-    pending_since: float | None = None
-    seen: int = 0  # consecutive evaluations the condition held
-    firing: bool = False
-    last_sent: float = 0.0
-    message: str = ""
 
 
 def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
@@ -239,74 +218,3 @@ def _no_signals(source: str, x, snap: LiveSnapshot, clock, first_step: str | Non
             f"while up and the gate allowing (expected {x.cadence.cadence.describe()})"
         )
     return Condition(source, IssueCode.NO_SIGNALS, active, message, first_step)
-
-
-@dataclass
-class AlertEngine:
-    repeat_interval: float = 3600.0
-    flap_seconds: float = 120.0
-    tz: object = None
-    _states: dict[tuple[str, str], _State] = field(default_factory=dict)
-
-    def restore(self, key: tuple[str, str], sent_at: float, message: str) -> None:
-        """A condition already notified (by an earlier watchdog process) is firing."""
-        self._states[key] = _State(firing=True, last_sent=sent_at, message=message)
-
-    def firing(self) -> list[tuple[str, str]]:
-        return [k for k, st in self._states.items() if st.firing]
-
-    def step(self, conditions: Iterable[Condition], now: float, market_open: bool) -> list[Transition]:
-        out: list[Transition] = []
-        for c in conditions:
-            if c.active is None:
-                continue
-            st = self._states.setdefault(c.key, _State())
-            muted = c.code in RTH_ONLY and not market_open
-            if c.active:
-                if muted:
-                    st.pending_since = None if not st.firing else st.pending_since
-                    continue
-                st.message = c.message
-                if not st.firing:
-                    if st.pending_since is None:
-                        st.pending_since = now
-                    st.seen += 1
-                    wait = 0.0 if c.code in IMMEDIATE else self.flap_seconds
-                    if now - st.pending_since >= wait and st.seen >= CONFIRM.get(c.code, 1):
-                        st.firing = True
-                        st.last_sent = now
-                        out.append(Transition("firing", self._alert(c, now, False), c.first_step))
-                elif now - st.last_sent >= self.repeat_interval:
-                    st.last_sent = now
-                    out.append(Transition("repeat", self._alert(c, now, False), c.first_step))
-            else:
-                st.pending_since = None  # cleared before it was sent: flapping, stay quiet
-                st.seen = 0
-                if st.firing:
-                    st.firing = False
-                    resolved = Condition(c.source, c.code, False, _resolved_message(c.code, st.message))
-                    out.append(Transition("resolved", self._alert(resolved, now, True), None))
-        return out
-
-    def _alert(self, c: Condition, now: float, resolved: bool) -> Alert:
-        return Alert(
-            severity=c.code.severity,
-            code=c.code,
-            message=c.message,
-            at=datetime.fromtimestamp(now, self.tz),
-            source=c.source,
-            resolved=resolved,
-        )
-
-
-def _resolved_message(code: IssueCode, was: str) -> str:
-    return {
-        IssueCode.NO_ACTIVITY: "heartbeats are arriving again",
-        IssueCode.STALE_DATA: "the gate accepts fresh data again",
-        IssueCode.AFTER_HOURS_SIGNALS: "no signals outside RTH for 15 minutes",
-        IssueCode.UNCLEAN_EXIT: "the loop is running again",
-        IssueCode.STORE_ERROR: "the recorder writes the store again",
-        IssueCode.ZERO_RTH_COVERAGE: "the loop is up during RTH",
-        IssueCode.NO_SIGNALS: "signals at the expected cadence again",
-        IssueCode.DUPLICATE_LOOP: "one process beats for the loop again",
-    }.get(code, "cleared") + f" (was: {was})"

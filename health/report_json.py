@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # health/report.py calls this module from HealthReport.to_json()
     from health.report import HealthReport, SourceAnalysis
     from health.restarts import Restart
+    from store.records import AlertRecord
 
 
 def report_json(report: HealthReport) -> dict[str, Any]:
@@ -69,18 +70,7 @@ def report_json(report: HealthReport) -> dict[str, Any]:
             "newest_data": iso(t.newest_data_ts),
             "blocked_by_reason": t.blocked_by_reason,
         },
-        "alerts": [
-            {
-                "at": iso(a.at),
-                "source": a.source,
-                "code": a.code,
-                "severity": a.severity,
-                "resolved": a.resolved,
-                "origin": a.origin,
-                "message": a.message,
-            }
-            for a in t.alerts
-        ],
+        "alerts": [_alert_json(report, a) for a in t.alerts],
         "restarts": [
             _restart_json(report, r)
             for r in sorted((r for x in report.sources for r in x.lifecycle.restarts), key=lambda r: r.at)
@@ -186,3 +176,18 @@ def _restart_json(report: HealthReport, r: Restart) -> dict[str, Any]:
         "rth_downtime_seconds": round(r.rth_downtime_seconds, 3),
         "watchdog_seconds": r.watchdog_seconds,
     }
+
+
+def _alert_json(report: HealthReport, a: AlertRecord) -> dict[str, Any]:
+    out = {
+        "at": report.iso(a.at),
+        "source": a.source,
+        "code": a.code,
+        "severity": a.severity,
+        "resolved": a.resolved,
+        "origin": a.origin,
+        "message": a.message,
+    }
+    if a.muted is not None:  # recorded while muted: nobody was paged (docs/CONTRACT.md §6)
+        out["muted"] = a.muted
+    return out

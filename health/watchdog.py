@@ -10,18 +10,21 @@ and calls :meth:`Watchdog.run`.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
-from health.alerts import AlertEngine, Condition, evaluate_conditions
+from health.alert_engine import MARKET_CLOSED, AlertEngine, Transition
+from health.alerts import Condition, evaluate_conditions
 from health.calendar import get_calendar
 from health.codes import IssueCode
 from health.live import take_snapshot
 from health.sdnotify import SdNotifier
-from health.sinks import Notification, SinkDispatcher
+from health.sinks import CatchUpDigest, Notification, SinkDispatcher
 from store.alert_log import AlertLog
 from store.paths import file_identity, resolve_store_path
 from store.reader import StoreReader, StoreUnavailable
@@ -56,7 +59,7 @@ class Watchdog:
         self.clock = clock
         self.stop = threading.Event()
         self.alert_log = AlertLog(self.store)
-        self._alert_ids: dict[int, int | None] = {}
+        self._alert_ids: dict[int, list[int | None]] = {}  # the items in the sinks' queues
         self.dispatcher = SinkDispatcher.from_env(environ, on_delivery=self._delivered)
         self.engine: AlertEngine | None = None
         self.reader: StoreReader | None = None
@@ -97,15 +100,19 @@ class Watchdog:
         self._restore(reader)
 
     def _restore(self, reader: StoreReader) -> None:
-        """Carry firing state over a restart of the watchdog, so nothing is sent twice."""
+        """Carry the state over a restart of the watchdog, so nothing is sent twice: what
+        fires, what is held (recorded while muted, not paged yet), and when each condition last
+        resolved (which ends the acks made before it)."""
         now = self.clock()
         latest = {}
         for a in reader.alerts(now - RESTORE_SECONDS, now + 1):
             if a.origin == "watchdog":
                 latest[(a.source, a.code)] = a
+                if a.resolved:
+                    self.engine.restore((a.source, a.code), a.at, a.message, resolved_at=a.at)
         for key, a in latest.items():
             if not a.resolved:
-                self.engine.restore(key, a.at, a.message)
+                self.engine.restore(key, a.at, a.message, muted=a.muted)
 
     def interval_now(self, reader: StoreReader | None) -> float:
         if self.interval:
@@ -129,6 +136,7 @@ class Watchdog:
             now = self.clock()
             snap = take_snapshot(reader, self.calendar, now)
             conditions = evaluate_conditions(snap)
+            acks = reader.acks(now, now + 1)
             if self.metrics:
                 self._count(reader)
             if self._read_error not in (None, "missing"):
@@ -153,19 +161,52 @@ class Watchdog:
                 )
             ]
             snap = None
-        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open))
+            acks = ()  # unreadable: the engine keeps the acks' effect on what already fires
+        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open), acks)
         if self.metrics:
             self._set_view(snap)
+        self._hand_out(transitions, now)
+        return transitions
+
+    def _hand_out(self, transitions: list[Transition], now: float) -> None:
+        """Every transition is recorded and said; the paged ones go to the sinks — those
+        caught up at the open (held while the market was closed) together, as one digest."""
+        digest: list[tuple[Notification, int | None, float]] = []
         for t in transitions:
             a = t.alert
+            note = ""
+            if t.muted is not None:
+                note = f" [not paged: {t.muted}]"
+            elif t.caught_up:
+                note = f" [caught up: held since {datetime.fromtimestamp(t.held_since, a.at.tzinfo):%a %H:%M %Z}]"
             self.say(
-                f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({a.source}): {a.message}"
+                f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({a.source}){note}: {a.message}"
             )
-            alert_id = self.alert_log.record_alert(a.source, a.code, a.severity, a.message, now, a.resolved)
+            detail = None
+            if t.muted is not None:
+                detail = json.dumps({"muted": t.muted})
+            elif t.caught_up:
+                detail = json.dumps({"held_since": t.held_since, "held_why": t.held_why})
+            alert_id = self.alert_log.record_alert(
+                a.source, a.code, a.severity, a.message, now, a.resolved, detail
+            )
+            if not t.paged:
+                continue
             item = Notification(a, t.first_step)
-            self._alert_ids[id(item)] = alert_id
+            if t.caught_up and t.held_why == MARKET_CLOSED:
+                digest.append((item, alert_id, t.held_since))
+                continue
+            self._alert_ids[id(item)] = [alert_id]
             self.dispatcher.submit(item)
-        return transitions
+        if digest:
+            tz = digest[0][0].alert.at.tzinfo
+            item = CatchUpDigest(
+                at=datetime.fromtimestamp(now, tz),
+                alerts=tuple(n for n, _, _ in digest),
+                since=datetime.fromtimestamp(min(h for _, _, h in digest), tz),
+            )
+            self._alert_ids[id(item)] = [i for _, i, _ in digest]
+            self.dispatcher.submit(item)
 
     # -- the Prometheus view (health/metrics.py) ------------------------------------------
     def _count(self, reader: StoreReader) -> None:
@@ -206,8 +247,9 @@ class Watchdog:
         return f"watching {self.store}; firing: {', '.join(firing) or 'nothing'}"
 
     def _delivered(self, sink: str, item, ok: bool, status, detail: str) -> None:
-        alert_id = self._alert_ids.pop(id(item), None)
-        self.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, "alert")
+        kind = "digest" if isinstance(item, CatchUpDigest) else "alert"
+        for alert_id in self._alert_ids.pop(id(item), None) or [None]:
+            self.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, kind)
         if not ok:
             self.say(f"delivery to {sink} failed: {detail}")
 

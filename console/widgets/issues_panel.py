@@ -116,6 +116,8 @@ class IssuesPanel(StepScroll, VerticalScroll):
             row = Text(f"{hms(a.at, self.tz, '%H:%M')} ", style="dim")
             row.append(f"{icon} {a.code} ", style=style)
             row.append("resolved" if a.resolved else "firing", style="dim")
+            if a.muted is not None:
+                row.append(" · not paged", style="dim italic")
             if self.multi and a.source:
                 row.append(" · ", style="dim")
                 row.append_text(loop_text(a.source, style="dim"))

@@ -14,9 +14,9 @@ from typing import Any, ClassVar
 
 from yarl import URL
 
-from health.codes import Status
+from health.codes import Severity, Status
 from health.sinks.http import HttpSink, RetryPolicy
-from health.sinks.notification import DailySummary, Deliverable, Notification, as_deliverable
+from health.sinks.notification import CatchUpDigest, DailySummary, Deliverable, Notification, as_deliverable
 
 ELLIPSIS = "…"
 
@@ -179,6 +179,8 @@ class DiscordSink(HttpSink):
         item = as_deliverable(item)
         if isinstance(item, Notification):
             content, embed = self._alert_embed(item)
+        elif isinstance(item, CatchUpDigest):
+            content, embed = self._digest_embed(item)
         else:
             content, embed = self._summary_embed(item)
         return enforce_limits(
@@ -217,6 +219,35 @@ class DiscordSink(HttpSink):
         # allowed_mentions) and holds only the code and the source, the message is in the embed.
         content = f"{title} · {alert.severity} · {source}"
         return content, embed
+
+    @staticmethod
+    def _digest_embed(item: CatchUpDigest) -> tuple[str, dict[str, Any]]:
+        n = len(item.alerts)
+        title = (
+            f"🌅 Caught up at the open: {n} condition{'s' if n != 1 else ''} began while alerts were muted"
+        )
+        lines = [
+            f"🔴 {note.alert.code} · {escape_markdown(note.alert.source)} — {escape_markdown(note.alert.message)}"
+            for note in item.alerts
+        ]
+        critical = any(note.alert.severity == Severity.CRITICAL for note in item.alerts)
+        fields = [
+            {"name": "Muted since", "value": _when(item.since), "inline": True},
+            {"name": "Open", "value": _when(item.at), "inline": True},
+        ]
+        step = next((note.first_step for note in item.alerts if note.first_step), None)
+        if step:
+            fields.append({"name": "What to do first", "value": step, "inline": False})
+        embed = {
+            "title": title,
+            "description": "\n".join(lines) or "—",
+            "color": RED if critical else ORANGE,
+            "fields": fields,
+            "footer": {"text": FOOTER},
+            "timestamp": item.at.isoformat(),
+        }
+        codes = ", ".join(dict.fromkeys(note.alert.code for note in item.alerts))
+        return f"{title} · {codes}", embed
 
     @staticmethod
     def _summary_embed(item: DailySummary) -> tuple[str, dict[str, Any]]:

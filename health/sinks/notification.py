@@ -7,6 +7,7 @@ without any of them being able to change what the others send.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from health.alerts import Alert
 from health.codes import Status
@@ -36,16 +37,28 @@ class DailySummary:
     first_step: str | None
 
 
-Deliverable = Notification | DailySummary
+@dataclass(frozen=True)
+class CatchUpDigest:
+    """Conditions that began while alerts were muted (overnight, a weekend, a holiday, a lunch
+    break) and still hold when the session opens: sent once, together, at the open."""
+
+    at: datetime  # the open (the evaluation that found them), in the exchange's zone
+    alerts: tuple[Notification, ...]
+    since: datetime  # when the first of them began
+
+
+Deliverable = Notification | DailySummary | CatchUpDigest
 
 
 def as_deliverable(item: object) -> Deliverable:
     """Accept a bare :class:`Alert` too, so ``alert_callback=dispatcher.submit`` just works."""
-    if isinstance(item, Notification | DailySummary):
+    if isinstance(item, Notification | DailySummary | CatchUpDigest):
         return item
     if isinstance(item, Alert):
         return Notification(item)
-    raise TypeError(f"a sink delivers Notification, DailySummary or Alert, not {type(item).__name__}")
+    raise TypeError(
+        f"a sink delivers a Notification, a summary, a digest or an Alert, not {type(item).__name__}"
+    )
 
 
 def describe_item(item: Deliverable) -> str:
@@ -54,4 +67,6 @@ def describe_item(item: Deliverable) -> str:
         alert = item.alert
         state = "resolved" if alert.resolved else "firing"
         return f"{alert.code} {state} ({alert.source})"
+    if isinstance(item, CatchUpDigest):
+        return f"catch-up digest of {len(item.alerts)} alert(s)"
     return f"daily summary {item.date} {item.calendar} {item.status}"
