@@ -61,6 +61,29 @@ _PERCENT = _number(0, 100, low_included=True, unit=" %")
 _SECONDS = _number(0, 24 * 3600, unit=" seconds")
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+MAX_ACK_DAYS = 7  # store/acks.py refuses longer: an ack is a snooze, not a switch
+
+
+def parse_duration(text: str) -> float:
+    """How long, as people type it: 30m, 2h, 1h30m, 90s, 1d; more than 0, at most 7 days."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or m is None or not any(m.groups()):
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 2h, 1h30m, 1d)")
+    d, h, mins, secs = (int(g or 0) for g in m.groups())
+    seconds = float(d * 86400 + h * 3600 + mins * 60 + secs)
+    if not 0 < seconds <= MAX_ACK_DAYS * 86400:
+        raise ValueError(f"must be more than 0 and at most {MAX_ACK_DAYS}d, got {text!r}")
+    return seconds
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -167,6 +190,12 @@ def console_parser() -> ArgumentParser:
         action="store_true",
         help="print systemd units for the loop, the watchdog and the daily check, and exit",
     )
+    mode.add_argument(
+        "--ack",
+        metavar="CODE",
+        help="acknowledge an issue code's alert (with --for and --reason, optionally --source): "
+        "the watchdog stops repeating it until the expiry or until it resolves",
+    )
     p.add_argument(
         "--interval",
         type=_SECONDS,
@@ -210,6 +239,18 @@ def console_parser() -> ArgumentParser:
         metavar="SECONDS",
         help="the loop unit's WatchdogSec= (default: 3 x the check interval the loop recorded, else 180)",
     )
+    ack = p.add_argument_group("acknowledge (--ack)")
+    ack.add_argument(
+        "--for",
+        dest="ack_for",
+        type=_duration,
+        metavar="DURATION",
+        help="how long: 30m, 2h, 1h30m, 1d (at most 7d); required, there is no ack without an expiry",
+    )
+    ack.add_argument(
+        "--reason", metavar="TEXT", help="why (stored, shown in the console and the report); required"
+    )
+    ack.add_argument("--by", metavar="NAME", help="who acknowledges (default: your login name)")
     p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
     add_report_args(p)
     return p

@@ -111,12 +111,13 @@ def _run(prog: str, fn, argv: Sequence[str]) -> int:
     _utf8_stdout()
     from health.calendar import CalendarError
     from health.loader import ReportUnavailable
+    from store.acks import AckError
 
     try:
         return fn(argv)
     except UsageError as exc:
         return _fail(prog, str(exc), fmt, prefix="error: ")
-    except (ReportUnavailable, CalendarError) as exc:
+    except (ReportUnavailable, CalendarError, AckError) as exc:
         return _fail(prog, str(exc), fmt)
     except KeyboardInterrupt:
         return 130
@@ -221,6 +222,10 @@ def _console(argv: Sequence[str]) -> int:
     if args.json or args.nagios:
         raise UsageError("--json and --nagios need --report")
     _check_mode_flags(args)
+    if args.ack is not None:
+        from console.ack import ack_main
+
+        return ack_main(args, clock)
     if args.systemd:
         from console.systemd_units import systemd_main
 
@@ -236,18 +241,20 @@ def _console(argv: Sequence[str]) -> int:
 
 _WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url")
 _SYSTEMD_FLAGS = ("user", "loop_command", "watchdog_sec")
+_ACK_FLAGS = ("ack_for", "reason", "by")
 
 
 def _check_mode_flags(args) -> None:
     """A mode's flags without the mode would be ignored in silence: say so instead."""
-    for mode, flags in (("--watch", _WATCH_FLAGS), ("--systemd", _SYSTEMD_FLAGS)):
+    for mode, flags in (("--watch", _WATCH_FLAGS), ("--systemd", _SYSTEMD_FLAGS), ("--ack", _ACK_FLAGS)):
         if getattr(args, mode[2:]):
             continue
         given = [
             name for name in flags if getattr(args, name) is not None and getattr(args, name) is not False
         ]
         if given:
-            raise UsageError(f"--{given[0].replace('_', '-')} needs {mode}")
+            flag = "for" if given[0] == "ack_for" else given[0].replace("_", "-")
+            raise UsageError(f"--{flag} needs {mode}")
 
 
 def health_console_main(argv: Sequence[str] | None = None) -> int:

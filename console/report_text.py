@@ -208,6 +208,13 @@ def render_report(report: HealthReport) -> RenderableType:
                 Padding(Text(f"… {len(alerts) - 10} earlier", style="dim"), (0, 0, 0, 2), expand=False)
             )
 
+    if report.acks:
+        parts.append(_section("ACKNOWLEDGED"))
+        for state in report.acks:
+            line = Text("⏸ ", style="yellow" if state.in_force() else "dim")
+            line.append(clean(state.describe(report.tz), one_line=True))
+            parts.append(Padding(line, (0, 0, 0, 2), expand=False))
+
     parts.append(_section("RECOMMENDATIONS"))
     if not report.recommendations:
         parts.append(Padding(Text("nothing to do", style="green"), (0, 0, 0, 2), expand=False))

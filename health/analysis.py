@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from health import intervals as iv
+from health.acks import ack_states
 from health.cadence import Cadence, CadenceFacts, judge_hours
 from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
@@ -39,6 +40,7 @@ from health.report import (
     Uptime,
 )
 from health.restarts import Restart, find_restarts, last_beats
+from store.acks import AckRecord
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
 
 WHOLE_HOUR_SLACK = 120.0  # seconds around a whole-hour offset still read as a tz label error
@@ -73,6 +75,8 @@ class DayInputs:
     store_path: str = ""
     alive: Callable[[RunRecord], bool | None] = lambda run: None  # pid alive on this host?
     overrides: dict = field(default_factory=dict)  # threshold flags
+    acks: tuple[AckRecord, ...] = ()  # operators' acks in force at some point of the day
+    ack_resolutions: tuple[AlertRecord, ...] = ()  # the watchdog's resolutions while they ran
 
 
 def window(day: date, calendar: MarketCalendar, now: float) -> tuple[float, float, bool]:
@@ -444,4 +448,5 @@ def analyze(inp: DayInputs) -> HealthReport:
         window_end=win_end,
         generated_at=inp.now,
         totals=Totals.of(sources),
+        acks=ack_states(inp.acks, inp.ack_resolutions, inp.now),
     )

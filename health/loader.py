@@ -87,6 +87,15 @@ def load_day(
         )
     if not inputs:
         raise ReportUnavailable(f"{day.isoformat()} is before the store's first record")
+    # Today's window ends now, and an ack made this very second is in force.
+    ack_end = win_end + 1 if win_end >= now else win_end
+    acks = tuple(a for a in reader.acks(win_start, ack_end) if source is None or a.source in (None, source))
+    resolutions = ()
+    if acks:  # what ended them may lie after the day (an ack made at 23:00)
+        lo, hi = min(a.at for a in acks), max(a.until for a in acks)
+        resolutions = tuple(
+            a for a in reader.alerts(lo, hi + 1, source) if a.origin == "watchdog" and a.resolved
+        )
     return DayInputs(
         day=day,
         calendar=calendar,
@@ -95,6 +104,8 @@ def load_day(
         store_path=str(reader.path),
         alive=alive,
         overrides=overrides or {},
+        acks=acks,
+        ack_resolutions=resolutions,
     )
 
 

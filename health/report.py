@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from health.acks import AckState
 from health.cadence import CadenceFacts
 from health.codes import ExitCode, IssueCode, Severity, Status
 from health.liveness import up_window
@@ -286,6 +287,7 @@ class HealthReport:
     window_end: float
     generated_at: float
     totals: Totals
+    acks: tuple[AckState, ...] = ()  # operators' acks in force during the day (health/acks.py)
 
     @property
     def exit_code(self) -> ExitCode:

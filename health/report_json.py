@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # health/report.py calls this module from HealthReport.to_json()
+    from health.acks import AckState
     from health.report import HealthReport, SourceAnalysis
     from health.restarts import Restart
     from store.records import AlertRecord
@@ -83,7 +84,7 @@ def report_json(report: HealthReport) -> dict[str, Any]:
             {"title": r.title, "steps": list(r.steps), "code": r.code} for r in report.recommendations
         ],
         "sources": [_source_json(report, x) for x in report.sources],
-    }
+    } | ({"acks": [_ack_json(report, a) for a in report.acks]} if report.acks else {})
 
 
 def _source_json(report: HealthReport, x: SourceAnalysis) -> dict[str, Any]:
@@ -191,3 +192,18 @@ def _alert_json(report: HealthReport, a: AlertRecord) -> dict[str, Any]:
     if a.muted is not None:  # recorded while muted: nobody was paged (docs/CONTRACT.md §6)
         out["muted"] = a.muted
     return out
+
+
+def _ack_json(report: HealthReport, state: AckState) -> dict[str, Any]:
+    """An operator's ack (health/acks.py): who, why, until when, and how it ended."""
+    a = state.ack
+    return {
+        "code": a.code,
+        "source": a.source,
+        "by": a.by,
+        "reason": a.reason,
+        "at": report.iso(a.at),
+        "until": report.iso(a.until),
+        "ended": state.ended_by,
+        "ended_at": report.iso(state.ended_at),
+    }
