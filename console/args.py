@@ -162,7 +162,14 @@ def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> 
         p.add_argument(
             "--notify",
             action="store_true",
-            help="send the day's summary to DISCORD_WEBHOOK_URL / HEALTH_WEBHOOK_URL (quiet on non-trading days)",
+            help="send the day's summary to DISCORD_WEBHOOK_URL / HEALTH_WEBHOOK_URL (quiet on non-trading days); "
+            "with --ready, the READY / NOT_READY notice",
+        )
+        p.add_argument(
+            "--ready",
+            action="store_true",
+            help="readiness for the session at hand (the next one, or the one in progress): the loop's "
+            "process, heartbeat and data, the clock, the store, the sinks; exit codes as the report's",
         )
     return p
 
@@ -218,6 +225,13 @@ def console_parser() -> ArgumentParser:
         "--metrics-textfile",
         metavar="PATH",
         help="write the metrics in node_exporter's textfile format to PATH after each evaluation (atomically)",
+    )
+    watch.add_argument(
+        "--ready-minutes",
+        type=_number(0, 24 * 60, low_included=True, unit=" minutes"),
+        metavar="MINUTES",
+        help="run the readiness check this long before each session's open and send READY / NOT_READY "
+        "(default 15; 0 turns it off)",
     )
     watch.add_argument(
         "--deadman-url",

@@ -134,6 +134,10 @@ def _run(prog: str, fn, argv: Sequence[str]) -> int:
 def _report_cmd(prog: str, description: str, diagnostics: bool = False):
     def main(argv: Sequence[str]) -> int:
         args = report_parser(prog, description, diagnostics=diagnostics).parse_args(argv)
+        if getattr(args, "ready", False):
+            from console.ready import ready_main
+
+            return ready_main(args, clock_of(args))
         report, store = _make_report(args, clock_of(args))
         if not diagnostics:
             _print_report(report, args)
@@ -239,7 +243,7 @@ def _console(argv: Sequence[str]) -> int:
     return run_app(args, clock)
 
 
-_WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url")
+_WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url", "ready_minutes")
 _SYSTEMD_FLAGS = ("user", "loop_command", "watchdog_sec")
 _ACK_FLAGS = ("ack_for", "reason", "by")
 

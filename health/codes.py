@@ -73,6 +73,13 @@ class Status(StrEnum):
         return ExitCode.for_status(self)
 
 
+class Readiness(StrEnum):
+    """The outcome of the readiness check before a session (health/readiness.py)."""
+
+    READY = "READY"
+    NOT_READY = "NOT_READY"
+
+
 class CheckStatus(StrEnum):
     """The outcome of one diagnostics check."""
 

@@ -23,8 +23,10 @@ from health.alerts import Condition, evaluate_conditions
 from health.calendar import get_calendar
 from health.codes import IssueCode
 from health.live import take_snapshot
+from health.readiness import READY_MINUTES, ReadinessResult, check_readiness, due_session
+from health.readiness import lines as readiness_lines
 from health.sdnotify import SdNotifier
-from health.sinks import CatchUpDigest, Notification, SinkDispatcher
+from health.sinks import CatchUpDigest, Notification, ReadinessNotice, SinkDispatcher
 from store.alert_log import AlertLog
 from store.paths import file_identity, resolve_store_path
 from store.reader import StoreReader, StoreUnavailable
@@ -49,10 +51,17 @@ class Watchdog:
         say: Callable[[str], None] = _stderr_line,
         metrics: bool = False,
         deadman=None,
+        ready_minutes: float | None = READY_MINUTES,
     ):
         """``metrics``: keep the store's counts for the Prometheus view (health/metrics.py);
-        ``deadman``: a health/deadman.py Deadman pinged after every evaluation."""
+        ``deadman``: a health/deadman.py Deadman pinged after every evaluation;
+        ``ready_minutes``: the readiness check this long before each session (None: never)."""
         self.store = resolve_store_path(store)
+        self.environ = environ
+        self.ready_minutes = ready_minutes
+        self._ready_done: set[str] = set()  # sessions (YYYY-MM-DD) whose readiness was sent
+        # health/readiness.py's hooks, replaced in tests: process, NTP, the sinks' probe
+        self.readiness_hooks: dict = {}
         self.say = say
         self.calendar_code = calendar_code
         self.interval = interval
@@ -145,6 +154,7 @@ class Watchdog:
             conditions.append(
                 Condition("watchdog", IssueCode.STORE_ERROR, False, "the watchdog reads the store")
             )
+            self._readiness(reader, now)
         except StoreUnavailable as exc:
             if self._read_error != str(exc):
                 self.say(f"cannot read the health store: {exc}")
@@ -208,6 +218,46 @@ class Watchdog:
             self._alert_ids[id(item)] = [i for _, i, _ in digest]
             self.dispatcher.submit(item)
 
+    # -- readiness before the open (health/readiness.py) ----------------------------------
+    def _readiness(self, reader: StoreReader, now: float) -> ReadinessResult | None:
+        """Once per session, within ``ready_minutes`` of its open: check, record, send."""
+        if not self.ready_minutes:
+            return None
+        session = due_session(self.calendar, now, self.ready_minutes)
+        if session is None:
+            return None
+        day = session.day.isoformat()
+        if day in self._ready_done:
+            return None
+        self._ready_done.add(day)
+        if any(status for _, status in reader.notices("readiness", day)):
+            return None  # sent by this watchdog before a restart
+        result = check_readiness(
+            reader, self.calendar, now, session, environ=self.environ, **self.readiness_hooks
+        )
+        self.say(
+            f"{datetime.fromtimestamp(now, self.calendar.tz).isoformat(timespec='seconds')} {result.headline()}"
+        )
+        for line in readiness_lines(result):
+            self.say(f"  {line}")
+        self.alert_log.record_notice(
+            "readiness", self.calendar.code, day, now, result.status, json.dumps(result.to_json()["checks"])
+        )
+        tz = self.calendar.tz
+        self.dispatcher.submit(
+            ReadinessNotice(
+                status=result.status,
+                headline=result.headline(),
+                calendar=self.calendar.code,
+                session_open=datetime.fromtimestamp(session.open_ts, tz),
+                at=datetime.fromtimestamp(now, tz),
+                lines=tuple(readiness_lines(result)),
+                checks=len(result.checks),
+                warnings=bool(result.not_passed),
+            )
+        )
+        return result
+
     # -- the Prometheus view (health/metrics.py) ------------------------------------------
     def _count(self, reader: StoreReader) -> None:
         from health.metrics import StoreCounts
@@ -247,7 +297,7 @@ class Watchdog:
         return f"watching {self.store}; firing: {', '.join(firing) or 'nothing'}"
 
     def _delivered(self, sink: str, item, ok: bool, status, detail: str) -> None:
-        kind = "digest" if isinstance(item, CatchUpDigest) else "alert"
+        kind = {CatchUpDigest: "digest", ReadinessNotice: "readiness"}.get(type(item), "alert")
         for alert_id in self._alert_ids.pop(id(item), None) or [None]:
             self.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, kind)
         if not ok:

@@ -20,7 +20,14 @@ from health.sinks.dispatcher import (
     sinks_from_env,
 )
 from health.sinks.http import DeliveryResult, HttpSink, RetryPolicy, Sink
-from health.sinks.notification import CatchUpDigest, DailySummary, Deliverable, Notification, as_deliverable
+from health.sinks.notification import (
+    CatchUpDigest,
+    DailySummary,
+    Deliverable,
+    Notification,
+    ReadinessNotice,
+    as_deliverable,
+)
 from health.sinks.redact import redact_text, redact_url
 from health.sinks.webhook import WebhookSink, webhook_payload
 
@@ -35,6 +42,7 @@ __all__ = [
     "DiscordSink",
     "HttpSink",
     "Notification",
+    "ReadinessNotice",
     "RetryPolicy",
     "Sink",
     "SinkDispatcher",

@@ -16,7 +16,14 @@ from yarl import URL
 
 from health.codes import Severity, Status
 from health.sinks.http import HttpSink, RetryPolicy
-from health.sinks.notification import CatchUpDigest, DailySummary, Deliverable, Notification, as_deliverable
+from health.sinks.notification import (
+    CatchUpDigest,
+    DailySummary,
+    Deliverable,
+    Notification,
+    ReadinessNotice,
+    as_deliverable,
+)
 
 ELLIPSIS = "…"
 
@@ -170,6 +177,13 @@ class DiscordSink(HttpSink):
         # so a delivery we record as ok really is in the channel.
         return str(URL(self._url).update_query(wait="true"))
 
+    # Discord's "Get Webhook with Token": the webhook's description, posting nothing; 401 and
+    # 404 say the token is wrong or the webhook deleted.
+    probe_method: ClassVar[str] = "GET"
+
+    def probe_ok(self, status: int) -> bool:
+        return 200 <= status < 300
+
     def describe_success(self, status: int, payload: Any) -> str:
         if isinstance(payload, dict) and payload.get("id"):
             return f"HTTP {status}, message {payload['id']}"
@@ -181,6 +195,8 @@ class DiscordSink(HttpSink):
             content, embed = self._alert_embed(item)
         elif isinstance(item, CatchUpDigest):
             content, embed = self._digest_embed(item)
+        elif isinstance(item, ReadinessNotice):
+            content, embed = self._readiness_embed(item)
         else:
             content, embed = self._summary_embed(item)
         return enforce_limits(
@@ -248,6 +264,27 @@ class DiscordSink(HttpSink):
         }
         codes = ", ".join(dict.fromkeys(note.alert.code for note in item.alerts))
         return f"{title} · {codes}", embed
+
+    @staticmethod
+    def _readiness_embed(item: ReadinessNotice) -> tuple[str, dict[str, Any]]:
+        ready = item.status == "READY"
+        icon = ("🟠" if item.warnings else "✅") if ready else "🔴"
+        title = f"{icon} {item.headline}"
+        description = (
+            "\n".join(escape_markdown(line) for line in item.lines) or f"all {item.checks} checks passed"
+        )
+        embed = {
+            "title": title,
+            "description": description,
+            "color": (ORANGE if item.warnings else GREEN) if ready else RED,
+            "fields": [
+                {"name": "Opens", "value": _when(item.session_open), "inline": True},
+                {"name": "Checked", "value": _when(item.at), "inline": True},
+            ],
+            "footer": {"text": FOOTER},
+            "timestamp": item.at.isoformat(),
+        }
+        return f"{icon} {item.status} · {item.calendar} {item.session_open:%a %H:%M %Z}", embed
 
     @staticmethod
     def _summary_embed(item: DailySummary) -> tuple[str, dict[str, Any]]:

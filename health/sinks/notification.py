@@ -47,12 +47,27 @@ class CatchUpDigest:
     since: datetime  # when the first of them began
 
 
-Deliverable = Notification | DailySummary | CatchUpDigest
+@dataclass(frozen=True)
+class ReadinessNotice:
+    """The readiness check before a session (health/readiness.py): one READY or NOT_READY,
+    with the checks that did not pass (failures first), each with its fix."""
+
+    status: str  # "READY" or "NOT_READY"
+    headline: str  # "NOT_READY for the XNYS session Fri 2025-11-28 09:30 EST (early close ...)"
+    calendar: str
+    session_open: datetime
+    at: datetime  # when it was checked
+    lines: tuple[str, ...]  # what did not pass; empty when every check passed
+    checks: int  # how many checks ran
+    warnings: bool = False  # READY, with warnings among the lines
+
+
+Deliverable = Notification | DailySummary | CatchUpDigest | ReadinessNotice
 
 
 def as_deliverable(item: object) -> Deliverable:
     """Accept a bare :class:`Alert` too, so ``alert_callback=dispatcher.submit`` just works."""
-    if isinstance(item, Notification | DailySummary | CatchUpDigest):
+    if isinstance(item, Notification | DailySummary | CatchUpDigest | ReadinessNotice):
         return item
     if isinstance(item, Alert):
         return Notification(item)
@@ -69,4 +84,6 @@ def describe_item(item: Deliverable) -> str:
         return f"{alert.code} {state} ({alert.source})"
     if isinstance(item, CatchUpDigest):
         return f"catch-up digest of {len(item.alerts)} alert(s)"
+    if isinstance(item, ReadinessNotice):
+        return f"readiness {item.status} {item.calendar} {item.session_open:%Y-%m-%d}"
     return f"daily summary {item.date} {item.calendar} {item.status}"

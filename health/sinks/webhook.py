@@ -5,7 +5,8 @@ incident tool, a script), so it is flat and stable:
 ``{kind, code, severity, message, source, at, resolved, first_step}`` plus ``text`` (a one-line
 rendering, which Slack- and Mattermost-style incoming webhooks display as is) and, for daily
 summaries, ``date``, ``calendar``, ``status`` and ``lines``; a catch-up digest (``kind``
-"digest") carries ``since`` and ``alerts``, each an alert's object.
+"digest") carries ``since`` and ``alerts``, each an alert's object; a readiness notice (``kind``
+"readiness") ``status`` (READY / NOT_READY), ``calendar``, ``session_open`` and ``lines``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Any, ClassVar
 
 from health.codes import Severity, Status
 from health.sinks.http import HttpSink
-from health.sinks.notification import CatchUpDigest, DailySummary, Deliverable, Notification, as_deliverable
+from health.sinks.notification import (
+    CatchUpDigest,
+    DailySummary,
+    Deliverable,
+    Notification,
+    ReadinessNotice,
+    as_deliverable,
+)
 
 _STATUS_SEVERITY = {Status.UNHEALTHY: Severity.CRITICAL, Status.DEGRADED: Severity.WARNING}
 
@@ -66,6 +74,23 @@ def webhook_payload(item: Deliverable, *, now: datetime | None = None) -> dict[s
             "since": item.since.isoformat(),
             "alerts": alerts,
             "text": f"Caught up at the open: {n} condition{'s' if n != 1 else ''} began while alerts were muted",
+        }
+    if isinstance(item, ReadinessNotice):
+        severity = Severity.INFO if item.status == "READY" and not item.warnings else Severity.WARNING
+        return {
+            "kind": "readiness",
+            "code": None,
+            "severity": Severity.CRITICAL if item.status != "READY" else severity,
+            "message": "\n".join(item.lines) or f"all {item.checks} checks passed",
+            "source": None,
+            "at": item.at.isoformat(),
+            "resolved": False,
+            "first_step": None,
+            "status": item.status,
+            "calendar": item.calendar,
+            "session_open": item.session_open.isoformat(),
+            "lines": list(item.lines),
+            "text": item.headline,
         }
     summary: DailySummary = item
     at = (now or datetime.now(UTC)).isoformat()
