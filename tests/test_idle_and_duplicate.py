@@ -330,3 +330,21 @@ def test_metrics_count_the_processes_and_show_the_cadence(tmp_path):
     assert "production_health_expected_signals_per_hour{" not in text  # nothing set, nothing learned
     a.abandon()
     b.abandon()
+
+
+async def test_the_console_shows_both_in_its_issues_panel(tmp_path):
+    from test_console_app import SIZE, console, until
+
+    from console.widgets import IssuesPanel
+
+    store = tmp_path / "h.db"
+    a, b = two_processes(store, WED, at(WED, 10, 30), at(WED, 10, 2), at(WED, 11, 0))
+    assert a.flush(5.0) and b.flush(5.0)
+    app = console(store, now=at(WED, 10, 30))
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.snapshot is not None and app.snapshot.report is not None, "a snapshot")
+        await pilot.pause()
+        text = app.dashboard.query_one(IssuesPanel).text()
+    assert "CRITICAL DUPLICATE_LOOP" in text and "two processes beat for this loop at once" in text
+    a.abandon()
+    b.abandon()
