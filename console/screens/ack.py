@@ -20,6 +20,7 @@ from console.args import parse_duration
 from console.sanitize import clean
 
 DEFAULT_FOR = "1h"
+OPTION_WIDTH = 66  # one line per choice in the 76-column box, so that several fit
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,11 @@ class AckRequest:
     source: str | None
     seconds: float
     reason: str
+
+
+def _short(text: str, limit: int = 50) -> str:
+    """One line per choice, so that several fit: the full message is in the issues panel."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class AckScreen(ModalScreen[AckRequest | None]):
@@ -72,13 +78,14 @@ class AckScreen(ModalScreen[AckRequest | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Acknowledge which alert? Its pages stop until the expiry or until it resolves.")
+            yield Label("Acknowledge which alert? No pages until the expiry, or until it resolves.")
             options = []
             for i, c in enumerate(self.choices):
                 text = Text(f"{c.code}", style="bold")
                 if c.source:
                     text.append(f" · {clean(c.source, one_line=True)}")
-                text.append(f" — {clean(c.message, one_line=True)}", style="dim")
+                room = max(10, OPTION_WIDTH - len(text.plain) - 3)
+                text.append(f" — {_short(clean(c.message, one_line=True), room)}", style="dim")
                 if c.acked:
                     text.append(f" (acked: {clean(c.acked, one_line=True)})", style="yellow")
                 options.append(Option(text, id=str(i)))
