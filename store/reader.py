@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote
 
+from store.calendars import CalendarHeader, CalendarRows, read_header, read_rows
 from store.paths import file_identity
 from store.records import (
     AlertRecord,
@@ -265,6 +266,23 @@ class StoreReader:
             (after_id, limit),
         )
         return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
+
+    # -- the recorded calendars (store/calendars.py) ------------------------------------
+    def calendar_header(self, code: str) -> CalendarHeader | None:
+        """The recording of calendar ``code``, None when there is none (a store from before
+        schema v3 has none at all)."""
+        if self.schema_version < 3:
+            return None
+        try:
+            return read_header(self.conn, code)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
+
+    def calendar_rows(self, header: CalendarHeader) -> CalendarRows | None:
+        try:
+            return read_rows(self.conn, header)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
 
     # -- health of the store itself ----------------------------------------------------
     def quick_check(self) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from store import batch
 from store.batch import Pending
+from store.calendars import CalendarHeader, RowsFactory, write_calendar
 from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event
 from store.records import RunInfo
 from store.writer_connection import CLOSE_CHECKPOINT_WAIT, WriterConnection
@@ -183,6 +184,8 @@ class Recorder:
             except Exception as exc:  # never let the writer die, never call unwritten written
                 written = False
                 self._conn_failed(exc, unexpected=True)
+            if written and self._calendar_job is not None and not self.failed:
+                self._write_calendar()
             if written and self._mark_seen > self._done_marks and not self.failed:
                 with self._flushed:
                     self._done_marks = self._mark_seen
@@ -341,3 +344,30 @@ class Recorder:
                 log.error("%s; buffering events in memory (up to %d)", self.failure, self.max_pending)
             if self.on_failure:
                 self.on_failure(self.failure)
+
+    # -- a one-off item: the loop's calendar (store/calendars.py) ---------------------------
+    _calendar_job: tuple[CalendarHeader, RowsFactory] | None = None
+
+    def record_calendar(self, header: CalendarHeader, rows: RowsFactory) -> None:
+        """Have the writer record a calendar once: after a batch of the loop's own events, so
+        it never holds them back, and skipped when the store holds this header already.
+        ``rows`` is called on the writer thread, off the loop's path. Kept while the store
+        fails; a recording that cannot be written otherwise is logged and given up (readers
+        then build the calendar themselves)."""
+        self._calendar_job = (header, rows)
+
+    def _write_calendar(self) -> None:
+        header, rows = self._calendar_job
+        try:
+            write_calendar(self._store.get(), header, rows)
+        except Exception as exc:
+            if batch.is_store_failure(exc):
+                return  # tried again after the next batch that the store takes
+            log.warning(
+                "health store %s: calendar %s not recorded: %s: %s",
+                self.path,
+                header.code,
+                type(exc).__name__,
+                exc,
+            )
+        self._calendar_job = None
