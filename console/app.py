@@ -43,7 +43,7 @@ from console.store_watch import (
 )
 from console.terminal import TerminalGuard
 from console.widgets.status_line import alert_state
-from health.calendar import get_calendar
+from health.calendar import MarketCalendar, get_calendar
 from health.live import LiveSnapshot
 from health.process import process_alive
 
@@ -64,7 +64,7 @@ class HealthConsole(App[int]):
         self,
         store_path: str | os.PathLike[str],
         *,
-        calendar: str = "XNYS",
+        calendar: str | MarketCalendar = "XNYS",
         clock: Callable[[], float] = time.time,
         source: str | None = None,
         browse: bool = False,
@@ -77,7 +77,8 @@ class HealthConsole(App[int]):
         guard: TerminalGuard | None = None,
     ) -> None:
         super().__init__(driver_class=guarded_driver(guard) if guard is not None else None)
-        self.ctx = ConsoleContext(Path(store_path), get_calendar(calendar), clock, source, store_label)
+        cal = get_calendar(calendar) if isinstance(calendar, str) else calendar
+        self.ctx = ConsoleContext(Path(store_path), cal, clock, source, store_label)
         self.browse_on_start = browse
         self.start_day = start_day
         self.guard = guard
@@ -209,21 +210,22 @@ def run_app(args, clock: Callable[[], float] = time.time) -> int:
     """``health-console`` without ``--report``/``--watch``: the dashboard, the date browser
     (``--date``) or the demo (``--demo``). Usage problems raise ``UsageError`` (one line,
     exit 3, printed by the CLI)."""
-    from console.args import UsageError, calendar_code, parse_day
+    from console.args import UsageError, parse_day
+    from health.loader import store_calendar
     from store.paths import resolve_store_path
 
     if args.demo:
         _need_terminal(UsageError)
         return _run_demo(args)
     store = resolve_store_path(args.store)
-    code = calendar_code(args, store)
-    calendar = get_calendar(code)
+    # As the loop recorded it in the store when it can answer (no pandas on start).
+    calendar = store_calendar(store, args.calendar, clock())
     day = parse_day(args.date, calendar.tz, clock()) if args.date else None
     _need_terminal(UsageError)
     guard = TerminalGuard.install()
     app = HealthConsole(
         store,
-        calendar=code,
+        calendar=calendar,
         clock=clock,
         source=args.source,
         browse=args.date is not None,

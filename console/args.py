@@ -10,7 +10,6 @@ exit 2 would read as CRITICAL.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import time
 from collections.abc import Callable
@@ -230,20 +229,3 @@ def parse_day(text: str | None, tz: tzinfo, now: float) -> date | None:
         return read_day(text, tz, now)
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
-
-
-def recorded_calendar(store_path: str | os.PathLike[str]) -> str | None:
-    """The calendar the loop recorded, so ``--calendar`` is needed only to override it."""
-    from store.reader import StoreReader, StoreUnavailable
-
-    try:
-        with StoreReader(store_path, snapshot=True) as reader:
-            runs = reader.latest_runs()
-    except StoreUnavailable:
-        return None
-    codes = {r.config.get("calendar") for r in runs if r.config.get("calendar")}
-    return codes.pop() if len(codes) == 1 else None
-
-
-def calendar_code(args: argparse.Namespace, store_path: str | os.PathLike[str]) -> str:
-    return args.calendar or recorded_calendar(store_path) or "XNYS"
