@@ -253,9 +253,15 @@ def _console(argv: Sequence[str]) -> int:
         from console.watch import watch_main
 
         return watch_main(args, clock)
+    first = None
+    if not args.demo:  # the store's first look, taken while Textual is imported
+        from console.first_snapshot import FirstLook
+        from store.paths import resolve_store_path
+
+        first = FirstLook(resolve_store_path(args.store), args.calendar, clock, args.source)
     from console.app import run_app  # Textual is imported only here
 
-    return run_app(args, clock)
+    return run_app(args, clock, first)
 
 
 def health_console_main(argv: Sequence[str] | None = None) -> int:
