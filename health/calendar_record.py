@@ -24,6 +24,8 @@ from store.calendars import CalendarHeader, CalendarRows, ClosureRow, SessionRow
 # calendar built today reaches further than one recorded months ago.
 COVER_MARGIN_DAYS = 14
 
+_YIELD_EVERY = 500  # rows built between two releases of the GIL (rows_of)
+
 _recorded: dict[CalendarHeader, MarketCalendar] = {}
 _lock = threading.Lock()
 
@@ -49,22 +51,30 @@ def header_of(cal: MarketCalendar) -> CalendarHeader:
 
 def rows_of(cal: MarketCalendar) -> tuple[list[SessionRow], list[ClosureRow]]:
     """Every session, and every day of the exchange's trading week without one (a holiday or
-    a one-off closure) with its name, None where the calendar names none."""
+    a one-off closure) with its name, None where the calendar names none. Runs on the loop's
+    writer thread: it lets the GIL go every ``_YIELD_EVERY`` rows, so that the loop's thread
+    never waits a whole switch interval (5 ms) for it (bench/recorder.py)."""
     a = cal.arrays()
-    early, late = a["early"], a["late"]
-    sessions = [
-        (d.isoformat(), o, c, bs, be, int(d in early), int(d in late))
-        for d, o, c, bs, be in zip(
-            a["days"], a["opens"], a["closes"], a["break_starts"], a["break_ends"], strict=True
-        )
-    ]
-    names = a["holiday_names"]
-    closures = []
+    early, late, names = a["early"], a["late"], a["holiday_names"]
+    sessions: list[SessionRow] = []
+    for i, row in enumerate(
+        zip(a["days"], a["opens"], a["closes"], a["break_starts"], a["break_ends"], strict=True)
+    ):
+        d = row[0]
+        sessions.append((d.isoformat(), row[1], row[2], row[3], row[4], int(d in early), int(d in late)))
+        if i % _YIELD_EVERY == 0:
+            time.sleep(0)
+    trading = set(a["days"])
+    closures: list[ClosureRow] = []
     day, one = cal.first_day, timedelta(days=1)
+    i = 0
     while day <= cal.last_day:
-        if not cal.is_trading_day(day) and not cal.is_weekend(day):
+        if day not in trading and not cal.is_weekend(day):
             closures.append((day.isoformat(), names.get(day)))
         day += one
+        i += 1
+        if i % _YIELD_EVERY == 0:
+            time.sleep(0)
     return sessions, closures
 
 

@@ -44,6 +44,10 @@ class CalendarRows:
     closures: Sequence[ClosureRow]
 
 
+# Rows bound and inserted between two releases of the GIL: the writer thread shares it with
+# the trading loop's, which must never wait a whole switch interval (5 ms) for a recording.
+_ROWS_PER_STEP = 500
+
 _HEADER = "SELECT code, version, first_day, last_day, timezone, detail FROM calendars WHERE code = ?"
 
 
@@ -95,12 +99,16 @@ def write_calendar(conn: sqlite3.Connection, header: CalendarHeader, rows: RowsF
             "recorded_at) VALUES (?,?,?,?,?,?,?)",
             (h.code, h.version, h.first_day, h.last_day, h.timezone, h.detail, time.time()),
         )
-        insert_rows(
-            conn,
-            "calendar_sessions (code, day, open, close, break_start, break_end, early_close, late_open)",
-            [(h.code, *row) for row in sessions],
-        )
-        insert_rows(conn, "calendar_closures (code, day, name)", [(h.code, *row) for row in closures])
+        for target, rows_of_kind in (
+            (
+                "calendar_sessions (code, day, open, close, break_start, break_end, early_close, late_open)",
+                sessions,
+            ),
+            ("calendar_closures (code, day, name)", closures),
+        ):
+            for i in range(0, len(rows_of_kind), _ROWS_PER_STEP):
+                insert_rows(conn, target, [(h.code, *row) for row in rows_of_kind[i : i + _ROWS_PER_STEP]])
+                time.sleep(0)  # the GIL to the loop's thread between steps (store/recorder.py)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
