@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import textwrap
 import threading
+import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -128,6 +129,40 @@ def test_the_writer_thread_records_it_once_and_skips_the_same_recording(store_pa
             mon.record_activity()
             mon.flush()
     assert calls == [("health-recorder-a", "XNYS", True), ("health-recorder-b", "XNYS", False)]
+    conn = sqlite3.connect(store_path)
+    assert conn.execute("SELECT count(*) FROM calendars").fetchone()[0] == 1
+    conn.close()
+
+
+def test_the_recording_never_holds_back_the_loops_events(store_path, monkeypatch) -> None:
+    """The writer commits the loop's batch and answers its flush before it records the
+    calendar: a recording that takes long (a slow disk, another loop's lock) holds back none
+    of what the loop recorded before it."""
+    entered, release = threading.Event(), threading.Event()
+    real = store.recorder.write_calendar
+
+    def slow(conn, header, rows):
+        entered.set()
+        release.wait(10)
+        return real(conn, header, rows)
+
+    monkeypatch.setattr(store.recorder, "write_calendar", slow)
+    clock = SimClock(at(date(2025, 12, 10), 10, 0))
+    mon = monitor(store_path, clock)
+    try:
+        mon.record_activity()
+        mon.record_signal("AAPL", clock.now - 5)
+        started = time.monotonic()
+        assert mon.flush(timeout=5)  # answered although the recording, after it, is held
+        assert time.monotonic() - started < 5
+        assert entered.wait(5)
+        conn = sqlite3.connect(store_path)
+        assert conn.execute("SELECT count(*) FROM signals").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM calendars").fetchone()[0] == 0
+        conn.close()
+    finally:
+        release.set()
+        mon.close()
     conn = sqlite3.connect(store_path)
     assert conn.execute("SELECT count(*) FROM calendars").fetchone()[0] == 1
     conn.close()
