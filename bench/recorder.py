@@ -12,9 +12,9 @@ row counts every 75 ms):
    baselines measured in the same run: one ``INSERT`` + ``COMMIT`` per heartbeat into a WAL
    SQLite file (``synchronous=NORMAL``), and ``exchange_calendars``' ``is_open_on_minute``
    per gate call.
-   Beside them, interleaved in the same run, prometheus_client's ``Counter.inc()`` (extra
-   ``bench``): ``record_activity``, the gate's allowed path and ``record_signal`` without
-   details as multiples of it, the metric a loop would otherwise keep.
+   Beside them, interleaved in the same run, prometheus_client's ``Counter.inc()``:
+   ``record_activity``, the gate's allowed path and ``record_signal`` without details as
+   multiples of it, the metric a loop would otherwise keep.
 2. Sustained throughput: N ``record_signal`` calls as fast as possible, then ``flush()``;
    events/s from the first call to the end of the flush, and the row count in the store.
    Then the commit lag of a loop busy in Python recording 1k and 10k signals/s (what a SIGKILL
@@ -449,6 +449,39 @@ def holiday_gate_latency(store: Path, n: int) -> Latency:
     )
 
 
+def sd_notify_latency(store: Path, n: int) -> Latency:
+    """record_activity in a loop run by a Type=notify unit with WatchdogSec= (health/sdnotify.py):
+    each call adds a monotonic-time comparison; a WATCHDOG=1 datagram leaves every half
+    WATCHDOG_USEC, to a real AF_UNIX socket bound here as systemd's would be."""
+    import socket
+
+    from health import MonitorConfig, ProductionMonitor
+
+    path = store.parent / "notify.sock"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    receiver.setblocking(False)
+    env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "200000", "WATCHDOG_PID": str(os.getpid())}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with ProductionMonitor(MonitorConfig(store_path=str(store), source="bench-sd-notify")) as mon:
+            lat = measure("record_activity (systemd watchdog)", mon.record_activity, n)
+        pings = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                pings += receiver.recv(4096).startswith(b"WATCHDOG=1")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        receiver.close()
+    lat.note = f"NOTIFY_SOCKET + WATCHDOG_USEC=0.2 s: {pings} WATCHDOG=1 datagrams received"
+    return lat
+
+
 def phase_latency(res: Results, store: Path, naive_db: Path, n: int, n_slow: int) -> None:
     import exchange_calendars as xcals
     import pandas as pd
@@ -465,6 +498,7 @@ def phase_latency(res: Results, store: Path, naive_db: Path, n: int, n_slow: int
         res.latencies.append(
             measure("record_activity (system clock)", mon.record_activity, n, note="production path")
         )
+        res.latencies.append(sd_notify_latency(store, n))
         sim = realtime_clock(sim_start)
         with ProductionMonitor(
             MonitorConfig(store_path=str(store), source="bench-injected-clock", clock=sim)

@@ -60,6 +60,16 @@ _PERCENT = _number(0, 100, low_included=True, unit=" %")
 _SECONDS = _number(0, 24 * 3600, unit=" seconds")
 
 
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be within 0..65535, got {text}")
+    return value
+
+
 def add_report_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--date",
@@ -151,11 +161,53 @@ def console_parser() -> ArgumentParser:
     mode.add_argument(
         "--demo", action="store_true", help="run on a temporary store fed by a simulated trading loop"
     )
+    mode.add_argument(
+        "--systemd",
+        action="store_true",
+        help="print systemd units for the loop, the watchdog and the daily check, and exit",
+    )
     p.add_argument(
         "--interval",
         type=_SECONDS,
         metavar="SECONDS",
         help="watchdog: seconds between evaluations (default: the loop's check interval)",
+    )
+    watch = p.add_argument_group("watchdog (--watch)")
+    watch.add_argument(
+        "--metrics-port",
+        type=_port,
+        metavar="PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics (0: a free port, logged)",
+    )
+    watch.add_argument(
+        "--metrics-host",
+        metavar="HOST",
+        help="address /metrics binds to (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    watch.add_argument(
+        "--metrics-textfile",
+        metavar="PATH",
+        help="write the metrics in node_exporter's textfile format to PATH after each evaluation (atomically)",
+    )
+    watch.add_argument(
+        "--deadman-url",
+        metavar="URL",
+        help="ping this dead-man's switch (healthchecks.io-style: /start, a ping per evaluation, "
+        "/fail on the watchdog's own errors); default $HEALTH_DEADMAN_URL, which keeps the secret out of ps",
+    )
+    units = p.add_argument_group("systemd units (--systemd)")
+    units.add_argument("--user", action="store_true", help="units for the user's systemd (systemctl --user)")
+    units.add_argument(
+        "--loop-command",
+        metavar="CMD",
+        help="the trading loop's command line; %%i is the unit's instance, the loop's name "
+        "(default: this Python running ~/loops/%%i.py, or /opt/loops/%%i.py for system units)",
+    )
+    units.add_argument(
+        "--watchdog-sec",
+        type=_number(0, 24 * 3600, unit=" seconds"),
+        metavar="SECONDS",
+        help="the loop unit's WatchdogSec= (default: 3 x the check interval the loop recorded, else 180)",
     )
     p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
     add_report_args(p)

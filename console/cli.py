@@ -249,6 +249,11 @@ def _console(argv: Sequence[str]) -> int:
         return report.exit_code
     if args.json or args.nagios:
         raise UsageError("--json and --nagios need --report")
+    _check_mode_flags(args)
+    if args.systemd:
+        from console.systemd_units import systemd_main
+
+        return systemd_main(args)
     if args.watch:
         from console.watch import watch_main
 
@@ -262,6 +267,22 @@ def _console(argv: Sequence[str]) -> int:
     from console.app import run_app  # Textual is imported only here
 
     return run_app(args, clock, first)
+
+
+_WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url")
+_SYSTEMD_FLAGS = ("user", "loop_command", "watchdog_sec")
+
+
+def _check_mode_flags(args) -> None:
+    """A mode's flags without the mode would be ignored in silence: say so instead."""
+    for mode, flags in (("--watch", _WATCH_FLAGS), ("--systemd", _SYSTEMD_FLAGS)):
+        if getattr(args, mode[2:]):
+            continue
+        given = [
+            name for name in flags if getattr(args, name) is not None and getattr(args, name) is not False
+        ]
+        if given:
+            raise UsageError(f"--{given[0].replace('_', '-')} needs {mode}")
 
 
 def health_console_main(argv: Sequence[str] | None = None) -> int:

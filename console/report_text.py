@@ -102,9 +102,11 @@ def render_report(report: HealthReport) -> RenderableType:
         rows.append(
             (
                 "Lifecycle",
-                f"{x.lifecycle.starts} start(s), {x.lifecycle.clean_stops} clean stop(s), {len(x.lifecycle.unclean_exits)} unclean exit(s)",
+                f"{x.lifecycle.starts} start(s), {x.lifecycle.clean_stops} clean stop(s), {len(x.lifecycle.unclean_exits)} unclean exit(s), {len(x.lifecycle.restarts)} restart(s)",
             )
         )
+        for r in x.lifecycle.restarts:
+            rows.append(("Restart", clean(r.describe(lambda ts: _t(report, ts, "%H:%M:%S %Z")))))
         for g in x.uptime.gaps:
             end = "now" if g.ongoing else _t(report, g.end, "%H:%M:%S")
             rows.append(

@@ -37,6 +37,8 @@ ZERO_COVERAGE_AFTER = 15 * 60  # seconds after the open before 0% coverage pages
 # Conditions that must hold on this many consecutive evaluations before they page: a process
 # found gone is looked at again, fresh, before anyone is told it died.
 CONFIRM = {IssueCode.UNCLEAN_EXIT: 2}
+# A restart after a crash or a watchdog kill pages (UNCLEAN_EXIT) for this long after it.
+RECENT_RESTART_SECONDS = 15 * 60
 
 
 @dataclass(frozen=True)
@@ -150,12 +152,28 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
         dead = not s.clean_stop and (s.process_alive is False or (s.process_alive is None and silent))
         # On this host but not readable now (overload, permissions): not judged, never "gone".
         unclean = None if s.process_unseen and not s.clean_stop else bool(dead and s.pid is not None)
+        message = f"{where} ended without a clean shutdown; last heartbeat {clock(s.last_beat)}"
+        # A loop restarted by systemd is never found dead: its crash (or the watchdog's kill)
+        # pages as a restart instead, for RECENT_RESTART_SECONDS (health/restarts.py).
+        x = by_source.get(s.source)
+        restarts = [
+            r
+            for r in (x.lifecycle.restarts if x is not None else ())
+            if r.exit != "clean" and snap.now - r.at <= RECENT_RESTART_SECONDS
+        ]
+        if restarts and not unclean:
+            unclean = True
+            message = restarts[-1].describe(clock)
+            if len(restarts) > 1:
+                message = (
+                    f"{len(restarts)} restarts in {fmt_duration(RECENT_RESTART_SECONDS)}; last {message}"
+                )
         out.append(
             Condition(
                 s.source,
                 IssueCode.UNCLEAN_EXIT,
                 unclean,
-                f"{where} ended without a clean shutdown; last heartbeat {clock(s.last_beat)}",
+                message,
                 step(IssueCode.UNCLEAN_EXIT),
             )
         )
@@ -168,7 +186,6 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
                 "Check free disk and permissions where the store lives: diagnose-production",
             )
         )
-        x = by_source.get(s.source)
         # Judged from 15 minutes into today's session until the next one; not on other days.
         zero = None
         if session is not None and x is not None and snap.now - session.open_ts >= ZERO_COVERAGE_AFTER:

@@ -35,6 +35,7 @@ from health.report import (
     UnexpectedExit,
     Uptime,
 )
+from health.restarts import Restart, find_restarts, last_beats
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
 
 WHOLE_HOUR_SLACK = 120.0  # seconds around a whole-hour offset still read as a tz label error
@@ -53,6 +54,10 @@ class SourceInputs:
     config: dict = field(default_factory=dict)  # the newest recorded run config
     later_starts: tuple[float, ...] = ()  # the first start of this source after the window, if any
     latest_run: RunRecord | None = None
+    # The run before the window's first run, when that one started inside the window, and
+    # its last heartbeat: whether that start was a restart (health/restarts.py).
+    previous_run: RunRecord | None = None
+    previous_last_beat: float | None = None
 
 
 @dataclass(frozen=True)
@@ -248,6 +253,7 @@ def _lifecycle(
         dropped_events=sum(
             int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events"
         ),
+        restarts=_restarts(inp, src, win_start, win_end),
         latest=None
         if latest is None
         else LatestRun(
@@ -259,6 +265,18 @@ def _lifecycle(
             restart_command=restart_command(latest),
         ),
     )
+
+
+def _restarts(inp: DayInputs, src: SourceInputs, win_start: float, win_end: float) -> tuple[Restart, ...]:
+    runs = list(src.runs)
+    beats = last_beats(src.spans)
+    prev = src.previous_run
+    if prev is not None and all(r.run_id != prev.run_id for r in runs):
+        runs.append(prev)
+        if src.previous_last_beat is not None:
+            beats[prev.run_id] = max(beats.get(prev.run_id, src.previous_last_beat), src.previous_last_beat)
+    found = find_restarts(runs, beats, inp.calendar)
+    return tuple(r for r in found if win_start <= r.at < win_end)
 
 
 def _prev_close(cal: MarketCalendar, at: float) -> float:

@@ -59,6 +59,11 @@ def load_day(
             continue  # this loop did not exist yet on that day
         next_start = reader.next_run_start(name, win_end)
         later = () if next_start is None else (next_start,)
+        previous = previous_beat = None
+        if runs and runs[0].started_at >= win_start:  # was the day's first start a restart?
+            previous = reader.last_run_before(name, runs[0].started_at)
+            if previous is not None:
+                previous_beat = reader.last_activity(name, before=runs[0].started_at)
         inputs.append(
             SourceInputs(
                 source=name,
@@ -72,6 +77,8 @@ def load_day(
                 config=config_run.config,
                 later_starts=later,
                 latest_run=config_run,
+                previous_run=previous,
+                previous_last_beat=previous_beat,
             )
         )
     if not inputs:

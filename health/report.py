@@ -9,6 +9,7 @@ from typing import Any
 
 from health.codes import ExitCode, IssueCode, Severity, Status
 from health.liveness import up_window
+from health.restarts import Restart
 from store.records import AlertRecord
 
 
@@ -176,6 +177,7 @@ class Lifecycle:
     store_errors: tuple[tuple[float, str], ...]  # (at, message) of unresolved STORE_ERROR alerts
     dropped_events: int
     latest: LatestRun | None
+    restarts: tuple[Restart, ...] = ()  # starts after a crash, a watchdog kill or a quick clean stop
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # health/report.py calls this module from HealthReport.to_json()
     from health.report import HealthReport, SourceAnalysis
+    from health.restarts import Restart
 
 
 def report_json(report: HealthReport) -> dict[str, Any]:
@@ -80,6 +81,10 @@ def report_json(report: HealthReport) -> dict[str, Any]:
             }
             for a in t.alerts
         ],
+        "restarts": [
+            _restart_json(report, r)
+            for r in sorted((r for x in report.sources for r in x.lifecycle.restarts), key=lambda r: r.at)
+        ],
         "issues": [
             {"severity": i.severity, "code": i.code, "message": i.message, "source": i.source}
             for i in report.issues
@@ -128,8 +133,24 @@ def _source_json(report: HealthReport, x: SourceAnalysis) -> dict[str, Any]:
                 {"pid": u.pid, "host": u.host, "last_seen": iso(u.last_seen), "why": u.why}
                 for u in life.unclean_exits
             ],
+            "restarts": len(life.restarts),
             "latest_pid": None if latest is None else latest.pid,
             "latest_host": None if latest is None else latest.host,
             "latest_alive": None if latest is None else latest.alive,
         },
+    }
+
+
+def _restart_json(report: HealthReport, r: Restart) -> dict[str, Any]:
+    """One restart (health/restarts.py): when, after what kind of exit, and what it cost."""
+    return {
+        "source": r.source,
+        "at": report.iso(r.at),
+        "exit": r.exit,
+        "previous_pid": r.previous_pid,
+        "previous_host": r.previous_host,
+        "last_up": report.iso(r.ended),
+        "downtime_seconds": round(r.downtime_seconds, 3),
+        "rth_downtime_seconds": round(r.rth_downtime_seconds, 3),
+        "watchdog_seconds": r.watchdog_seconds,
     }

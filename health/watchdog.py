@@ -10,6 +10,7 @@ and calls :meth:`Watchdog.run`.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 import time
@@ -19,12 +20,15 @@ from health.alerts import AlertEngine, Condition, evaluate_conditions
 from health.calendar_record import calendar_for
 from health.codes import IssueCode
 from health.live import take_snapshot
+from health.sdnotify import SdNotifier
 from health.sinks import Notification, SinkDispatcher
 from store.alert_log import AlertLog
 from store.paths import file_identity, resolve_store_path
 from store.reader import StoreReader, StoreUnavailable
 
 RESTORE_SECONDS = 7 * 86400
+
+log = logging.getLogger("production_health")
 
 
 def _stderr_line(text: str) -> None:
@@ -40,7 +44,11 @@ class Watchdog:
         clock: Callable[[], float] = time.time,
         environ=None,
         say: Callable[[str], None] = _stderr_line,
+        metrics: bool = False,
+        deadman=None,
     ):
+        """``metrics``: keep the store's counts for the Prometheus view (health/metrics.py);
+        ``deadman``: a health/deadman.py Deadman pinged after every evaluation."""
         self.store = resolve_store_path(store)
         self.say = say
         self.calendar_code = calendar_code
@@ -54,6 +62,13 @@ class Watchdog:
         self.reader: StoreReader | None = None
         self._identity = None
         self._read_error: str | None = None
+        self.calendar = None
+        self.metrics = metrics
+        self.counts = None  # health.metrics.StoreCounts of the open store file
+        self.view = None  # health.metrics.StoreView: what the last evaluation saw
+        self.deadman = deadman
+        # Called after each evaluation (the metrics textfile); returns a line to say, or None.
+        self.after_tick: Callable[[], str | None] | None = None
 
     # -- store ---------------------------------------------------------------------------
     def _open(self) -> StoreReader | None:
@@ -67,6 +82,7 @@ class Watchdog:
             return None
         self.reader = StoreReader(self.store)
         self._identity = ident
+        self.counts = None  # another file: its counts start afresh (a counter reset)
         return self.reader
 
     def _setup(self, reader: StoreReader) -> None:
@@ -113,6 +129,8 @@ class Watchdog:
             now = self.clock()
             snap = take_snapshot(reader, self.calendar, now)
             conditions = evaluate_conditions(snap)
+            if self.metrics:
+                self._count(reader)
             if self._read_error not in (None, "missing"):
                 self.say(f"health store {self.store} readable again")
             self._read_error = None
@@ -136,6 +154,8 @@ class Watchdog:
             ]
             snap = None
         transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open))
+        if self.metrics:
+            self._set_view(snap)
         for t in transitions:
             a = t.alert
             self.say(
@@ -146,6 +166,44 @@ class Watchdog:
             self._alert_ids[id(item)] = alert_id
             self.dispatcher.submit(item)
         return transitions
+
+    # -- the Prometheus view (health/metrics.py) ------------------------------------------
+    def _count(self, reader: StoreReader) -> None:
+        from health.metrics import StoreCounts
+
+        if self.counts is None:
+            self.counts = StoreCounts()
+        self.counts.update(reader)
+
+    def _set_view(self, snap) -> None:
+        from health.metrics import StoreView
+
+        sources = set(self.view.sources if self.view is not None else ())
+        if snap is not None:
+            sources.update(s.source for s in snap.sources)
+        if self.counts is not None:
+            sources.update(self.counts.signals)
+        firing = frozenset(self.engine.firing()) if self.engine is not None else frozenset()
+        self.view = StoreView(
+            store=str(self.store),
+            calendar=self.calendar,
+            snapshot=snap,
+            counts=self.counts if snap is not None else None,
+            firing=firing,
+            sources=tuple(sorted(sources)),
+        )
+
+    def views(self) -> list:
+        """What the collector shows: one store now; a list so that several can come."""
+        return [] if self.view is None else [self.view]
+
+    def status_line(self) -> str:
+        firing = sorted(
+            f"{code} ({source})" for source, code in (self.engine.firing() if self.engine else ())
+        )
+        if self._read_error not in (None, "missing"):
+            return f"cannot read {self.store}: {self._read_error}"
+        return f"watching {self.store}; firing: {', '.join(firing) or 'nothing'}"
 
     def _delivered(self, sink: str, item, ok: bool, status, detail: str) -> None:
         alert_id = self._alert_ids.pop(id(item), None)
@@ -159,14 +217,55 @@ class Watchdog:
             or "none (set DISCORD_WEBHOOK_URL or HEALTH_WEBHOOK_URL)"
         )
         self.say(f"watching {self.store}; sinks: {sinks}")
+        if self.deadman is not None:
+            self.say(f"pinging {self.deadman.describe()} after every evaluation")
+            self.deadman.start()
+        sd = SdNotifier.from_env()  # under a Type=notify unit: ready, pings, status
+        if sd is not None:
+            sd.ready(f"watching {self.store}")
         while not self.stop.is_set():
             started = time.monotonic()
-            self.tick()
+            error = self._tick_guarded()
+            if self.after_tick is not None:
+                problem = self.after_tick()
+                if problem:
+                    self.say(problem)
+            if self.deadman is not None:
+                if error:
+                    self.deadman.fail(error)
+                else:
+                    self.deadman.ping()
+            if sd is not None:
+                if sd.watchdog:
+                    sd.ping(self.status_line())
+                else:
+                    sd.status(self.status_line())
             wait = self.interval_now(self.reader) - (time.monotonic() - started)
+            if sd is not None and sd.watchdog:
+                wait = min(wait, sd.interval)  # evaluate (and ping) within systemd's limit
             self.stop.wait(max(0.05, wait))
+        if sd is not None:
+            sd.stopping("watchdog stopping")
+            sd.close()
         self.dispatcher.close(timeout=10)
+        if self.deadman is not None:
+            self.deadman.close()
         self.alert_log.close()
         if self.reader is not None:
             self.reader.close()
         self.say("watchdog stopped")
         return 0
+
+    def _tick_guarded(self) -> str | None:
+        """One evaluation; the reason when the watchdog could not do its job (the deadman's
+        /fail): the store unreadable, or an evaluation that failed. It never stops the loop."""
+        try:
+            self.tick()
+        except Exception as exc:
+            log.exception("watchdog: evaluation failed")
+            reason = f"the watchdog's evaluation failed: {type(exc).__name__}: {exc}"
+            self.say(reason)
+            return reason
+        if self._read_error not in (None, "missing"):
+            return f"the watchdog cannot read the store {self.store}: {self._read_error}"
+        return None

@@ -89,7 +89,7 @@ class StoreReader:
 
     def data_version(self) -> int:
         """Changes whenever another connection commits: free change detection."""
-        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+        return int(self._q("PRAGMA data_version")[0][0])  # a file gone bad: StoreUnavailable
 
     def _q(self, sql: str, params: Iterable = ()) -> list[tuple]:
         try:

@@ -90,6 +90,9 @@ class Recorder:
         self.written_events = 0
         self.dropped_events = 0
         self.replaced_events = 0
+        # The newest gate decision and signal the writer has seen (for the loop's status line,
+        # health/sdnotify.py): kept here so the loop's calls pay nothing for them.
+        self.latest: dict[str, Event] = {}
         self._warned_rows = False
         self._backoff = self.flush_interval
 
@@ -131,6 +134,12 @@ class Recorder:
         self._span_start = t
         self._span_end = t
         self._span_beats = 1
+
+    @property
+    def last_beat(self) -> float:
+        """The newest heartbeat's time (-inf before the first): read by the monitor's hang
+        check from another thread (one attribute read)."""
+        return self._span_end
 
     def mark_stopped(self, t: float) -> None:
         self._queue.append((STOP, t))
@@ -211,12 +220,14 @@ class Recorder:
         gate = pending.gate
         rows = pending.rows
         bucket_of = self.gate_bucket
+        latest = self.latest
         mark = 0
         n = 0
         while q:
             ev = q.popleft()
             kind = ev[0]
             if kind == GATE:
+                latest[GATE] = ev
                 _, t, allowed, code, reason, age, data_ts = ev
                 bucket_len = bucket_of(code)
                 key = (int(t // bucket_len) * bucket_len, code)
@@ -237,6 +248,7 @@ class Recorder:
                 if t > pending.last_seen:
                     pending.last_seen = t
             elif kind in _ROW_KINDS:
+                latest[kind] = ev
                 if len(rows) >= self.max_pending and not self.failed:
                     q.appendleft(ev)  # the rest waits for the next batch
                     return mark, True

@@ -164,7 +164,8 @@ def _health_console() -> list[str]:
 @pytest.mark.slow
 def test_watchdog_end_to_end_one_firing_one_resolved(tmp_path):
     """A loop stops during a (simulated) session: one Discord message arrives within one check
-    interval of the silence crossing the limit, a resolved one when it is back, nothing more."""
+    interval of the silence crossing the limit, a resolved one when it is back, one for its
+    restart after the unclean exit, nothing more."""
     store = tmp_path / "h.db"
     sim_start = at(D11, 10, 0)
     real_start = time.time()
@@ -238,11 +239,15 @@ def test_watchdog_end_to_end_one_firing_one_resolved(tmp_path):
             assert latency <= gap_minutes * 60 + 2 * interval + 1.5, latency
             embed = first[0].body["embeds"][0]
             assert "NO_ACTIVITY" in embed["title"] and "firing" in embed["title"].lower()
-            beating.set()
+            beating.set()  # a new process of the loop (a new run): the silence ends ...
             both = server.wait_for_requests(2, timeout=15)
             assert "resolved" in both[1].body["embeds"][0]["title"].lower()
+            # ... and the restart after an unclean exit pages once (health/restarts.py)
+            three = server.wait_for_requests(3, timeout=15)
+            restart = three[2].body["embeds"][0]
+            assert "UNCLEAN_EXIT" in restart["title"] and "restarted" in restart["description"]
             time.sleep(2)  # and nothing more
-            assert len(server.requests) == 2
+            assert len(server.requests) == 3
         finally:
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=15)
@@ -250,5 +255,5 @@ def test_watchdog_end_to_end_one_firing_one_resolved(tmp_path):
             thread.join(5)
     assert proc.returncode == 0, err
     lines = [ln for ln in err.splitlines() if " FIRING " in ln or " RESOLVED " in ln]
-    assert len(lines) == 2, err
+    assert len(lines) == 3, err
     assert TOKEN not in err and TOKEN not in out
