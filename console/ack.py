@@ -11,7 +11,7 @@ from __future__ import annotations
 import getpass
 from datetime import datetime
 
-from console.args import UsageError, calendar_code, instant_of
+from console.args import UsageError, instant_of, known_calendar, store_calendar_code
 from console.sanitize import clean
 from health.codes import IssueCode
 
@@ -33,7 +33,7 @@ def issue_code(text: str) -> IssueCode:
 
 
 def ack_main(args, clock) -> int:
-    from health.calendar import get_calendar
+    from health.calendar_record import recorded_timezone
     from store.acks import write_ack
     from store.paths import resolve_store_path
     from store.reader import StoreReader, StoreUnavailable
@@ -47,6 +47,10 @@ def ack_main(args, clock) -> int:
     try:
         with StoreReader(store, snapshot=True) as reader:
             sources = reader.sources()
+            # The zone the expiry is shown in, as the loop recorded its calendar, before
+            # anything is written: a bad --calendar stores no ack.
+            calendar = store_calendar_code(args, reader)
+            tz = recorded_timezone(reader, calendar) or known_calendar(calendar).tz
     except StoreUnavailable as exc:
         from health.loader import ReportUnavailable
 
@@ -57,7 +61,6 @@ def ack_main(args, clock) -> int:
         )
     now = instant_of(clock)
     ack = write_ack(store, code, args.source, args.by or who_am_i(), args.reason, now, now + args.ack_for)
-    tz = get_calendar(calendar_code(args, store)).tz
     until = datetime.fromtimestamp(ack.until, tz).strftime("%a %Y-%m-%d %H:%M %Z")
     print(
         clean(

@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.worker import get_current_worker
 
 from console.driver import guarded_driver
+from console.first_snapshot import FirstLook
 from console.screens.ack import AckRequest
 from console.screens.browser import BrowserScreen, ReportView
 from console.screens.context import ConsoleContext
@@ -37,6 +38,7 @@ from console.screens.help import HelpScreen
 from console.store_watch import (
     LIVE,
     SnapshotReady,
+    StoreState,
     StoreStateChanged,
     StoreWatch,
     WatchdogSeen,
@@ -45,9 +47,13 @@ from console.store_watch import (
 from console.terminal import TerminalGuard
 from console.widgets.issues_panel import IssuesPanel
 from console.widgets.status_line import alert_state
-from health.calendar import get_calendar
+from health.calendar import MarketCalendar, get_calendar
 from health.live import LiveSnapshot
 from health.process import process_alive
+
+# How long the console waits for its first look at the store (console/first_snapshot.py)
+# before it starts without it; the look takes tens of ms.
+FIRST_LOOK_WAIT = 0.5
 
 
 class HealthConsole(App[int]):
@@ -66,7 +72,7 @@ class HealthConsole(App[int]):
         self,
         store_path: str | os.PathLike[str],
         *,
-        calendar: str = "XNYS",
+        calendar: str | MarketCalendar = "XNYS",
         clock: Callable[[], float] = time.time,
         source: str | None = None,
         browse: bool = False,
@@ -77,9 +83,13 @@ class HealthConsole(App[int]):
         alive: Callable = process_alive,
         watchdogs: Callable[[Path], bool | None] = watchdog_running,
         guard: TerminalGuard | None = None,
+        first_snapshot: LiveSnapshot | None = None,
     ) -> None:
+        """``first_snapshot``: what the first screen shows, if the store was read before the
+        app started (console/first_snapshot.py); the store watch takes over from there."""
         super().__init__(driver_class=guarded_driver(guard) if guard is not None else None)
-        self.ctx = ConsoleContext(Path(store_path), get_calendar(calendar), clock, source, store_label)
+        cal = get_calendar(calendar) if isinstance(calendar, str) else calendar
+        self.ctx = ConsoleContext(Path(store_path), cal, clock, source, store_label)
         self.browse_on_start = browse
         self.start_day = start_day
         self.guard = guard
@@ -98,12 +108,19 @@ class HealthConsole(App[int]):
         self.watchdog: bool | None = None
         self.dashboard = DashboardScreen(self.ctx.calendar, clock, source)
         self.sub_title = "starting…"
+        if first_snapshot is not None:
+            self.snapshot = first_snapshot
+            self.dashboard.set_reactive(DashboardScreen.snapshot, first_snapshot)
+            # Live from the first screen on (the watch's own words for it): its own first
+            # snapshot, a poll later, then changes nothing on screen.
+            self.store_watch.state = StoreState(LIVE, f"live: {self.store_watch.label}")
 
     def get_default_screen(self) -> Screen:
         return self.dashboard
 
     def on_mount(self) -> None:
         self.dashboard.store_state = self.store_watch.state
+        self._show_alert_state()
         self._watch_store()
         if self.guard is not None:
             # SIGHUP, SIGTERM, a hang-up: exit (bounded by the guard). Not before the first
@@ -241,30 +258,34 @@ class HealthConsole(App[int]):
         yield from super().get_system_commands(screen)
 
 
-def run_app(args, clock: Callable[[], float] = time.time) -> int:
+def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | None = None) -> int:
     """``health-console`` without ``--report``/``--watch``: the dashboard, the date browser
     (``--date``) or the demo (``--demo``). Usage problems raise ``UsageError`` (one line,
-    exit 3, printed by the CLI)."""
-    from console.args import UsageError, calendar_code, parse_day
+    exit 3, printed by the CLI). ``first``: the store's first look, taken while Textual was
+    imported (console/first_snapshot.py); used if it is ready in time."""
+    from console.args import UsageError, parse_day
+    from health.loader import store_calendar
     from store.paths import resolve_store_path
 
     if args.demo:
         _need_terminal(UsageError)
         return _run_demo(args)
     store = resolve_store_path(args.store)
-    code = calendar_code(args, store)
-    calendar = get_calendar(code)
+    # As the loop recorded it in the store when it can answer (no pandas on start).
+    ready = first is not None and first.wait(FIRST_LOOK_WAIT) and first.calendar is not None
+    calendar = first.calendar if ready else store_calendar(store, args.calendar, clock())
     day = parse_day(args.date, calendar.tz, clock()) if args.date else None
     _need_terminal(UsageError)
     guard = TerminalGuard.install()
     app = HealthConsole(
         store,
-        calendar=code,
+        calendar=calendar,
         clock=clock,
         source=args.source,
         browse=args.date is not None,
         start_day=day,
         guard=guard,
+        first_snapshot=first.snapshot if ready else None,
     )
     app.run()
     return app.return_code or 0

@@ -10,7 +10,6 @@ exit 2 would read as CRITICAL.
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import time
 from collections.abc import Callable
@@ -339,18 +338,19 @@ def parse_day(text: str | None, tz: tzinfo, now: float) -> date | None:
         raise UsageError(f"--date: {exc}") from None
 
 
-def recorded_calendar(store_path: str | os.PathLike[str]) -> str | None:
-    """The calendar the loop recorded, so ``--calendar`` is needed only to override it."""
-    from store.reader import StoreReader, StoreUnavailable
+def known_calendar(code: str):
+    """exchange_calendars' calendar ``code``; a bad code is a usage error."""
+    from health.calendar import CalendarError, get_calendar
 
     try:
-        with StoreReader(store_path, snapshot=True) as reader:
-            runs = reader.latest_runs()
-    except StoreUnavailable:
-        return None
-    codes = {r.config.get("calendar") for r in runs if r.config.get("calendar")}
-    return codes.pop() if len(codes) == 1 else None
+        return get_calendar(code)
+    except CalendarError as exc:
+        raise UsageError(str(exc)) from None
 
 
-def calendar_code(args: argparse.Namespace, store_path: str | os.PathLike[str]) -> str:
-    return args.calendar or recorded_calendar(store_path) or "XNYS"
+def store_calendar_code(args: argparse.Namespace, reader) -> str:
+    """``--calendar``, else the one the store's loops recorded, else XNYS: read on the
+    connection the command already holds (health/loader.py)."""
+    from health.loader import recorded_code
+
+    return args.calendar or recorded_code(reader) or "XNYS"

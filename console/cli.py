@@ -16,12 +16,13 @@ from collections.abc import Sequence
 
 from console.args import (
     UsageError,
-    calendar_code,
     clock_of,
     console_parser,
     instant_of,
+    known_calendar,
     parse_day,
     report_parser,
+    store_calendar_code,
 )
 from health.codes import CheckStatus, ExitCode, Status
 
@@ -39,24 +40,44 @@ def _fail(prog: str, reason: str, fmt: str | None, prefix: str = "") -> int:
 
 
 def _make_report(args, clock):
-    from health.calendar import CalendarError, get_calendar
-    from health.loader import build_report
+    """The report the arguments ask for, on one read-only connection to the store; the
+    calendar as a loop recorded it there, so that exchange_calendars (and pandas) is imported
+    only when the store cannot answer (health/calendar_record.py)."""
+    import contextlib
+    from datetime import UTC, datetime
+
+    from health.calendar import CalendarError
+    from health.calendar_record import calendar_for, recorded_timezone
+    from health.loader import ReportUnavailable, open_store, report_of
     from store.paths import resolve_store_path
+    from store.reader import StoreUnavailable
 
     store = resolve_store_path(args.store)
     now = instant_of(clock)
-    code = calendar_code(args, store)
-    try:
-        cal = get_calendar(code)
-    except CalendarError as exc:
-        raise UsageError(str(exc)) from None
-    day = parse_day(args.date, cal.tz, now)
     overrides = {
         "max_data_age_seconds": args.max_data_age_hours * 3600 if args.max_data_age_hours else None,
         "max_gap_seconds": args.max_gap_minutes * 60 if args.max_gap_minutes else None,
         "min_rth_coverage_pct": args.min_coverage,
     }
-    return build_report(store, day, code, args.source, now, overrides), store
+    try:
+        reader = open_store(store)
+    except ReportUnavailable:
+        # Bad arguments are said first, store or none (exit 3 either way).
+        if args.calendar:
+            known_calendar(args.calendar)
+        parse_day(args.date, UTC, now)
+        raise
+    with contextlib.closing(reader):
+        try:
+            code = store_calendar_code(args, reader)
+            tz = recorded_timezone(reader, code) or known_calendar(code).tz
+            day = parse_day(args.date, tz, now) or datetime.fromtimestamp(now, tz).date()
+            cal = calendar_for(reader, code, day)
+        except CalendarError as exc:
+            raise UsageError(str(exc)) from None
+        except StoreUnavailable as exc:
+            raise ReportUnavailable(str(exc)) from None
+        return report_of(reader, cal, day, now, args.source, overrides), store
 
 
 def _print_report(report, args) -> None:
@@ -238,9 +259,15 @@ def _console(argv: Sequence[str]) -> int:
         from console.watch import watch_main
 
         return watch_main(args, clock)
+    first = None
+    if not args.demo:  # the store's first look, taken while Textual is imported
+        from console.first_snapshot import FirstLook
+        from store.paths import resolve_store_path
+
+        first = FirstLook(resolve_store_path(args.store), args.calendar, clock, args.source)
     from console.app import run_app  # Textual is imported only here
 
-    return run_app(args, clock)
+    return run_app(args, clock, first)
 
 
 _WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url", "ready_minutes")

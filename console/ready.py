@@ -5,12 +5,13 @@ warnings, 2 NOT_READY, 3 UNKNOWN (the store missing or unreadable, bad arguments
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 from datetime import datetime
 
-from console.args import UsageError, calendar_code, instant_of
+from console.args import UsageError, instant_of, known_calendar, store_calendar_code
 from console.sanitize import clean, json_text
 
 _MARK = {"OK": "✔", "WARN": "▲", "FAIL": "✖"}
@@ -18,32 +19,44 @@ NOTIFY_TIMEOUT = 45.0  # longer than a sink's retry budget (30 s)
 
 
 def ready_main(args, clock) -> int:
-    from health.calendar import CalendarError, get_calendar
-    from health.loader import ReportUnavailable
+    """On one read-only connection to the store, with the calendar as a loop recorded it
+    there: exchange_calendars is imported only when the store cannot answer
+    (health/calendar_record.py)."""
+    from health.calendar import CalendarError
+    from health.calendar_record import calendar_for
+    from health.loader import ReportUnavailable, open_store
     from health.readiness import check_readiness, target_session
     from store.paths import resolve_store_path
-    from store.reader import StoreReader, StoreUnavailable
+    from store.reader import StoreUnavailable
 
     if args.date is not None:
         raise UsageError("--ready checks the session at hand, not a date (--date is for the report)")
     store = resolve_store_path(args.store)
     now = instant_of(clock)
     try:
-        calendar = get_calendar(calendar_code(args, store))
-        session = target_session(calendar, now)
-    except CalendarError as exc:
-        raise UsageError(str(exc)) from None
-    if session is None:
-        raise ReportUnavailable(
-            f"no {calendar.code} session after {calendar.fmt(now)} in the calendar's range"
-        )
-    try:
-        with StoreReader(store, snapshot=True) as reader:
+        reader = open_store(store)
+    except ReportUnavailable:
+        if args.calendar:  # a bad code is said first, store or none (exit 3 either way)
+            known_calendar(args.calendar)
+        raise
+    with contextlib.closing(reader):
+        try:
+            calendar = calendar_for(reader, store_calendar_code(args, reader), now=now)
+            session = target_session(calendar, now)
+        except CalendarError as exc:
+            raise UsageError(str(exc)) from None
+        except StoreUnavailable as exc:
+            raise ReportUnavailable(str(exc)) from None
+        if session is None:
+            raise ReportUnavailable(
+                f"no {calendar.code} session after {calendar.fmt(now)} in the calendar's range"
+            )
+        try:
             if args.source is not None and args.source not in reader.sources():
                 raise UsageError(f"--source: no loop named {args.source!r} in {store}")
             result = check_readiness(reader, calendar, now, session, source=args.source)
-    except StoreUnavailable as exc:
-        raise ReportUnavailable(str(exc)) from None
+        except StoreUnavailable as exc:
+            raise ReportUnavailable(str(exc)) from None
     if args.json:
         print(json_text(result.to_json(), indent=2))
     elif args.nagios:

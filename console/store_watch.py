@@ -144,7 +144,9 @@ class StoreWatch:
 
         try:
             while not (self._stop.is_set() or should_stop()):
-                if time.monotonic() - watchdog_at >= self.watchdog_every:
+                # Not before the first snapshot (or word on the store): the process scan and
+                # its psutil import would hold back the first full screen (bench/startup.py).
+                if self.state.kind != STARTING and time.monotonic() - watchdog_at >= self.watchdog_every:
                     watchdog_at = time.monotonic()
                     running = self.watchdogs(self.path)
                     if running != watchdog:

@@ -21,8 +21,8 @@ from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from console.args import calendar_code
-from health.calendar import MarketCalendar, get_calendar
+from health.calendar import MarketCalendar
+from health.loader import store_calendar
 from store.paths import resolve_store_path
 
 DEFAULT_METRICS_PORT = 9479  # docs/prometheus/prometheus.yml scrapes this one
@@ -179,7 +179,7 @@ WantedBy=timers.target
 
 def systemd_main(args) -> int:
     store = resolve_store_path(args.store).absolute()
-    calendar = get_calendar(calendar_code(args, store))
+    calendar = store_calendar(store, args.calendar)  # as the loop recorded it (health/calendar_record.py)
     units = render_units(
         user=args.user,
         store=store,

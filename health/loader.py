@@ -10,6 +10,7 @@ from datetime import date, datetime, timedelta
 from health.analysis import DayInputs, SourceInputs, analyze, window
 from health.cadence import LOOKBACK_SESSIONS, Cadence, judge_hours, learn
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
+from health.calendar_record import calendar_for
 from health.liveness import up_intervals
 from health.process import process_alive
 from health.report import HealthReport, Thresholds
@@ -109,6 +110,56 @@ def load_day(
     )
 
 
+def open_store(store_path) -> StoreReader:
+    """The store, read-only, for one report (a snapshot when no loop has it open)."""
+    try:
+        return StoreReader(store_path, snapshot=True)
+    except StoreUnavailable as exc:
+        raise ReportUnavailable(str(exc)) from None
+
+
+def recorded_code(reader: StoreReader) -> str | None:
+    """The calendar the loops recorded, when they all agree on one: ``--calendar`` is needed
+    only to override it."""
+    try:
+        runs = reader.latest_runs()
+    except StoreUnavailable:
+        return None
+    codes = {r.config.get("calendar") for r in runs if r.config.get("calendar")}
+    return codes.pop() if len(codes) == 1 else None
+
+
+def store_calendar(store_path, code: str | None = None, now: float | None = None) -> MarketCalendar:
+    """The calendar to read ``store_path`` with, for today at ``now``: ``code``, else the one
+    its loops recorded, else XNYS; as recorded in the store when it can answer
+    (health/calendar_record.py). For the console, whose calendar is chosen once at start."""
+    try:
+        reader = StoreReader(store_path, snapshot=True)
+    except StoreUnavailable:
+        return get_calendar(code or "XNYS")
+    with reader:
+        try:
+            return calendar_for(reader, code or recorded_code(reader) or "XNYS", now=now)
+        except StoreUnavailable:
+            return get_calendar(code or "XNYS")
+
+
+def report_of(
+    reader: StoreReader,
+    calendar: MarketCalendar,
+    day: date,
+    now: float,
+    source: str | None = None,
+    overrides: dict | None = None,
+) -> HealthReport:
+    try:
+        return analyze(load_day(reader, calendar, day, now, source, overrides))
+    except StoreUnavailable as exc:
+        raise ReportUnavailable(str(exc)) from None
+    except CalendarRangeError as exc:
+        raise ReportUnavailable(str(exc)) from None
+
+
 def build_report(
     store_path,
     day: date | None = None,
@@ -117,21 +168,20 @@ def build_report(
     now: float | None = None,
     overrides: dict | None = None,
 ) -> HealthReport:
-    """The whole engine behind --report, check-production-health and the console browser."""
+    """The whole engine behind --report, check-production-health and the console browser,
+    on one read-only connection; the calendar as the store recorded it, when it can answer."""
     now = time.time() if now is None else now
-    calendar = get_calendar(calendar_code)
-    day = day or today(calendar, now)
     try:
         reader = StoreReader(store_path, snapshot=True)
     except StoreUnavailable as exc:
+        get_calendar(calendar_code)  # a bad code is the first thing to say, store or none
         raise ReportUnavailable(str(exc)) from None
     try:
-        inputs = load_day(reader, calendar, day, now, source, overrides)
-        return analyze(inputs)
-    except StoreUnavailable as exc:
-        raise ReportUnavailable(str(exc)) from None
-    except CalendarRangeError as exc:
-        raise ReportUnavailable(str(exc)) from None
+        try:
+            calendar = calendar_for(reader, calendar_code, day, now)
+        except StoreUnavailable as exc:
+            raise ReportUnavailable(str(exc)) from None
+        return report_of(reader, calendar, day or today(calendar, now), now, source, overrides)
     finally:
         reader.close()
 

@@ -24,6 +24,7 @@ from time import monotonic as _monotonic
 
 from health.alerts import Alert
 from health.calendar import MarketCalendar, get_calendar
+from health.calendar_record import record_calendar
 from health.codes import IssueCode
 from health.config import MonitorConfig
 from health.durations import fmt_duration, fmt_limit
@@ -101,6 +102,9 @@ class ProductionMonitor:
             on_failure=self._store_failed,
             on_recover=self._store_recovered,
         )
+        # The readers answer from the sessions the gate uses, recorded in the store by the
+        # writer thread after the loop's first events (docs/ARCHITECTURE.md).
+        record_calendar(self.recorder, self.calendar)
         self._put = self.recorder.put
         self._beat = self.recorder.beat
         self._evaluate = self.gate.evaluate

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from health.alert_engine import MARKET_CLOSED, AlertEngine, Transition
 from health.alerts import Condition, evaluate_conditions
-from health.calendar import get_calendar
+from health.calendar_record import calendar_for
 from health.codes import IssueCode
 from health.live import take_snapshot
 from health.readiness import READY_MINUTES, ReadinessResult, check_readiness, due_session
@@ -102,7 +102,7 @@ class Watchdog:
         code = self.calendar_code or next(
             (r.config.get("calendar") for r in runs if r.config.get("calendar")), "XNYS"
         )
-        self.calendar = get_calendar(code)
+        self.calendar = calendar_for(reader, code, now=self.clock())  # as the loop recorded it
         repeat = min((float(r.config.get("repeat_interval_minutes", 60)) for r in runs), default=60.0) * 60
         flap = min((float(r.config.get("flap_seconds", 120)) for r in runs), default=120.0)
         self.engine = AlertEngine(repeat_interval=repeat, flap_seconds=flap, tz=self.calendar.tz)

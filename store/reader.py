@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from store.acks import AckRecord, ack_from_row
+from store.calendars import CalendarHeader, CalendarRows, read_header, read_rows
 from store.paths import file_identity
 from store.records import (
     AlertRecord,
@@ -279,6 +280,23 @@ class StoreReader:
             (after_id, limit),
         )
         return [AlertRecord(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]), r[7], r[8]) for r in rows]
+
+    # -- the recorded calendars (store/calendars.py) ------------------------------------
+    def calendar_header(self, code: str) -> CalendarHeader | None:
+        """The recording of calendar ``code``, None when there is none (a store from before
+        schema v3 has none at all)."""
+        if self.schema_version < 3:
+            return None
+        try:
+            return read_header(self.conn, code)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
+
+    def calendar_rows(self, header: CalendarHeader) -> CalendarRows | None:
+        try:
+            return read_rows(self.conn, header)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
 
     # -- operators' acks and the watchdog's notices (store/schema.py: _acks_and_notices) --
     def acks(self, start: float, end: float) -> list[AckRecord]:

@@ -10,6 +10,8 @@ events wait in memory, bounded, and are written when the store recovers.
 from __future__ import annotations
 
 import collections
+import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -19,6 +21,7 @@ from pathlib import Path
 
 from store import batch
 from store.batch import Pending
+from store.calendars import CalendarHeader, RowsFactory, write_calendar
 from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event
 from store.records import RunInfo
 from store.writer_connection import CLOSE_CHECKPOINT_WAIT, WriterConnection
@@ -29,6 +32,7 @@ _START_BUSY_TIMEOUT = 1.0  # the constructor waits at most this long for a locke
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
 _ROW_KINDS = frozenset({SIGNAL, EVENT, ALERT})  # kept one row each; the rest is aggregated
+_CALENDAR_BUSY_MS = 100  # how long the calendar's write waits for another writer's lock
 
 
 class Recorder:
@@ -196,6 +200,8 @@ class Recorder:
                 with self._flushed:
                     self._done_marks = self._mark_seen
                     self._flushed.notify_all()
+            if written and self._calendar_job is not None and not self.failed:
+                self._write_calendar()
             if closing:
                 if written and not self.failed:
                     self._store.checkpoint_at_close()
@@ -353,3 +359,39 @@ class Recorder:
                 log.error("%s; buffering events in memory (up to %d)", self.failure, self.max_pending)
             if self.on_failure:
                 self.on_failure(self.failure)
+
+    # -- a one-off item: the loop's calendar (store/calendars.py) ---------------------------
+    _calendar_job: tuple[CalendarHeader, RowsFactory] | None = None
+
+    def record_calendar(self, header: CalendarHeader, rows: RowsFactory) -> None:
+        """Have the writer record a calendar once: after a batch of the loop's own events has
+        been committed and its flushes answered, so it never holds them back; skipped when the
+        store holds this header already. ``rows`` is called on the writer thread, off the
+        loop's path, once. The write waits for another writer's lock only briefly: the
+        recording is tried again after the next batch (so while the store fails); one that
+        cannot be written otherwise is logged and given up (readers then build the calendar
+        themselves)."""
+        self._calendar_job = (header, functools.cache(rows))
+
+    def _write_calendar(self) -> None:
+        header, rows = self._calendar_job
+        conn = None
+        try:
+            conn = self._store.get()
+            conn.execute(f"PRAGMA busy_timeout = {_CALENDAR_BUSY_MS}")
+            write_calendar(conn, header, rows)
+        except Exception as exc:
+            if batch.is_store_failure(exc):
+                return  # locked by another writer, or failing: tried again after the next batch
+            log.warning(
+                "health store %s: calendar %s not recorded: %s: %s",
+                self.path,
+                header.code,
+                type(exc).__name__,
+                exc,
+            )
+        finally:
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+        self._calendar_job = None

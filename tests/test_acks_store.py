@@ -17,13 +17,14 @@ from store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 T0 = 1_765_465_200.0  # 2025-12-11 10:00 EST
 
 
-def v2_store(path: Path) -> Path:
-    """A store as production-health wrote it before acks existed (schema v2)."""
+def old_store(path: Path, version: int = 3) -> Path:
+    """A store as production-health wrote it before acks existed: schema v3 (the recorded
+    calendars' tables), or v2 (before those too)."""
     conn = sqlite3.connect(path, isolation_level=None)
     db = sqlite_utils.Database(conn)
-    for version in (1, 2):
-        MIGRATIONS[version](db)
-    conn.execute("PRAGMA user_version = 2")
+    for step in range(1, version + 1):
+        MIGRATIONS[step](db)
+    conn.execute(f"PRAGMA user_version = {version}")
     conn.execute(
         "INSERT INTO runs (run_id, source, pid, host, started_at, config) VALUES ('r1', 'loop', 1, 'h', ?, '{}')",
         (T0 - 3600,),
@@ -40,17 +41,19 @@ def tables(path: Path) -> set[str]:
         conn.close()
 
 
-def test_an_older_store_reads_as_holding_no_acks(tmp_path):
-    store = v2_store(tmp_path / "h.db")
+@pytest.mark.parametrize("version", [2, 3])
+def test_an_older_store_reads_as_holding_no_acks(tmp_path, version):
+    store = old_store(tmp_path / "h.db", version)
     with StoreReader(store) as reader:
-        assert reader.schema_version == 2
+        assert reader.schema_version == version
         assert reader.acks(T0 - 86400, T0 + 86400) == []
         assert reader.notices("readiness", "2025-12-11") == []
     assert "acks" not in tables(store)  # reading never migrates
 
 
-def test_writing_an_ack_migrates_an_older_store_and_keeps_its_rows(tmp_path):
-    store = v2_store(tmp_path / "h.db")
+@pytest.mark.parametrize("version", [2, 3])
+def test_writing_an_ack_migrates_an_older_store_and_keeps_its_rows(tmp_path, version):
+    store = old_store(tmp_path / "h.db", version)
     ack = write_ack(store, "NO_ACTIVITY", "loop", "alice", "  restarting\nthe feed ", T0, T0 + 7200)
     assert ack.reason == "restarting the feed" and ack.id == 1
     assert {"acks", "notices"} <= tables(store)
@@ -63,10 +66,11 @@ def test_writing_an_ack_migrates_an_older_store_and_keeps_its_rows(tmp_path):
 
 
 def test_the_migration_is_a_single_step_that_creates_only_its_own_tables(tmp_path):
-    store = v2_store(tmp_path / "h.db")
+    store = old_store(tmp_path / "h.db", 3)
     before = tables(store)
+    assert {"calendars", "calendar_sessions", "calendar_closures"} <= before
     conn = sqlite3.connect(store, isolation_level=None)
-    assert migrate(conn) == SCHEMA_VERSION
+    assert migrate(conn) == SCHEMA_VERSION == 4
     conn.close()
     assert tables(store) - before == {"acks", "notices"}
     assert max(MIGRATIONS) == SCHEMA_VERSION
@@ -94,14 +98,14 @@ def test_an_ack_never_creates_a_store(tmp_path):
     ],
 )
 def test_no_ack_without_a_reason_a_name_and_an_expiry(tmp_path, reason, by, until, match):
-    store = v2_store(tmp_path / "h.db")
+    store = old_store(tmp_path / "h.db")
     with pytest.raises(AckError, match=match):
         write_ack(store, "NO_ACTIVITY", None, by, reason, T0, until)
     assert "acks" not in tables(store)  # refused before the store was touched
 
 
 def test_a_locked_store_is_a_one_line_error_not_a_wait(tmp_path):
-    store = v2_store(tmp_path / "h.db")
+    store = old_store(tmp_path / "h.db")
     write_ack(store, "NO_ACTIVITY", None, "alice", "why", T0, T0 + 60)  # migrated
     holder = sqlite3.connect(store, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock

@@ -28,11 +28,14 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
-import aiohttp
-from multidict import CIMultiDictProxy
 from yarl import URL
+
+if TYPE_CHECKING:  # aiohttp is imported by the first delivery: a process that sends nothing
+    # (--notify on a quiet day, diagnose-production's sinks check) never pays ~0.1 s for it
+    import aiohttp
+    from multidict import CIMultiDictProxy
 
 from health.sinks.notification import Deliverable, as_deliverable, describe_item
 from health.sinks.redact import redact_text, redact_url
@@ -332,6 +335,8 @@ class HttpSink(ABC):
         return DeliveryResult(False, outcome.status, outcome.detail, attempts)
 
     def _get_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._session_loop is not loop:
             self._session = aiohttp.ClientSession(
@@ -343,6 +348,8 @@ class HttpSink(ABC):
         return self._session
 
     async def _attempt(self, body: bytes, timeout: float) -> _Outcome:
+        import aiohttp
+
         try:
             session = self._get_session()
             async with session.post(
@@ -398,6 +405,8 @@ class HttpSink(ABC):
     async def probe(self, timeout: float = 5.0) -> tuple[bool, str]:
         """Is the receiver reachable? One request that posts nothing (``probe_method``), no
         retries; (reachable, a redacted line). Never raises except on cancellation."""
+        import aiohttp  # as _attempt does: importing this module does not import it
+
         try:
             session = self._get_session()
             async with session.request(
