@@ -273,7 +273,18 @@ def console_parser() -> ArgumentParser:
     )
     ack.add_argument("--by", metavar="NAME", help="who acknowledges (default: your login name)")
     add_import_args(p, _SECONDS)
-    p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help='replay: the dashboard as it was then ("2025-12-11 10:30", in the calendar\'s zone, or ISO '
+        "8601 with an offset; a date alone: its open), stepped (. , > <) or played forward (space)",
+    )
+    p.add_argument(
+        "--speed",
+        type=_number(0, 10_000),
+        metavar="X",
+        help="--at and --demo: simulated seconds per real second (default 60; + and - change it)",
+    )
     add_report_args(p)
     return p
 

@@ -246,6 +246,8 @@ def _console(argv: Sequence[str]) -> int:
         return report.exit_code
     if args.json or args.nagios:
         raise UsageError("--json and --nagios need --report")
+    if args.at is not None and (args.watch or args.systemd or args.ack or args.import_file):
+        raise UsageError("--at replays the dashboard: not with --watch, --systemd, --ack or --import")
     _check_mode_flags(args)
     if args.ack is not None:
         from console.ack import ack_main
@@ -263,6 +265,12 @@ def _console(argv: Sequence[str]) -> int:
         from console.watch import watch_main
 
         return watch_main(args, clock)
+    if args.at is not None and (args.demo or args.date is not None):
+        raise UsageError("--at replays the dashboard: not with --demo or --date")
+    if args.at is not None:
+        from console.replay import run_replay  # Textual is imported only here
+
+        return run_replay(args)
     first = None
     if not args.demo:  # the store's first look, taken while Textual is imported
         from console.first_snapshot import FirstLook
