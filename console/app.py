@@ -202,6 +202,17 @@ class HealthConsole(App[int]):
         else:
             self.push_screen(BrowserScreen(self.ctx))
 
+    def open_replay(self, day: date) -> None:
+        """``day`` on the dashboard as it was live, from its session's open (midnight on a day
+        without one), paused, over this one (console/screens/replay.py)."""
+        from console.replay_clock import ReplayClock
+        from console.screens.replay import ReplayScreen
+        from health.calendar import day_bounds
+
+        session = self.ctx.calendar.session(day)
+        start = session.open_ts if session else day_bounds(day, self.ctx.calendar.tz)[0]
+        self.push_screen(ReplayScreen(self.ctx, ReplayClock(start, limit=self.ctx.now)))
+
     def action_dashboard(self) -> None:
         while len(self.screen_stack) > 1 and self.screen is not self.dashboard:
             self.pop_screen()
@@ -223,6 +234,7 @@ class HealthConsole(App[int]):
             ),
             ("Dashboard", list(DashboardScreen.BINDINGS)),
             ("Issues panel", list(IssuesPanel.BINDINGS)),
+            ("Replay (--at, or v in the date browser)", _replay_bindings()),
             (
                 "Date browser",
                 [*BrowserScreen.BINDINGS, ("enter", "submit", "In the date field: go to that date")],
@@ -256,6 +268,12 @@ class HealthConsole(App[int]):
         yield SystemCommand("Refresh", "Re-read the store now (r)", self.action_refresh_store)
         yield SystemCommand("Help: every key", "The keys of every screen (?)", self.action_help)
         yield from super().get_system_commands(screen)
+
+
+def _replay_bindings() -> list:
+    from console.screens.replay import ReplayScreen
+
+    return list(ReplayScreen.BINDINGS)
 
 
 def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | None = None) -> int:

@@ -97,6 +97,7 @@ class BrowserScreen(Screen):
         ),
         Binding("x", "cancel_diagnostics", "Cancel", tooltip="Cancel the running diagnostics"),
         Binding("r", "reload", "Reload", tooltip="Rebuild this date's report"),
+        Binding("v", "replay", "Replay", tooltip="Replay this date on the dashboard, from its open"),
         Binding(
             "escape",
             "back",
@@ -366,6 +367,10 @@ class BrowserScreen(Screen):
 
     def action_today(self) -> None:
         self.go_to(self.today())
+
+    def action_replay(self) -> None:
+        if self.day is not None:
+            self.app.open_replay(self.day)
 
     def action_reload(self) -> None:
         if self.day is not None:

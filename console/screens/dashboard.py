@@ -72,9 +72,14 @@ class DashboardScreen(Screen):
     selected: reactive[str | None] = reactive(None)
 
     def __init__(
-        self, calendar: MarketCalendar, clock: Callable[[], float], source: str | None = None
+        self,
+        calendar: MarketCalendar,
+        clock: Callable[[], float],
+        source: str | None = None,
+        *,
+        id: str = "dashboard",
     ) -> None:
-        super().__init__(id="dashboard")
+        super().__init__(id=id)
         self.calendar = calendar
         self.clock = clock
         self.set_reactive(DashboardScreen.selected, source)
