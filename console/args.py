@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 
+from console.import_args import add_import_args
 from health.codes import ExitCode
 
 _EXIT_MEANING = {
@@ -202,6 +203,13 @@ def console_parser() -> ArgumentParser:
         help="acknowledge an issue code's alert (with --for and --reason, optionally --source): "
         "the watchdog stops repeating it until the expiry or until it resolves",
     )
+    mode.add_argument(
+        "--import",
+        dest="import_file",
+        metavar="FILE",
+        help="backfill a loop's past signals and heartbeats from a CSV or JSON Lines file (with --source; "
+        "the console's one write besides --ack: all lines in one transaction, none if one is bad)",
+    )
     p.add_argument(
         "--interval",
         type=_SECONDS,
@@ -264,7 +272,19 @@ def console_parser() -> ArgumentParser:
         "--reason", metavar="TEXT", help="why (stored, shown in the console and the report); required"
     )
     ack.add_argument("--by", metavar="NAME", help="who acknowledges (default: your login name)")
-    p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
+    add_import_args(p, _SECONDS)
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help='replay: the dashboard as it was then ("2025-12-11 10:30", in the calendar\'s zone, or ISO '
+        "8601 with an offset; a date alone: its open), stepped (. , > <) or played forward (space)",
+    )
+    p.add_argument(
+        "--speed",
+        type=_number(0, 10_000),
+        metavar="X",
+        help="--at and --demo: simulated seconds per real second (default 60; + and - change it)",
+    )
     add_report_args(p)
     return p
 
