@@ -23,13 +23,13 @@ from calendar_answers import differences, sampled
 from conftest import PYTHON, child_env
 from rich.console import Console
 
-import store.recorder
 from console.report_text import render_report
 from health import MonitorConfig, ProductionMonitor
 from health.calendar import get_calendar
 from health.calendar_record import COVER_MARGIN_DAYS, calendar_for, recorded_calendar
 from health.loader import build_report
 from health.simulation import SimClock, at, monitor, run_loop
+from store.calendars import CalendarWriter
 from store.reader import StoreReader
 from store.schema import MIGRATIONS, SCHEMA_VERSION
 
@@ -116,14 +116,15 @@ def test_each_loop_records_its_calendar_and_several_calendars_share_a_store(awkw
 
 def test_the_writer_thread_records_it_once_and_skips_the_same_recording(store_path, monkeypatch) -> None:
     calls = []
-    real = store.recorder.write_calendar
+    real = CalendarWriter.step
 
-    def spy(conn, header, rows):
-        wrote = real(conn, header, rows)
-        calls.append((threading.current_thread().name, header.code, wrote))
-        return wrote
+    def spy(self, conn, deadline):
+        done = real(self, conn, deadline)
+        if done is not None:
+            calls.append((threading.current_thread().name, self.header.code, done))
+        return done
 
-    monkeypatch.setattr(store.recorder, "write_calendar", spy)
+    monkeypatch.setattr(CalendarWriter, "step", spy)
     clock = SimClock(at(date(2025, 12, 10), 10, 0))
     for source in ("a", "b"):
         with monitor(store_path, clock, source=source) as mon:
@@ -140,14 +141,14 @@ def test_the_recording_never_holds_back_the_loops_events(store_path, monkeypatch
     calendar: a recording that takes long (a slow disk, another loop's lock) holds back none
     of what the loop recorded before it."""
     entered, release = threading.Event(), threading.Event()
-    real = store.recorder.write_calendar
+    real = CalendarWriter.step
 
-    def slow(conn, header, rows):
+    def slow(self, conn, deadline):
         entered.set()
         release.wait(10)
-        return real(conn, header, rows)
+        return real(self, conn, deadline)
 
-    monkeypatch.setattr(store.recorder, "write_calendar", slow)
+    monkeypatch.setattr(CalendarWriter, "step", slow)
     clock = SimClock(at(date(2025, 12, 10), 10, 0))
     mon = monitor(store_path, clock)
     try:
