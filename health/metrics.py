@@ -35,14 +35,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from health.calendar import MarketCalendar, MarketState
-from health.codes import ExitCode, IssueCode, Severity
+from health.codes import ExitCode, IssueCode
 from health.live import LiveSnapshot
 from health.restarts import ExitKind, count_restarts
 from store import counters
 from store.reader import StoreReader
 
 PREFIX = "production_health_"
-_SEVERITY_STATUS = {Severity.CRITICAL: ExitCode.CRITICAL, Severity.WARNING: ExitCode.WARNING}
 
 
 @dataclass
@@ -98,13 +97,9 @@ def next_open_close(state: MarketState, now: float) -> tuple[float | None, float
 
 def source_status(snap: LiveSnapshot | None, source: str) -> int:
     """0-3, the monitoring-plugins codes of docs/CONTRACT.md §3, for one loop today."""
-    if snap is None or snap.report is None:
+    if snap is None:
         return int(ExitCode.UNKNOWN)
-    worst = ExitCode.OK
-    for issue in snap.report.issues:
-        if issue.source == source:
-            worst = max(worst, _SEVERITY_STATUS.get(issue.severity, ExitCode.OK))
-    return int(worst)
+    return int(snap.status_of(source).exit_code)
 
 
 class HealthCollector(Collector):
@@ -215,8 +210,9 @@ class HealthCollector(Collector):
             if s is not None:
                 if s.last_beat is not None:
                     f["activity"].add_metric(labels, s.last_beat)
-                if s.last_decision is not None and s.last_decision.last_data_ts is not None:
-                    f["age"].add_metric(labels, max(0.0, now - s.last_decision.last_data_ts))
+                age = s.data_age_at(now)
+                if age is not None:
+                    f["age"].add_metric(labels, max(0.0, age))
             if coverage.get(source) is not None:
                 f["coverage"].add_metric(labels, coverage[source] / 100.0)
             counts = view.counts
