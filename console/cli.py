@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from console.args import (
     UsageError,
     clock_of,
-    console_parser,
     instant_of,
+    parse_console_args,
     parse_day,
     report_parser,
 )
@@ -241,7 +241,7 @@ def diagnose_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _console(argv: Sequence[str]) -> int:
-    args = console_parser().parse_args(argv)
+    args = parse_console_args(argv)
     clock = clock_of(args)
     if args.report:
         report, _ = _make_report(args, clock)
@@ -259,7 +259,7 @@ def _console(argv: Sequence[str]) -> int:
 
         return watch_main(args, clock)
     first = None
-    if not args.demo:  # the store's first look, taken while Textual is imported
+    if not args.demo and len(args.stores) == 1:  # the store's first look, taken while Textual is imported
         from console.first_snapshot import FirstLook
         from store.paths import resolve_store_path
 

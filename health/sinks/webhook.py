@@ -4,7 +4,8 @@ The object is the contract between us and whatever the user wires up (a chat bri
 incident tool, a script), so it is flat and stable:
 ``{kind, code, severity, message, source, at, resolved, first_step}`` plus ``text`` (a one-line
 rendering, which Slack- and Mattermost-style incoming webhooks display as is) and, for daily
-summaries, ``date``, ``calendar``, ``status`` and ``lines``.
+summaries, ``date``, ``calendar``, ``status`` and ``lines``; ``store`` when the watchdog watches
+several stores.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def webhook_payload(item: Deliverable, *, now: datetime | None = None) -> dict[s
             "first_step": item.first_step,
             "details": _plain_json(alert.details),
             "text": str(alert),
-        }
+        } | ({"store": item.store} if item.store else {})
     summary: DailySummary = item
     at = (now or datetime.now(UTC)).isoformat()
     return {

@@ -1,0 +1,146 @@
+"""One watchdog for a desk: several stores (``--store`` repeated), three loops, each loop judged
+in its own store, each transition recorded in its own store's alert log, every notification
+naming its store, the metrics labelled by store — and a store that cannot be read is that
+store's problem only. Real stores written by the real recorder on simulated clocks, a real
+webhook receiver on 127.0.0.1, the watchdog's own evaluation on an injected clock."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from health.codes import IssueCode
+from health.simulation import SimClock, at, monitor, run_loop
+from health.watchdog import Watchdog
+from store.reader import StoreReader
+
+try:
+    from tests.discord_server import FakeDiscord
+except ImportError:  # tests/ not a package
+    from discord_server import FakeDiscord
+
+D11 = date(2025, 12, 11)
+
+
+def _loop(store: Path, source: str, start: float, until: float) -> None:
+    """A loop that ran from ``start`` and died (no clean stop) at ``until``."""
+    clock = SimClock(start)
+    mon = monitor(store, clock, check_interval_seconds=60, max_uptime_gap_minutes=10, source=source)
+    run_loop(mon, clock, until, step=60)
+    mon.abandon()
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Store a: "momentum" runs up to 10:30, "meanrev" died at 09:50. Store b: its "default"
+    loop died at 09:45. At 10:30 two of the three loops are dead."""
+    root = tmp_path_factory.mktemp("desk")
+    a, b = root / "a.db", root / "b.db"
+    _loop(a, "momentum", at(D11, 9, 25), at(D11, 10, 30))
+    _loop(a, "meanrev", at(D11, 9, 25), at(D11, 9, 50))
+    _loop(b, "default", at(D11, 9, 25), at(D11, 9, 45))
+    return a, b
+
+
+def _watchdog_alerts(store: Path) -> list[tuple[str, str]]:
+    with StoreReader(store) as reader:
+        return [(a.source, a.code) for a in reader.alerts(at(D11, 0), at(D11, 23)) if a.origin == "watchdog"]
+
+
+def _copy(desk: tuple[Path, Path], tmp_path: Path) -> tuple[Path, Path]:
+    import shutil
+
+    out = []
+    for path in desk:
+        target = tmp_path / path.name
+        shutil.copy(path, target)
+        out.append(target)
+    return out[0], out[1]
+
+
+def test_each_loop_of_each_store_is_watched_and_named(desk, tmp_path: Path) -> None:
+    a, b = _copy(desk, tmp_path)
+    said: list[str] = []
+    clock = SimClock(at(D11, 10, 30, 30))
+    with FakeDiscord(bucket_limit=1000) as server:
+        env = {"HEALTH_WEBHOOK_URL": server.generic_url()}
+        dog = Watchdog([str(a), str(b)], "XNYS", interval=60, clock=clock, environ=env, say=said.append)
+        fired = dog.tick()
+        assert dog.dispatcher.flush(10)
+        bodies = [r.body for r in server.requests]
+        dog.dispatcher.close(timeout=5)
+    assert sorted((t.alert.source, t.alert.code) for t in fired if t.kind == "firing") == [
+        ("default", IssueCode.NO_ACTIVITY),
+        ("meanrev", IssueCode.NO_ACTIVITY),
+    ]
+    # Each store's log holds its own loops' transitions, nothing of the other's.
+    assert _watchdog_alerts(a) == [("meanrev", IssueCode.NO_ACTIVITY)]
+    assert _watchdog_alerts(b) == [("default", IssueCode.NO_ACTIVITY)]
+    # Every notification and every line names the store: two stores may both hold "default".
+    assert sorted((body["source"], body["store"]) for body in bodies) == [
+        ("default", str(b)),
+        ("meanrev", str(a)),
+    ]
+    assert any(f"NO_ACTIVITY (meanrev @ {a})" in line for line in said)
+    assert any(f"NO_ACTIVITY (default @ {b})" in line for line in said)
+    # The status line systemd and the journal show covers both stores.
+    status = dog.status_line()
+    assert f"watching {a}; firing: NO_ACTIVITY (meanrev)" in status
+    assert f"watching {b}; firing: NO_ACTIVITY (default)" in status
+
+
+def test_metrics_carry_every_store_and_loop(desk, tmp_path: Path) -> None:
+    from prometheus_client.exposition import generate_latest
+
+    from health.metrics import HealthCollector, registry_for
+
+    a, b = _copy(desk, tmp_path)
+    now = at(D11, 10, 30, 30)
+    dog = Watchdog([str(a), str(b)], "XNYS", interval=60, clock=lambda: now, environ={}, metrics=True)
+    dog.tick()
+    assert [v.store for v in dog.views()] == [str(a), str(b)]
+    text = generate_latest(registry_for(HealthCollector(dog.views, lambda: now, "test"))).decode()
+    for store, source, status in ((a, "momentum", 0), (a, "meanrev", 2), (b, "default", 2)):
+        assert f'production_health_status{{source="{source}",store="{store}"}} {status}.0' in text
+    firing = f'production_health_issues_firing{{code="NO_ACTIVITY",source="meanrev",store="{a}"}} 1.0'
+    assert firing in text
+    assert f'production_health_market_open{{calendar="XNYS",store="{b}"}} 1.0' in text
+
+
+def test_a_store_that_cannot_be_read_is_its_own_problem(desk, tmp_path: Path) -> None:
+    a, _ = _copy(desk, tmp_path)
+    garbage = tmp_path / "garbage.db"
+    garbage.write_bytes(b"this is not a database" * 100)
+    missing = tmp_path / "not-yet" / "c.db"
+    said: list[str] = []
+    clock = SimClock(at(D11, 10, 30, 30))
+    dog = Watchdog(
+        [str(a), str(garbage), str(missing)], "XNYS", interval=60, clock=clock, environ={}, say=said.append
+    )
+    reason = dog._tick_guarded()  # what the dead-man's switch is told
+    # The readable store is watched all the same.
+    assert _watchdog_alerts(a) == [("meanrev", IssueCode.NO_ACTIVITY)]
+    assert reason is not None and str(garbage) in reason
+    assert any(line.startswith("cannot read the health store") and str(garbage) in line for line in said)
+    assert any(f"waiting for the health store {missing}" in line for line in said)
+    assert not missing.exists()  # waited for, never created
+    status = dog.status_line()
+    assert f"cannot read {garbage}" in status and f"watching {a}" in status
+    dog.dispatcher.close(timeout=5)
+    for w in dog.watched:
+        w.close()
+
+
+def test_the_cli_watches_several_stores(desk, tmp_path: Path) -> None:
+    """``health-console --watch --store a --store b``: the daemon's own watchdog has both."""
+    from console.args import parse_console_args
+    from console.watch import watchdog_for
+
+    a, b = _copy(desk, tmp_path)
+    args = parse_console_args(["--watch", "--store", str(a), "--store", str(b), "--interval", "60"])
+    dog = watchdog_for(args, clock=lambda: at(D11, 10, 30, 30), environ={})
+    assert [w.store for w in dog.watched] == [a, b]
+    assert sorted(t.alert.source for t in dog.tick()) == ["default", "meanrev"]
+    dog.dispatcher.close(timeout=5)
