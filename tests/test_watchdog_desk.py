@@ -22,6 +22,7 @@ except ImportError:  # tests/ not a package
     from discord_server import FakeDiscord
 
 D11 = date(2025, 12, 11)
+CLOCK = ("--clock-start", "2025-12-11T10:30:30-05:00")
 
 
 def _loop(store: Path, source: str, start: float, until: float) -> None:
@@ -144,3 +145,40 @@ def test_the_cli_watches_several_stores(desk, tmp_path: Path) -> None:
     assert [w.store for w in dog.watched] == [a, b]
     assert sorted(t.alert.source for t in dog.tick()) == ["default", "meanrev"]
     dog.dispatcher.close(timeout=5)
+
+
+def test_the_daemon_pages_for_both_stores_and_stops_cleanly(desk, tmp_path: Path) -> None:
+    """The real process: ``health-console --watch --store a --store b`` sends one page per dead
+    loop, each naming its store, and exits 0 on SIGTERM."""
+    import os
+    import shutil as sh
+    import signal
+    import subprocess
+    import sys
+
+    a, b = _copy(desk, tmp_path)
+    exe = sh.which("health-console", path=os.path.dirname(sys.executable))
+    command = (
+        [exe] if exe else [sys.executable, "-c", "from console.cli import health_console_main as m; m()"]
+    )
+    with FakeDiscord(bucket_limit=1000) as server:
+        env = dict(os.environ, HEALTH_WEBHOOK_URL=server.generic_url(), DISCORD_WEBHOOK_URL="")
+        proc = subprocess.Popen(
+            [*command, "--watch", "--store", str(a), "--store", str(b), "--interval", "0.2", *CLOCK],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            pages = server.wait_for_requests(2, timeout=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert sorted((p.body["source"], p.body["store"]) for p in pages) == [
+        ("default", str(b)),
+        ("meanrev", str(a)),
+    ]
+    assert f"watching {a}, {b}; sinks:" in err
+    assert f"FIRING NO_ACTIVITY (meanrev @ {a})" in err and f"FIRING NO_ACTIVITY (default @ {b})" in err
