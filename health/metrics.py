@@ -1,8 +1,8 @@
 """The watchdog's view of a store as Prometheus metrics: a custom collector over the newest
 snapshot, so a scrape reads memory, never the store, and the exposition is prometheus_client's.
 
-Every metric is labelled by ``store`` (and ``source`` for a loop's), so one watchdog can
-later watch several stores with the same names. Counters are the store's own cumulative
+Every metric is labelled by ``store`` (and ``source`` for a loop's): one watchdog watches
+several stores (``--store`` repeated) with the same names. Counters are the store's own cumulative
 counts (store/counters.py): they go on across a day's end and a restart of the watchdog; a
 replaced store file starts them again, which Prometheus reads as a counter reset.
 
