@@ -229,3 +229,25 @@ def test_short_labels_tell_stores_apart() -> None:
         "desk2/health.db",
     ]
     assert short_labels(["x/h.db", "y/x/h.db"]) == ["x/h.db", "y/x/h.db"]
+
+
+async def test_a_store_that_appears_gets_its_rows_and_the_cursor_stays(desk, tmp_path: Path) -> None:
+    a, _ = desk
+    later = tmp_path / "later" / "c.db"
+    app = desk_console([a, later])
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.dashboard.query_one(DeskOverview)
+        await until(
+            pilot, lambda: table.row_count == 3 and app.desk.states[1].kind == WAITING, "c.db waited for"
+        )
+        await pilot.press("down")  # on momentum, not chosen
+        assert cells(table)[table.cursor_row][1] == "momentum"
+        later.parent.mkdir()
+        _loop(later, "late-a", at(D11, 9, 25), at(D11, 10, 30))  # two loops start writing c.db
+        _loop(later, "late-b", at(D11, 9, 25), at(D11, 10, 30))
+        await until(pilot, lambda: [r[1] for r in cells(table)][2:] == ["late-a", "late-b"], "c.db's loops")
+        assert cells(table)[table.cursor_row][1] == "momentum"  # the rows changed, not where the operator is
+        await pilot.press("tab")  # away from the table ...
+        assert not table.has_focus
+        await pilot.press("s")  # ... and `s` (pick a loop) comes back to it
+        assert table.has_focus

@@ -227,6 +227,9 @@ class DashboardScreen(Screen):
 
     # -- actions ----------------------------------------------------------------------------
     def action_pick_source(self) -> None:
+        if self.desk:  # a desk chooses its loop in its table, across the stores
+            self.query_one(DeskOverview).focus()
+            return
         if self.snapshot is None or not self.snapshot.sources:
             self.notify("no loop has recorded into this store yet", severity="warning")
             return

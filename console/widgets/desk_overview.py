@@ -145,7 +145,7 @@ class DeskOverview(DataTable):
                     if self.get_cell(key, column) != value:
                         self.update_cell(key, column, value)
             return
-        cursor = keys[self.cursor_row] if 0 <= self.cursor_row < len(old_keys) == len(keys) else None
+        cursor = old_keys[self.cursor_row] if 0 <= self.cursor_row < len(old_keys) else None
         self.clear()
         for key, values in zip(keys, cells, strict=True):
             self.add_row(*values, key=key)
