@@ -18,14 +18,6 @@ from health.calendar import MarketCalendar
 from health.codes import Status
 from health.live import LiveSnapshot
 
-_WORSE = {
-    Status.UNHEALTHY: 4,
-    Status.UNKNOWN: 3,
-    Status.DEGRADED: 2,
-    Status.HEALTHY: 1,
-    Status.CLOSED: 0,
-}
-
 
 class Desk:
     def __init__(
@@ -73,9 +65,7 @@ class Desk:
 
     def status(self) -> Status | None:
         """The desk's worst status today (UNHEALTHY first, then a store that cannot say)."""
-        statuses = [r.status if r.source is not None else Status.UNKNOWN for r in self.rows()]
-        known = [s for s in statuses if s is not None]
-        return max(known, key=lambda s: _WORSE[s]) if known else None
+        return Status.worst(r.status or Status.UNKNOWN for r in self.rows())
 
     def firing(self) -> int:
         return sum(len(s.firing) for s in self.snapshots.values())

@@ -251,3 +251,10 @@ async def test_a_store_that_appears_gets_its_rows_and_the_cursor_stays(desk, tmp
         assert not table.has_focus
         await pilot.press("s")  # ... and `s` (pick a loop) comes back to it
         assert table.has_focus
+
+
+def test_the_desk_header_shows_the_worst_status_first() -> None:
+    assert Status.worst([Status.HEALTHY, Status.CLOSED]) == Status.HEALTHY
+    assert Status.worst([Status.DEGRADED, Status.UNKNOWN, Status.HEALTHY]) == Status.UNKNOWN
+    assert Status.worst(["UNKNOWN", "UNHEALTHY", "DEGRADED"]) == Status.UNHEALTHY
+    assert Status.worst([]) is None
