@@ -31,7 +31,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
-from console.desk import Desk
+from console.desk import Desk, stores_and_calendars
 from console.driver import guarded_driver
 from console.first_snapshot import FirstLook
 from console.screens.browser import BrowserScreen, ReportView
@@ -94,21 +94,14 @@ class HealthConsole(App[int]):
         screen shows, if the store was read before the app started
         (console/first_snapshot.py); the store watch takes over from there."""
         super().__init__(driver_class=guarded_driver(guard) if guard is not None else None)
-        paths = [store_path] if isinstance(store_path, str | os.PathLike) else list(store_path)
-        cals = calendar if isinstance(calendar, Sequence) and not isinstance(calendar, str) else [calendar]
-        cals = [get_calendar(c) if isinstance(c, str) else c for c in cals]
-        if len(cals) == 1:
-            cals = cals * len(paths)
+        paths, cals = stores_and_calendars(store_path, calendar)
         self.browse_on_start = browse
         self.start_day = start_day
         self.guard = guard
         self.snapshot: LiveSnapshot | None = None
-        options = {
-            "interval": poll_interval,
-            "refresh_seconds": refresh_seconds,
-            "alive": alive,
-            "watchdogs": watchdogs,
-        }
+        options = dict(
+            interval=poll_interval, refresh_seconds=refresh_seconds, alive=alive, watchdogs=watchdogs
+        )
         self.desk: Desk | None = None
         if len(paths) > 1:
             self.desk = Desk(paths, cals, clock, source=source, labels=store_labels, **options)

@@ -8,15 +8,28 @@ one-store console (docs/CONTRACT.md §5).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from console.screens.context import ConsoleContext
 from console.store_watch import StoreState, StoreWatch
 from console.widgets.desk_overview import DeskRow, desk_rows, short_labels
-from health.calendar import MarketCalendar
+from health.calendar import MarketCalendar, get_calendar
 from health.codes import Status
 from health.live import LiveSnapshot
+
+
+def stores_and_calendars(
+    store_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    calendar: str | MarketCalendar | Sequence[MarketCalendar],
+) -> tuple[list, list[MarketCalendar]]:
+    """The console's stores (one, or a desk's) and a calendar for each: one per store, or one
+    for all of them."""
+    paths = [store_path] if isinstance(store_path, str | os.PathLike) else list(store_path)
+    cals = list(calendar) if isinstance(calendar, Sequence) and not isinstance(calendar, str) else [calendar]
+    cals = [get_calendar(c) if isinstance(c, str) else c for c in cals]
+    return paths, cals * len(paths) if len(cals) == 1 else cals
 
 
 class Desk:
