@@ -2,8 +2,8 @@
 --store b.db``). One :class:`~console.store_watch.StoreWatch` per store, each in its own thread
 worker and each with the calendar its loops recorded; their messages carry the store's index.
 This holds what they last said and which loop the panels show; the app routes the messages
-and the dashboard draws (console/widgets/desk_overview.py). Read-only on every store like the
-one-store console (docs/CONTRACT.md §5).
+and the dashboard draws (console/widgets/desk_overview.py). Every store is read as the
+one-store console reads its one (docs/CONTRACT.md §5); an ack goes to the chosen loop's store.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ gate was shown is (negative for data stamped in the future: a timing anomaly, no
 
 from __future__ import annotations
 
+from health.intervals import merge
+
 
 def up_window(check_interval: float) -> float:
     """How long one beat keeps the loop up."""
@@ -43,3 +45,16 @@ def data_age(last_data_ts: float | None, now: float) -> float | None:
     """Age at ``now`` of the newest data the gate saw (its last decision's data timestamp);
     None when the gate has seen none."""
     return None if last_data_ts is None else now - last_data_ts
+
+
+def up_intervals(spans, runs, default_interval: float, now: float) -> list[tuple[float, float]]:
+    """When the loop was up, merged: each span of beats keeps it up until its last beat's
+    window ends (its run's check interval and clean stop), never beyond ``now``. ``spans`` are
+    store SpanRecords, ``runs`` RunRecords by run id."""
+    ups = []
+    for span in spans:
+        run = runs.get(span.run_id)
+        interval = run.heartbeat_interval if run else default_interval
+        end = up_until(span.end, interval, run.stopped_at if run else None)
+        ups.append((span.start, min(end, now)))
+    return merge(ups)

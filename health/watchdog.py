@@ -15,16 +15,19 @@ and calls :meth:`Watchdog.run`.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime
 
-from health.alerts import Transition
+from health.alert_engine import MARKET_CLOSED, Transition
+from health.readiness import READY_MINUTES
 from health.sdnotify import SdNotifier
-from health.sinks import Notification, SinkDispatcher
+from health.sinks import CatchUpDigest, Notification, ReadinessNotice, SinkDispatcher
 from health.watched_store import RESTORE_SECONDS, WatchedStore
 from store.paths import resolve_store_path
 
@@ -57,20 +60,35 @@ class Watchdog:
         say: Callable[[str], None] = _stderr_line,
         metrics: bool = False,
         deadman=None,
+        ready_minutes: float | None = READY_MINUTES,
     ):
         """``store``: a path, or several (a desk); ``metrics``: keep each store's counts for
         the Prometheus view (health/metrics.py); ``deadman``: a health/deadman.py Deadman
-        pinged after every evaluation."""
+        pinged after every evaluation; ``ready_minutes``: the readiness check this long before
+        each session (None: never)."""
         paths = [store] if store is None or isinstance(store, str | os.PathLike) else list(store)
         self.say = say
         self.interval = interval
         self.clock = clock
+        self.environ = environ
         self.stop = threading.Event()
+        self.several = len(paths) > 1
         self.watched = [
-            WatchedStore(resolve_store_path(p), calendar_code, clock, say, metrics) for p in paths
+            WatchedStore(
+                resolve_store_path(p),
+                calendar_code,
+                clock,
+                say,
+                metrics,
+                environ=environ,
+                ready_minutes=ready_minutes,
+                submit=lambda item, i=i: self._submit(self.watched[i], item, [None]),
+                label=str(resolve_store_path(p)) if self.several else None,
+            )
+            for i, p in enumerate(paths)
         ]
-        self.several = len(self.watched) > 1
-        self._alert_ids: dict[int, tuple[WatchedStore, int | None]] = {}
+        # the items in the sinks' queues: the store whose log records their deliveries, and ids
+        self._alert_ids: dict[int, tuple[WatchedStore, list[int | None]]] = {}
         self.dispatcher = SinkDispatcher.from_env(environ, on_delivery=self._delivered)
         self.metrics = metrics
         self.deadman = deadman
@@ -85,6 +103,8 @@ class Watchdog:
     alert_log = _first("alert_log")
     counts = _first("counts")
     view = _first("view")
+    readiness_hooks = _first("readiness_hooks")
+    ready_minutes = _first("ready_minutes")
 
     def interval_now(self) -> float:
         if self.interval:
@@ -106,20 +126,55 @@ class Watchdog:
                 log.exception("watchdog: evaluation of %s failed", watched.store)
                 failures.append(exc)
                 continue
-            for t in found:
-                self._send(watched, t, now)
+            self._hand_out(watched, found, now)
             transitions.extend(found)
         if failures:
             raise failures[0]
         return transitions
 
-    def _send(self, watched: WatchedStore, t: Transition, now: float) -> None:
-        a = t.alert
-        where = f"{a.source} @ {watched.store}" if self.several else a.source
-        self.say(f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({where}): {a.message}")
-        alert_id = watched.alert_log.record_alert(a.source, a.code, a.severity, a.message, now, a.resolved)
-        item = Notification(a, t.first_step, store=str(watched.store) if self.several else None)
-        self._alert_ids[id(item)] = (watched, alert_id)
+    def _hand_out(self, watched: WatchedStore, transitions: list[Transition], now: float) -> None:
+        """Every transition is recorded (in its store) and said; the paged ones go to the
+        sinks — those caught up at the open (held while the market was closed) together, as
+        one digest per store. With several stores, lines and pages name the store."""
+        digest: list[tuple[Notification, int | None, float]] = []
+        store = str(watched.store) if self.several else None
+        for t in transitions:
+            a = t.alert
+            note = ""
+            if t.muted is not None:
+                note = f" [not paged: {t.muted}]"
+            elif t.caught_up:
+                note = f" [caught up: held since {datetime.fromtimestamp(t.held_since, a.at.tzinfo):%a %H:%M %Z}]"
+            where = f"{a.source} @ {store}" if store else a.source
+            self.say(
+                f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({where}){note}: {a.message}"
+            )
+            detail = None
+            if t.muted is not None:
+                detail = json.dumps({"muted": t.muted})
+            elif t.caught_up:
+                detail = json.dumps({"held_since": t.held_since, "held_why": t.held_why})
+            alert_id = watched.alert_log.record_alert(
+                a.source, a.code, a.severity, a.message, now, a.resolved, detail
+            )
+            if not t.paged:
+                continue
+            item = Notification(a, t.first_step, store=store)
+            if t.caught_up and t.held_why == MARKET_CLOSED:
+                digest.append((item, alert_id, t.held_since))
+                continue
+            self._submit(watched, item, [alert_id])
+        if digest:
+            tz = digest[0][0].alert.at.tzinfo
+            item = CatchUpDigest(
+                at=datetime.fromtimestamp(now, tz),
+                alerts=tuple(n for n, _, _ in digest),
+                since=datetime.fromtimestamp(min(h for _, _, h in digest), tz),
+            )
+            self._submit(watched, item, [i for _, i, _ in digest])
+
+    def _submit(self, watched: WatchedStore, item, alert_ids: list[int | None]) -> None:
+        self._alert_ids[id(item)] = (watched, alert_ids)
         self.dispatcher.submit(item)
 
     def views(self) -> list:
@@ -136,8 +191,10 @@ class Watchdog:
         return " | ".join(parts)
 
     def _delivered(self, sink: str, item, ok: bool, status, detail: str) -> None:
-        watched, alert_id = self._alert_ids.pop(id(item), (self.watched[0], None))
-        watched.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, "alert")
+        kind = {CatchUpDigest: "digest", ReadinessNotice: "readiness"}.get(type(item), "alert")
+        watched, alert_ids = self._alert_ids.pop(id(item), (self.watched[0], [None]))
+        for alert_id in alert_ids or [None]:
+            watched.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, kind)
         if not ok:
             self.say(f"delivery to {sink} failed: {detail}")
 

@@ -6,14 +6,20 @@ turn, so a store that cannot be read is that store's STORE_ERROR, never another'
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
-from health.alerts import AlertEngine, Condition, Transition, evaluate_conditions
+from health.alert_engine import AlertEngine, Transition
+from health.alerts import Condition, evaluate_conditions
 from health.calendar_record import calendar_for
 from health.codes import IssueCode
 from health.live import take_snapshot
+from health.readiness import READY_MINUTES, ReadinessResult, check_readiness, due_session
+from health.readiness import lines as readiness_lines
+from health.sinks import ReadinessNotice
 from store.alert_log import AlertLog
 from store.paths import file_identity
 from store.reader import StoreReader, StoreUnavailable
@@ -29,8 +35,23 @@ class WatchedStore:
         clock: Callable[[], float] = time.time,
         say: Callable[[str], None] = print,
         metrics: bool = False,
+        *,
+        environ=None,
+        ready_minutes: float | None = READY_MINUTES,
+        submit: Callable[[object], None] = lambda item: None,
+        label: str | None = None,
     ) -> None:
+        """``ready_minutes``: the readiness check this long before each session (None: never);
+        ``submit`` hands its readiness notice to the sinks; ``label`` names the store in its
+        readiness lines when the watchdog watches several."""
         self.store = store
+        self.environ = environ
+        self.ready_minutes = ready_minutes
+        self._ready_done: set[str] = set()  # sessions (YYYY-MM-DD) whose readiness was sent
+        # health/readiness.py's hooks, replaced in tests: process, NTP, the sinks' probe
+        self.readiness_hooks: dict = {}
+        self.submit = submit
+        self.label = label
         self.calendar_code = calendar_code
         self.clock = clock
         self.say = say
@@ -74,15 +95,19 @@ class WatchedStore:
         self._restore(reader)
 
     def _restore(self, reader: StoreReader) -> None:
-        """Carry firing state over a restart of the watchdog, so nothing is sent twice."""
+        """Carry the state over a restart of the watchdog, so nothing is sent twice: what
+        fires, what is held (recorded while muted, not paged yet), and when each condition last
+        resolved (which ends the acks made before it)."""
         now = self.clock()
         latest = {}
         for a in reader.alerts(now - RESTORE_SECONDS, now + 1):
             if a.origin == "watchdog":
                 latest[(a.source, a.code)] = a
+                if a.resolved:
+                    self.engine.restore((a.source, a.code), a.at, a.message, resolved_at=a.at)
         for key, a in latest.items():
             if not a.resolved:
-                self.engine.restore(key, a.at, a.message)
+                self.engine.restore(key, a.at, a.message, muted=a.muted)
 
     def interval_now(self) -> float | None:
         """The shortest heartbeat interval its loops recorded; None before it can be read."""
@@ -107,6 +132,7 @@ class WatchedStore:
             now = self.clock()
             snap = take_snapshot(reader, self.calendar, now)
             conditions = evaluate_conditions(snap)
+            acks = reader.acks(now, now + 1)
             if self.metrics:
                 self._count(reader)
             if self.read_error not in (None, "missing"):
@@ -115,6 +141,7 @@ class WatchedStore:
             conditions.append(
                 Condition("watchdog", IssueCode.STORE_ERROR, False, "the watchdog reads the store")
             )
+            self._readiness(reader, now)
         except StoreUnavailable as exc:
             if self.read_error != str(exc):
                 self.say(f"cannot read the health store: {exc}")
@@ -129,10 +156,53 @@ class WatchedStore:
                 )
             ]
             snap = None
-        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open))
+            acks = ()  # unreadable: the engine keeps the acks' effect on what already fires
+        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open), acks)
         if self.metrics:
             self._set_view(snap)
         return transitions, now
+
+    # -- readiness before the open (health/readiness.py) ----------------------------------
+    def _readiness(self, reader: StoreReader, now: float) -> ReadinessResult | None:
+        """Once per session, within ``ready_minutes`` of its open: check, record, send."""
+        if not self.ready_minutes:
+            return None
+        session = due_session(self.calendar, now, self.ready_minutes)
+        if session is None:
+            return None
+        day = session.day.isoformat()
+        if day in self._ready_done:
+            return None
+        self._ready_done.add(day)
+        if any(status for _, status in reader.notices("readiness", day)):
+            return None  # sent by this watchdog before a restart
+        result = check_readiness(
+            reader, self.calendar, now, session, environ=self.environ, **self.readiness_hooks
+        )
+        where = f" ({self.label})" if self.label else ""
+        self.say(
+            f"{datetime.fromtimestamp(now, self.calendar.tz).isoformat(timespec='seconds')} "
+            f"{result.headline()}{where}"
+        )
+        for line in readiness_lines(result):
+            self.say(f"  {line}")
+        self.alert_log.record_notice(
+            "readiness", self.calendar.code, day, now, result.status, json.dumps(result.to_json()["checks"])
+        )
+        tz = self.calendar.tz
+        self.submit(
+            ReadinessNotice(
+                status=result.status,
+                headline=result.headline() + where,
+                calendar=self.calendar.code,
+                session_open=datetime.fromtimestamp(session.open_ts, tz),
+                at=datetime.fromtimestamp(now, tz),
+                lines=tuple(readiness_lines(result)),
+                checks=len(result.checks),
+                warnings=bool(result.not_passed),
+            )
+        )
+        return result
 
     @property
     def unreadable(self) -> str | None:
