@@ -292,10 +292,10 @@ def parse_console_args(argv) -> argparse.Namespace:
             if key in seen:
                 raise UsageError(f"--store {given}: the same store as --store {seen[key]}")
             seen[key] = given
-        for mode in ("report", "systemd", "demo"):
-            if getattr(args, mode):
+        for mode in ("report", "systemd", "demo", "ack"):
+            if getattr(args, mode) not in (None, False):
                 raise UsageError(
-                    f"--{mode} reads one store: give --store once (several are for the console and --watch)"
+                    f"--{mode} takes one store: give --store once (several are for the console and --watch)"
                 )
     return args
 

@@ -499,6 +499,10 @@ def bad(stores, tmp_path_factory) -> dict[str, Result]:
         ("--report", "--store", healthy, "--store", str(garbage)),
         {"prog": "health-console"},
     )
+    runs["console-ack-two-stores"] = (
+        ("--ack", "NO_ACTIVITY", "--for", "1h", "--reason", "x", "--store", healthy, "--store", str(garbage)),
+        {"prog": "health-console"},
+    )
     runs["console-same-store-twice"] = (("--store", healthy, "--store", healthy), {"prog": "health-console"})
     # A desk with a garbage store gets as far as the console (which needs a terminal here).
     runs["console-desk-without-terminal"] = (
@@ -533,7 +537,8 @@ BAD_CASES = [
     ("console-bad-date", "yesterdayish"),
     ("console-unknown-flag", "--bogus"),
     ("console-json-without-report", "--report"),
-    ("console-report-two-stores", "--report reads one store"),
+    ("console-report-two-stores", "--report takes one store"),
+    ("console-ack-two-stores", "--ack takes one store"),
     ("console-same-store-twice", "the same store as --store"),
     ("console-desk-without-terminal", "needs a terminal"),
     ("diagnose-bad-date", "2025-1-1x"),
