@@ -103,8 +103,18 @@ class Watchdog:
     alert_log = _first("alert_log")
     counts = _first("counts")
     view = _first("view")
-    readiness_hooks = _first("readiness_hooks")
     ready_minutes = _first("ready_minutes")
+
+    @property
+    def readiness_hooks(self) -> dict:
+        """health/readiness.py's hooks (process, NTP, the sinks' probe), replaced in tests:
+        the same for every store."""
+        return self.watched[0].readiness_hooks
+
+    @readiness_hooks.setter
+    def readiness_hooks(self, hooks: dict) -> None:
+        for w in self.watched:
+            w.readiness_hooks = hooks
 
     def interval_now(self) -> float:
         if self.interval:

@@ -182,3 +182,37 @@ def test_the_daemon_pages_for_both_stores_and_stops_cleanly(desk, tmp_path: Path
     ]
     assert f"watching {a}, {b}; sinks:" in err
     assert f"FIRING NO_ACTIVITY (meanrev @ {a})" in err and f"FIRING NO_ACTIVITY (default @ {b})" in err
+
+
+def test_readiness_before_the_open_for_each_store(tmp_path: Path) -> None:
+    """One READY notice per store before the open, each naming its store, recorded (with its
+    delivery) in that store — a restart of the desk's watchdog sends none again."""
+    fri = date(2025, 11, 28)  # the day after Thanksgiving: 09:30-13:00
+    stores = [tmp_path / "a.db", tmp_path / "b.db"]
+    for store in stores:
+        clock = SimClock(at(fri, 8, 30))
+        mon = monitor(store, clock, check_interval_seconds=60, source="momentum")
+        run_loop(mon, clock, at(fri, 9, 15, 1))
+        assert mon.flush(5)
+        mon.abandon()
+    said: list[str] = []
+    with FakeDiscord(bucket_limit=1000) as server:
+        env = {"HEALTH_WEBHOOK_URL": server.generic_url()}
+        for _ in range(2):  # the second watchdog is a restart: nothing is sent twice
+            clock = SimClock(at(fri, 9, 15))
+            dog = Watchdog(
+                [str(s) for s in stores], "XNYS", interval=60, clock=clock, environ=env, say=said.append
+            )
+            dog.readiness_hooks = {"alive": lambda run: True, "ntp": lambda: (True, "test")}
+            dog.tick()
+            assert dog.dispatcher.flush(10)
+            dog.dispatcher.close(timeout=5)
+        notices = [r.body for r in server.requests if r.body.get("kind") == "readiness"]
+    assert sorted(n["status"] for n in notices) == ["READY", "READY"]
+    assert sorted(n["text"].rsplit(" (", 1)[1] for n in notices) == [f"{stores[0]})", f"{stores[1]})"]
+    for store in stores:
+        with StoreReader(store) as reader:
+            assert reader.notices("readiness", "2025-11-28") == [(at(fri, 9, 15), "READY")]
+            kinds = reader.conn.execute("SELECT kind, ok FROM deliveries").fetchall()
+        assert kinds == [("readiness", 1)]
+    assert sum("READY for the XNYS session" in line for line in said) == 2
