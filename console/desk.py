@@ -66,7 +66,7 @@ class Desk:
         return ConsoleContext(self.paths[i], self.calendars[i], self.clock, self.source, self.labels[i])
 
     def rows(self) -> tuple[DeskRow, ...]:
-        return desk_rows(self.labels, self.snapshots, self.states)
+        return desk_rows(self.labels, self.snapshots, self.states, self.source)
 
     def selected_key(self) -> str | None:
         """The row the panels show: the chosen loop, else the store's first loop."""

@@ -258,3 +258,16 @@ def test_the_desk_header_shows_the_worst_status_first() -> None:
     assert Status.worst([Status.DEGRADED, Status.UNKNOWN, Status.HEALTHY]) == Status.UNKNOWN
     assert Status.worst(["UNKNOWN", "UNHEALTHY", "DEGRADED"]) == Status.UNHEALTHY
     assert Status.worst([]) is None
+
+
+async def test_source_shows_only_the_loops_of_that_name(desk) -> None:
+    """``--source momentum`` on a desk: that loop of every store; a store without it says so."""
+    app = desk_console(desk, source="momentum")
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.dashboard.query_one(DeskOverview)
+        await until(pilot, lambda: len(app.desk.snapshots) == 2 and table.row_count == 2, "two rows")
+        await pilot.pause()
+        rows = cells(table)
+        assert [r[:3] for r in rows] == [["▸ a.db", "momentum", "✔ HEALTHY"], ["b.db", "—", "— no loop"]]
+        assert "momentum" in str(app.dashboard.query_one(UptimePanel).border_title)
+        assert table.loops[1].note == "no loop named momentum in this store"

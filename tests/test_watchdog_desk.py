@@ -66,11 +66,12 @@ def test_each_loop_of_each_store_is_watched_and_named(desk, tmp_path: Path) -> N
     said: list[str] = []
     clock = SimClock(at(D11, 10, 30, 30))
     with FakeDiscord(bucket_limit=1000) as server:
-        env = {"HEALTH_WEBHOOK_URL": server.generic_url()}
+        env = {"HEALTH_WEBHOOK_URL": server.generic_url(), "DISCORD_WEBHOOK_URL": server.webhook_url()}
         dog = Watchdog([str(a), str(b)], "XNYS", interval=60, clock=clock, environ=env, say=said.append)
         fired = dog.tick()
         assert dog.dispatcher.flush(10)
-        bodies = [r.body for r in server.requests]
+        bodies = [r.body for r in server.requests if "kind" in r.body]
+        embeds = [r.body["embeds"][0] for r in server.requests if "embeds" in r.body]
         dog.dispatcher.close(timeout=5)
     assert sorted((t.alert.source, t.alert.code) for t in fired if t.kind == "firing") == [
         ("default", IssueCode.NO_ACTIVITY),
@@ -84,6 +85,8 @@ def test_each_loop_of_each_store_is_watched_and_named(desk, tmp_path: Path) -> N
         ("default", str(b)),
         ("meanrev", str(a)),
     ]
+    stores = sorted(next(f["value"] for f in e["fields"] if f["name"] == "Store") for e in embeds)
+    assert [v.replace("\\", "") for v in stores] == sorted([str(a), str(b)])  # Discord too (Markdown-escaped)
     assert any(f"NO_ACTIVITY (meanrev @ {a})" in line for line in said)
     assert any(f"NO_ACTIVITY (default @ {b})" in line for line in said)
     # The status line systemd and the journal show covers both stores.

@@ -34,7 +34,7 @@ COLUMNS = ("store", "loop", "status", "up", "data age", "last signal", "firing")
 # reason is in the panels when its row is chosen (the status line and the issues panel).
 _STATE_WORDS = {
     STARTING: ("… opening", "dim"),
-    LIVE: ("— no loop yet", "dim"),
+    LIVE: ("— no loop", "dim"),
     WAITING: ("⧗ no file", "bold yellow"),
     REOPENING: ("↻ reopening", "bold yellow"),
     SCHEMA_TOO_NEW: ("✖ newer schema", "bold red"),
@@ -75,23 +75,32 @@ def desk_rows(
     labels: Sequence[str],
     snapshots: dict[int, LiveSnapshot],
     states: dict[int, StoreState],
+    source: str | None = None,
 ) -> tuple[DeskRow, ...]:
-    """Every store's loops, in the order the stores were given, loops by name."""
+    """Every store's loops (only those named ``source`` if given: ``--source``), in the order
+    the stores were given, loops by name."""
     rows: list[DeskRow] = []
     for index, label in enumerate(labels):
         state = states.get(index) or StoreState(STARTING, "opening…")
         snap = snapshots.get(index)
-        if state.kind in (LIVE, STARTING) and snap is not None and snap.sources:
+        loops = [s for s in snap.sources if source in (None, s.source)] if snap is not None else []
+        if state.kind in (LIVE, STARTING) and loops:
             firing: dict[str, int] = {}
             for a in snap.firing:
                 firing[a.source] = firing.get(a.source, 0) + 1
-            for s in snap.sources:
+            for s in loops:
                 stable = dataclasses.replace(s, beat_age=None, data_age=None)
                 rows.append(
                     DeskRow(index, label, s.source, snap.status_of(s.source), stable, firing.get(s.source, 0))
                 )
             continue
-        note = "no loop has recorded into this store yet" if state.kind == LIVE else state.text
+        note = state.text
+        if state.kind == LIVE:
+            note = (
+                f"no loop named {source} in this store"
+                if source
+                else "no loop has recorded into this store yet"
+            )
         rows.append(DeskRow(index, label, None, state=state.kind, note=note))
     return tuple(rows)
 
