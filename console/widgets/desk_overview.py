@@ -174,7 +174,7 @@ class DeskOverview(DataTable):
     def _cells(self, row: DeskRow) -> tuple:
         now = self.now
         mark = "▸ " if row.key == self.selected else "  "
-        store = Text(mark + row.label, style="bold" if mark.strip() else "")
+        store = Text(mark + clean(row.label, one_line=True), style="bold" if mark.strip() else "")
         if row.source is None:
             word, style = _STATE_WORDS.get(row.state, _UNREADABLE)
             return (store, "—", Text(word, style=style), "—", "—", "—", "—")
