@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 
+from console.import_args import add_import_args
 from health.codes import ExitCode
 
 _EXIT_MEANING = {
@@ -212,6 +213,13 @@ def console_parser() -> ArgumentParser:
         help="acknowledge an issue code's alert (with --for and --reason, optionally --source): "
         "the watchdog stops repeating it until the expiry or until it resolves",
     )
+    mode.add_argument(
+        "--import",
+        dest="import_file",
+        metavar="FILE",
+        help="backfill a loop's past signals and heartbeats from a CSV or JSON Lines file (with --source; "
+        "the console's one write besides --ack: all lines in one transaction, none if one is bad)",
+    )
     p.add_argument(
         "--interval",
         type=_SECONDS,
@@ -274,7 +282,19 @@ def console_parser() -> ArgumentParser:
         "--reason", metavar="TEXT", help="why (stored, shown in the console and the report); required"
     )
     ack.add_argument("--by", metavar="NAME", help="who acknowledges (default: your login name)")
-    p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
+    add_import_args(p, _SECONDS)
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help='replay: the dashboard as it was then ("2025-12-11 10:30", in the calendar\'s zone, or ISO '
+        "8601 with an offset; a date alone: its open), stepped (. , > <) or played forward (space)",
+    )
+    p.add_argument(
+        "--speed",
+        type=_number(0, 10_000),
+        metavar="X",
+        help="--at and --demo: simulated seconds per real second (default 60; + and - change it)",
+    )
     add_report_args(p, several_stores=True)
     return p
 
@@ -292,10 +312,17 @@ def parse_console_args(argv) -> argparse.Namespace:
             if key in seen:
                 raise UsageError(f"--store {given}: the same store as --store {seen[key]}")
             seen[key] = given
-        for mode in ("report", "systemd", "demo", "ack"):
-            if getattr(args, mode) not in (None, False):
+        for mode, flag in (
+            ("report", "--report"),
+            ("systemd", "--systemd"),
+            ("demo", "--demo"),
+            ("ack", "--ack"),
+            ("import_file", "--import"),
+            ("at", "--at"),
+        ):
+            if getattr(args, mode, None) not in (None, False):
                 raise UsageError(
-                    f"--{mode} takes one store: give --store once (several are for the console and --watch)"
+                    f"{flag} takes one store: give --store once (several are for the console and --watch)"
                 )
     return args
 

@@ -246,11 +246,17 @@ def _console(argv: Sequence[str]) -> int:
         return report.exit_code
     if args.json or args.nagios:
         raise UsageError("--json and --nagios need --report")
+    if args.at is not None and (args.watch or args.systemd or args.ack or args.import_file):
+        raise UsageError("--at replays the dashboard: not with --watch, --systemd, --ack or --import")
     _check_mode_flags(args)
     if args.ack is not None:
         from console.ack import ack_main
 
         return ack_main(args, clock)
+    if args.import_file is not None:
+        from console.backfill import import_main
+
+        return import_main(args)
     if args.systemd:
         from console.systemd_units import systemd_main
 
@@ -259,6 +265,12 @@ def _console(argv: Sequence[str]) -> int:
         from console.watch import watch_main
 
         return watch_main(args, clock)
+    if args.at is not None and (args.demo or args.date is not None):
+        raise UsageError("--at replays the dashboard: not with --demo or --date")
+    if args.at is not None:
+        from console.replay import run_replay  # Textual is imported only here
+
+        return run_replay(args)
     first = None
     if not args.demo and len(args.stores) == 1:  # the store's first look, taken while Textual is imported
         from console.first_snapshot import FirstLook
@@ -273,12 +285,27 @@ def _console(argv: Sequence[str]) -> int:
 _WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url", "ready_minutes")
 _SYSTEMD_FLAGS = ("user", "loop_command", "watchdog_sec")
 _ACK_FLAGS = ("ack_for", "reason", "by")
+_IMPORT_FLAGS = (
+    "format",
+    "timestamp_column",
+    "symbol_column",
+    "data_timestamp_column",
+    "kind_column",
+    "timezone",
+    "check_interval",
+    "skip_bad_lines",
+)
 
 
 def _check_mode_flags(args) -> None:
     """A mode's flags without the mode would be ignored in silence: say so instead."""
-    for mode, flags in (("--watch", _WATCH_FLAGS), ("--systemd", _SYSTEMD_FLAGS), ("--ack", _ACK_FLAGS)):
-        if getattr(args, mode[2:]):
+    for mode, flags in (
+        ("--watch", _WATCH_FLAGS),
+        ("--systemd", _SYSTEMD_FLAGS),
+        ("--ack", _ACK_FLAGS),
+        ("--import", _IMPORT_FLAGS),
+    ):
+        if getattr(args, "import_file" if mode == "--import" else mode[2:]):
             continue
         given = [
             name for name in flags if getattr(args, name) is not None and getattr(args, name) is not False

@@ -123,6 +123,7 @@ class StoreWatch:
         self._wake = threading.Event()
         self._force = False
         self.state = StoreState(STARTING, f"opening {self.label}…")
+        self.live_word = "live"  # "replay" under console/replay.py: the status line says which
 
     # -- control (any thread) ----------------------------------------------------------
     def stop(self) -> None:
@@ -200,7 +201,7 @@ class StoreWatch:
                     except Exception as exc:  # a bug must not kill the watch silently
                         set_state(UNAVAILABLE, f"cannot analyse {self.label}: {type(exc).__name__}: {exc}")
                     else:
-                        set_state(LIVE, f"live: {self.label}")
+                        set_state(LIVE, f"{self.live_word}: {self.label}")
                         post(SnapshotReady(snapshot, self.key))
                 self._sleep(self.interval)
         finally:

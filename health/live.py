@@ -141,7 +141,8 @@ def take_snapshot(
                 thresholds=th,
                 last_beat=last_beat,
                 beat_age=None if last_beat is None else max(0.0, now - last_beat),
-                stopped_at=latest.stopped_at if latest else None,
+                # A stop after now has not happened yet (a replay's past instant).
+                stopped_at=latest.stopped_at if latest and (latest.stopped_at or now + 1) <= now else None,
                 pid=latest.pid if latest else None,
                 host=latest.host if latest else None,
                 process_alive=proc_alive,

@@ -503,6 +503,10 @@ def bad(stores, tmp_path_factory) -> dict[str, Result]:
         ("--ack", "NO_ACTIVITY", "--for", "1h", "--reason", "x", "--store", healthy, "--store", str(garbage)),
         {"prog": "health-console"},
     )
+    runs["console-at-two-stores"] = (
+        ("--at", "2025-12-10 10:30", "--store", healthy, "--store", str(garbage)),
+        {"prog": "health-console"},
+    )
     runs["console-same-store-twice"] = (("--store", healthy, "--store", healthy), {"prog": "health-console"})
     # A desk with a garbage store gets as far as the console (which needs a terminal here).
     runs["console-desk-without-terminal"] = (
@@ -539,6 +543,7 @@ BAD_CASES = [
     ("console-json-without-report", "--report"),
     ("console-report-two-stores", "--report takes one store"),
     ("console-ack-two-stores", "--ack takes one store"),
+    ("console-at-two-stores", "--at takes one store"),
     ("console-same-store-twice", "the same store as --store"),
     ("console-desk-without-terminal", "needs a terminal"),
     ("diagnose-bad-date", "2025-1-1x"),
