@@ -10,6 +10,7 @@ exit 2 would read as CRITICAL.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 from collections.abc import Callable
@@ -94,17 +95,26 @@ def _port(text: str) -> int:
     return value
 
 
-def add_report_args(p: argparse.ArgumentParser) -> None:
+_STORE_DEFAULT = "default: $HEALTH_STORE, else $XDG_STATE_HOME/production-health/health.db"
+
+
+def add_report_args(p: argparse.ArgumentParser, *, several_stores: bool = False) -> None:
     p.add_argument(
         "--date",
         metavar="DATE",
         help="YYYY-MM-DD, 'today' or 'yesterday' (default: today in the calendar's time zone)",
     )
-    p.add_argument(
-        "--store",
-        metavar="PATH",
-        help="health store path (default: $HEALTH_STORE, else $XDG_STATE_HOME/production-health/health.db)",
-    )
+    if several_stores:
+        p.add_argument(
+            "--store",
+            action="append",
+            dest="stores",
+            metavar="PATH",
+            help="health store path; repeat it for a desk's stores: the console shows a row per loop "
+            f"of every store, --watch watches them all ({_STORE_DEFAULT})",
+        )
+    else:
+        p.add_argument("--store", metavar="PATH", help=f"health store path ({_STORE_DEFAULT})")
     p.add_argument(
         "--calendar",
         default=None,
@@ -285,8 +295,36 @@ def console_parser() -> ArgumentParser:
         metavar="X",
         help="--at and --demo: simulated seconds per real second (default 60; + and - change it)",
     )
-    add_report_args(p)
+    add_report_args(p, several_stores=True)
     return p
+
+
+def parse_console_args(argv) -> argparse.Namespace:
+    """health-console's arguments. ``stores``: every ``--store`` in order (``[None]`` for the
+    default store); ``store``: the first, which is all that one-store modes read."""
+    args = console_parser().parse_args(argv)
+    args.stores = args.stores or [None]
+    args.store = args.stores[0]
+    if len(args.stores) > 1:
+        seen: dict[str, str] = {}
+        for given in args.stores:
+            key = os.path.realpath(os.path.expanduser(given))
+            if key in seen:
+                raise UsageError(f"--store {given}: the same store as --store {seen[key]}")
+            seen[key] = given
+        for mode, flag in (
+            ("report", "--report"),
+            ("systemd", "--systemd"),
+            ("demo", "--demo"),
+            ("ack", "--ack"),
+            ("import_file", "--import"),
+            ("at", "--at"),
+        ):
+            if getattr(args, mode, None) not in (None, False):
+                raise UsageError(
+                    f"{flag} takes one store: give --store once (several are for the console and --watch)"
+                )
+    return args
 
 
 # -- what the arguments mean ------------------------------------------------------------------

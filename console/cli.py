@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from console.args import (
     UsageError,
     clock_of,
-    console_parser,
     instant_of,
     known_calendar,
+    parse_console_args,
     parse_day,
     report_parser,
     store_calendar_code,
@@ -238,7 +238,7 @@ def diagnose_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _console(argv: Sequence[str]) -> int:
-    args = console_parser().parse_args(argv)
+    args = parse_console_args(argv)
     clock = clock_of(args)
     if args.report:
         report, _ = _make_report(args, clock)
@@ -272,7 +272,7 @@ def _console(argv: Sequence[str]) -> int:
 
         return run_replay(args)
     first = None
-    if not args.demo:  # the store's first look, taken while Textual is imported
+    if not args.demo and len(args.stores) == 1:  # the store's first look, taken while Textual is imported
         from console.first_snapshot import FirstLook
         from store.paths import resolve_store_path
 

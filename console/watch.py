@@ -42,7 +42,7 @@ def watchdog_for(args, clock=time.time, environ=None) -> Watchdog:
     """The daemon's watchdog: its lines go to stderr, cleaned."""
     metrics = getattr(args, "metrics_port", None) is not None or bool(getattr(args, "metrics_textfile", None))
     return Watchdog(
-        args.store,
+        getattr(args, "stores", None) or args.store,
         args.calendar,
         args.interval,
         clock=clock,

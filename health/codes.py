@@ -72,6 +72,21 @@ class Status(StrEnum):
     def exit_code(self) -> ExitCode:
         return ExitCode.for_status(self)
 
+    @classmethod
+    def worst(cls, statuses: Iterable[Status | str]) -> Status | None:
+        """The one to look at first among several loops' (a desk's header): UNHEALTHY, then a
+        loop or store that cannot say (UNKNOWN), DEGRADED, HEALTHY, CLOSED; None for none."""
+        return max((cls(s) for s in statuses), key=lambda s: _STATUS_RANK[s], default=None)
+
+
+_STATUS_RANK = {
+    Status.CLOSED: 0,
+    Status.HEALTHY: 1,
+    Status.DEGRADED: 2,
+    Status.UNKNOWN: 3,
+    Status.UNHEALTHY: 4,
+}
+
 
 class Readiness(StrEnum):
     """The outcome of the readiness check before a session (health/readiness.py)."""

@@ -1,8 +1,8 @@
 """The watchdog's view of a store as Prometheus metrics: a custom collector over the newest
 snapshot, so a scrape reads memory, never the store, and the exposition is prometheus_client's.
 
-Every metric is labelled by ``store`` (and ``source`` for a loop's), so one watchdog can
-later watch several stores with the same names. Counters are the store's own cumulative
+Every metric is labelled by ``store`` (and ``source`` for a loop's): one watchdog watches
+several stores (``--store`` repeated) with the same names. Counters are the store's own cumulative
 counts (store/counters.py): they go on across a day's end and a restart of the watchdog; a
 replaced store file starts them again, which Prometheus reads as a counter reset.
 
@@ -37,14 +37,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from health.calendar import MarketCalendar, MarketState
-from health.codes import ExitCode, IssueCode, Severity
+from health.codes import ExitCode, IssueCode
 from health.live import LiveSnapshot
 from health.restarts import ExitKind, count_restarts
 from store import counters
 from store.reader import StoreReader
 
 PREFIX = "production_health_"
-_SEVERITY_STATUS = {Severity.CRITICAL: ExitCode.CRITICAL, Severity.WARNING: ExitCode.WARNING}
 
 
 @dataclass
@@ -100,13 +99,9 @@ def next_open_close(state: MarketState, now: float) -> tuple[float | None, float
 
 def source_status(snap: LiveSnapshot | None, source: str) -> int:
     """0-3, the monitoring-plugins codes of docs/CONTRACT.md §3, for one loop today."""
-    if snap is None or snap.report is None:
+    if snap is None:
         return int(ExitCode.UNKNOWN)
-    worst = ExitCode.OK
-    for issue in snap.report.issues:
-        if issue.source == source:
-            worst = max(worst, _SEVERITY_STATUS.get(issue.severity, ExitCode.OK))
-    return int(worst)
+    return int(snap.status_of(source).exit_code)
 
 
 def live_processes(live, analysis, now: float) -> int:
@@ -238,8 +233,9 @@ class HealthCollector(Collector):
             if s is not None:
                 if s.last_beat is not None:
                     f["activity"].add_metric(labels, s.last_beat)
-                if s.last_decision is not None and s.last_decision.last_data_ts is not None:
-                    f["age"].add_metric(labels, max(0.0, now - s.last_decision.last_data_ts))
+                age = s.data_age_at(now)
+                if age is not None:
+                    f["age"].add_metric(labels, max(0.0, age))
                 f["processes"].add_metric(labels, float(live_processes(s, analyses.get(source), snap.now)))
             x = analyses.get(source)
             if x is not None and x.cadence is not None and x.cadence.cadence is not None:

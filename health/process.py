@@ -151,14 +151,16 @@ def is_watchdog(cmdline: Sequence[str]) -> bool:
     return False
 
 
-def _watched_store(cmdline: Sequence[str]) -> str | None:
-    """The --store a watchdog was given, if any (else it uses $HEALTH_STORE or the default)."""
+def _watched_stores(cmdline: Sequence[str]) -> list[str]:
+    """The --store paths a watchdog was given (several for a desk); none: it uses
+    $HEALTH_STORE or the default."""
+    stores = []
     for i, part in enumerate(cmdline):
         if part == "--store" and i + 1 < len(cmdline):
-            return cmdline[i + 1]
-        if part.startswith("--store="):
-            return part.split("=", 1)[1]
-    return None
+            stores.append(cmdline[i + 1])
+        elif part.startswith("--store="):
+            stores.append(part.split("=", 1)[1])
+    return stores
 
 
 def watchdog_pids(store_path: str | os.PathLike[str]) -> tuple[list[int], list[int]]:
@@ -172,12 +174,11 @@ def watchdog_pids(store_path: str | os.PathLike[str]) -> tuple[list[int], list[i
         cmdline = proc.info.get("cmdline") or ()
         if not is_watchdog(cmdline):
             continue
-        watched = _watched_store(cmdline)
-        if watched is not None:
-            watched_path = Path(proc.info.get("cwd") or "/") / Path(watched).expanduser()
-            if _same_file_key(watched_path) != target:
-                others.append(proc.info["pid"])
-                continue
+        watched = _watched_stores(cmdline)
+        cwd = Path(proc.info.get("cwd") or "/")
+        if watched and all(_same_file_key(cwd / Path(w).expanduser()) != target for w in watched):
+            others.append(proc.info["pid"])
+            continue
         ours.append(proc.info["pid"])
     return ours, others
 

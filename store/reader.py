@@ -248,11 +248,16 @@ class StoreReader:
         )
         return [(float(b * width), n) for b, n in rows]
 
-    def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
-        """(at, data_ts) of the newest signals, newest first, by the ``at`` index."""
+    def newest_signal_times(
+        self, source: str | None = None, limit: int = 200, before: float | None = None
+    ) -> list[tuple[float, float]]:
+        """(at, data_ts) of the newest signals (before ``before`` if given), newest first, by
+        the ``at`` index."""
         cond, params = self._src(source)
+        end = float("inf") if before is None else before
         return self._q(
-            f"SELECT at, data_ts FROM signals WHERE 1=1{cond} ORDER BY at DESC LIMIT ?", (*params, limit)
+            f"SELECT at, data_ts FROM signals WHERE at < ?{cond} ORDER BY at DESC LIMIT ?",
+            (end, *params, limit),
         )
 
     def events(self, start: float, end: float, source: str | None = None) -> list[EventRecord]:

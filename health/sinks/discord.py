@@ -221,6 +221,8 @@ class DiscordSink(HttpSink):
             {"name": "Source", "value": source, "inline": True},
             {"name": "When", "value": _when(alert.at), "inline": True},
         ]
+        if item.store:  # the watchdog watches several stores: say which
+            fields.append({"name": "Store", "value": escape_markdown(item.store), "inline": False})
         if item.first_step:
             fields.append({"name": "What to do", "value": item.first_step, "inline": False})
         embed = {

@@ -18,11 +18,13 @@ class Notification:
     """One alert transition (firing or resolved), with the first step a person should take.
 
     ``first_step`` travels beside the alert rather than inside it because it comes from the
-    recommendations (analysis), not from the condition that fired.
+    recommendations (analysis), not from the condition that fired. ``store`` names the health
+    store when the watchdog watches several (a desk): two stores may each hold a "default" loop.
     """
 
     alert: Alert
     first_step: str | None = None
+    store: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ incident tool, a script), so it is flat and stable:
 rendering, which Slack- and Mattermost-style incoming webhooks display as is) and, for daily
 summaries, ``date``, ``calendar``, ``status`` and ``lines``; a catch-up digest (``kind``
 "digest") carries ``since`` and ``alerts``, each an alert's object; a readiness notice (``kind``
-"readiness") ``status`` (READY / NOT_READY), ``calendar``, ``session_open`` and ``lines``.
+"readiness") ``status`` (READY / NOT_READY), ``calendar``, ``session_open`` and ``lines``. An
+alert carries ``store`` too when the watchdog watches several stores.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def webhook_payload(item: Deliverable, *, now: datetime | None = None) -> dict[s
             "first_step": item.first_step,
             "details": _plain_json(alert.details),
             "text": str(alert),
-        }
+        } | ({"store": item.store} if item.store else {})
     if isinstance(item, CatchUpDigest):
         alerts = [webhook_payload(note) for note in item.alerts]
         worst = min(
