@@ -138,6 +138,8 @@ class HealthConsole(App[int]):
         snapshot = message.snapshot
         self.snapshot = snapshot
         self.dashboard.snapshot = snapshot
+        if snapshot.report is not None:  # a backtest's store says so in the header
+            self.title = f"{self.TITLE} · BACKTEST" if snapshot.report.backtest else self.TITLE
         self._show_alert_state()
 
     def on_watchdog_seen(self, message: WatchdogSeen) -> None:

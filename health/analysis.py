@@ -20,7 +20,7 @@ from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
 from health.gate import FUTURE, PREVIOUS_SESSION, STALE
 from health.liveness import is_silent, up_until
-from health.process import restart_command
+from health.process import is_backtest, restart_command
 from health.report import (
     Gap,
     GateStats,
@@ -124,6 +124,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
         gate=gate,
         lifecycle=_lifecycle(inp, src, th, win_start, win_end),
         alerts=tuple(src.alerts),
+        backtest=bool(src.config.get("backtest")),
     )
 
 
@@ -268,10 +269,10 @@ def _lifecycle(
 
 
 def _restarts(inp: DayInputs, src: SourceInputs, win_start: float, win_end: float) -> tuple[Restart, ...]:
-    runs = list(src.runs)
+    runs = [r for r in src.runs if not is_backtest(r)]  # a simulation has no process to restart
     beats = last_beats(src.spans)
     prev = src.previous_run
-    if prev is not None and all(r.run_id != prev.run_id for r in runs):
+    if prev is not None and not is_backtest(prev) and all(r.run_id != prev.run_id for r in runs):
         runs.append(prev)
         if src.previous_last_beat is not None:
             beats[prev.run_id] = max(beats.get(prev.run_id, src.previous_last_beat), src.previous_last_beat)
@@ -336,7 +337,7 @@ def _unclean_exits(
     runs = sorted(src.runs, key=lambda r: r.started_at)
     starts = [r.started_at for r in runs] + list(src.later_starts)
     for run in runs:
-        if run.stopped_at is not None:
+        if run.stopped_at is not None or is_backtest(run):  # a simulation has no process to lose
             continue
         last = run.last_seen or run.started_at
         if not lo <= last < hi:

@@ -34,6 +34,7 @@ from health.codes import CheckStatus
 from health.report import HealthReport
 
 WEEKDAY = "%a %Y-%m-%d"
+BROWSER_TITLE = "Production Health · date browser"
 
 
 class ReportView(StepScroll, VerticalScroll, inherit_bindings=False):
@@ -120,7 +121,7 @@ class BrowserScreen(Screen):
         self.report: HealthReport | None = None
         self.error: str | None = None
         self.checks: list | None = None
-        self.title = "Production Health · date browser"  # the sub-title stays the firing count
+        self.title = BROWSER_TITLE  # the sub-title stays the firing count
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -234,6 +235,7 @@ class BrowserScreen(Screen):
         body = self.query_one("#report", Static)
         if message.report is not None:
             self.report = self.ctx.relabel_report(message.report)
+            self.title = BROWSER_TITLE + (" · BACKTEST" if self.report.backtest else "")
             body.update(render_report(self.report))
             hint = "↑/↓ PgUp/PgDn scroll · d diagnostics · g go to a date"
             self._state(Text(f"{message.day:{WEEKDAY}} · {hint}", style="dim"))
