@@ -135,6 +135,11 @@ def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> 
             help="log files of the loop to scan (repeatable)",
         )
     else:
+        period = p.add_argument_group("a period (one row per day, the totals; exit code: the worst day's)")
+        period.add_argument(
+            "--from", dest="from_date", metavar="DATE", help="the first day (YYYY-MM-DD, 'yesterday')"
+        )
+        period.add_argument("--to", dest="to_date", metavar="DATE", help="the last day (default: today)")
         p.add_argument(
             "--notify",
             action="store_true",

@@ -162,6 +162,10 @@ def _run(prog: str, fn, argv: Sequence[str]) -> int:
 def _report_cmd(prog: str, description: str, diagnostics: bool = False):
     def main(argv: Sequence[str]) -> int:
         args = report_parser(prog, description, diagnostics=diagnostics).parse_args(argv)
+        if not diagnostics and (args.from_date or args.to_date):
+            from console.period_cli import period_main
+
+            return period_main(args, clock_of(args), _emit)
         report, store = _make_report(args, clock_of(args))
         if not diagnostics:
             _print_report(report, args)

@@ -58,6 +58,9 @@ class SourceInputs:
     # its last heartbeat: whether that start was a restart (health/restarts.py).
     previous_run: RunRecord | None = None
     previous_last_beat: float | None = None
+    # The signals already summed up (health/period.py, from SQLite's aggregates), in place of
+    # ``signals``: the counts the rules read, exact; no median or hourly profile.
+    signal_summary: Signals | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +109,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     th = Thresholds.from_config(src.config, **inp.overrides)
     sess = cal.session(inp.day)
     rth = iv.clip(sess.rth_intervals(), win_start, win_end) if sess else []
-    signals = _signals(src, cal, sess, th)
+    signals = src.signal_summary or _signals(src, cal, sess, th)
     gate = _gate(src, cal, sess, win_start)
     if signals.whole_hour_offset is None and gate.future:
         # The gate refused the data as future (so no signal shows the offset): naive UTC read

@@ -32,7 +32,10 @@ def load_day(
     source: str | None = None,
     overrides: dict | None = None,
     alive=process_alive,
+    with_signals: bool = True,
 ) -> DayInputs:
+    """The day's inputs from the store; ``with_signals=False`` leaves the signals out, for a
+    caller that sums them up in SQLite (health/period.py)."""
     calendar.check_range(day)
     win_start, win_end, _ = window(day, calendar, now)
     first = reader.first_record_at()
@@ -70,7 +73,7 @@ def load_day(
                 runs=tuple(runs),
                 spans=tuple(reader.spans(win_start, win_end, name, slack=MAX_INTERVAL_SLACK)),
                 gate=tuple(reader.gate(win_start, win_end, name)),
-                signals=tuple(reader.signal_times(win_start, win_end, name)),
+                signals=tuple(reader.signal_times(win_start, win_end, name)) if with_signals else (),
                 alerts=tuple(reader.alerts(win_start, win_end, name)),
                 events=tuple(reader.events(win_start, win_end, name)),
                 last_activity=reader.last_activity(name, before=win_end),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -118,6 +118,13 @@ class StoreReader:
             rows = self._q(
                 f"SELECT max(min(end, ?)) FROM spans WHERE start < ?{cond}", (before, before, *params)
             )
+        return rows[0][0] if rows else None
+
+    def first_activity_after(self, source: str, t: float) -> float | None:
+        """The first heartbeat of ``source`` at or after ``t``: when a silence ended."""
+        rows = self._q(  # a span starting after t ends after it: the end index finds it
+            "SELECT min(start) FROM spans WHERE end >= ? AND start >= ? AND source = ?", (t, t, source)
+        )
         return rows[0][0] if rows else None
 
     # -- windows ------------------------------------------------------------------------
@@ -233,6 +240,42 @@ class StoreReader:
             f"SELECT at, data_ts FROM signals WHERE at >= ? AND at < ?{cond} ORDER BY at",
             (start, end, *params),
         )
+
+    def signal_summaries(
+        self, pieces: Sequence[tuple[int, str, float, float, float | None, float, float]]
+    ) -> dict[int, tuple[int, int, int, float | None, float | None, int]]:
+        """Signals aggregated per piece of time, in SQLite, without a row reaching Python: for
+        each (key, source, lo, hi, cutoff, max_age, tolerance), the signals of ``source`` with
+        lo <= at < hi: (count, stale, future, max age, newest data_ts, whole-hour ages).
+        Future: age < -tolerance; stale otherwise, when age > max_age or data_ts <= cutoff (a
+        NULL cutoff: no such rule); whole-hour ages: off by a non-zero whole number of hours,
+        within 120 s. A piece without signals is absent. Pieces share a key to add up."""
+        out: dict[int, tuple[int, int, int, float | None, float | None, int]] = {}
+        for n in range(0, len(pieces), 4000):  # 7 variables a piece, under SQLite's 32766
+            chunk = pieces[n : n + 4000]
+            values = ",".join(["(?,?,?,?,?,?,?)"] * len(chunk))
+            rows = self._q(
+                f"""WITH piece(k, src, lo, hi, cutoff, max_age, tol) AS (VALUES {values}),
+                aged AS (
+                    SELECT piece.k, piece.cutoff, piece.max_age, piece.tol, s.data_ts,
+                           s.at - s.data_ts AS age, round((s.at - s.data_ts) / 3600.0) AS hours
+                    FROM piece CROSS JOIN signals s INDEXED BY idx_signals_at  -- a range scan per piece
+                    ON s.at >= piece.lo AND s.at < piece.hi AND s.source = piece.src
+                )
+                SELECT k, count(*),
+                       sum(age >= -tol AND (age > max_age OR coalesce(data_ts <= cutoff, 0))),
+                       sum(age < -tol), max(age), max(data_ts),
+                       sum(hours != 0 AND abs(age - hours * 3600) <= 120)
+                FROM aged GROUP BY k""",
+                [v for p in chunk for v in p],
+            )
+            for k, count, stale, future, max_age, newest, whole in rows:
+                if k in out:
+                    c, st, fu, ma, ne, wh = out[k]
+                    max_age, newest = max(ma, max_age), max(ne, newest)
+                    count, stale, future, whole = c + count, st + stale, fu + future, wh + whole
+                out[k] = (count, stale, future, max_age, newest, whole)
+        return out
 
     def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
         """(at, data_ts) of the newest signals, newest first, by the ``at`` index."""

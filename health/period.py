@@ -1,0 +1,315 @@
+"""Health over a period (docs/CONTRACT.md §3, ``--from``/``--to``): every day of the range
+analysed by the very engine of the one-day report, and the totals a desk reports.
+
+A year of a busy loop holds a million signals; the day report reads each one into Python. Here
+SQLite sums them up per piece of the day (RTH pieces with their previous-session cutoff, the
+hours outside RTH) with the thresholds each day's loop recorded, so that no signal row reaches
+Python: the counts the rules read (total, RTH, after hours, stale, future, the oldest and newest
+data) are exact. Only a day whose signals may show a whole-hour offset (half of them or more
+off by whole hours) has its signals read one by one, as the day report reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from health.analysis import DayInputs, analyze, window
+from health.calendar import MarketCalendar
+from health.codes import ExitCode, Status
+from health.loader import ReportUnavailable, load_day
+from health.process import process_alive
+from health.report import Gap, HealthReport, Issue, Signals, Thresholds
+from store.reader import StoreReader
+
+MAX_DAYS = 3700  # ten years and some: a bad --from is an error, not an hour of work
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One day of the range: what the day's report says, in the range report's columns."""
+
+    day: date
+    status: Status
+    trading_day: bool
+    holiday: str | None
+    rth_seconds: float  # the session's RTH (its elapsed part, today), breaks cut out
+    rth_coverage_pct: float | None  # the worst loop's, as in the day's report
+    gaps: tuple[Gap, ...]
+    signals: int
+    signals_rth: int
+    signals_after_hours: int
+    signals_stale: int
+    allowed: int
+    refused: dict[str, int]  # the gate's refusals by reason code
+    issues: tuple[Issue, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.status.exit_code
+
+    @property
+    def downtime_seconds(self) -> float:
+        return sum(g.rth_seconds for g in self.gaps)
+
+    @classmethod
+    def of(cls, report: HealthReport) -> DayRow:
+        t, s = report.totals, report.session
+        return cls(
+            day=report.day,
+            status=Status(report.status),
+            trading_day=s.is_trading_day,
+            holiday=s.holiday,
+            rth_seconds=s.elapsed_rth_seconds,
+            rth_coverage_pct=t.rth_coverage_pct,
+            gaps=t.gaps,
+            signals=t.signals,
+            signals_rth=t.signals_rth,
+            signals_after_hours=t.signals_after_hours,
+            signals_stale=t.signals_stale,
+            allowed=t.allowed,
+            refused=dict(t.blocked_by_reason),
+            issues=report.issues,
+        )
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A loop silent in RTH longer than its gap limit, from its failure to its recovery."""
+
+    source: str
+    start: float  # the last heartbeat before the silence (the failure)
+    end: float  # the first heartbeat after it (the recovery); now, while still ongoing
+    rth_seconds: float  # RTH lost: the downtime
+    ongoing: bool
+
+    @property
+    def recovery_seconds(self) -> float:
+        """Time from the failure to the recovery, nights and weekends included."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    start: date
+    end: date
+    calendar: str
+    tz_name: str
+    tz: object
+    now: float
+    store_path: str
+    source: str | None
+    days: tuple[DayRow, ...]  # from the store's first record (or ``start``) to ``end``
+    incidents: tuple[Incident, ...]
+    backtest: bool = False
+
+    @property
+    def status(self) -> Status:
+        """The worst day's (CLOSED counts as HEALTHY)."""
+        worst = max((d.exit_code for d in self.days), default=ExitCode.OK)
+        return {
+            ExitCode.OK: Status.HEALTHY,
+            ExitCode.WARNING: Status.DEGRADED,
+            ExitCode.CRITICAL: Status.UNHEALTHY,
+        }[worst]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.status.exit_code
+
+    @property
+    def trading_days(self) -> tuple[DayRow, ...]:
+        return tuple(d for d in self.days if d.trading_day)
+
+    def days_by_status(self) -> dict[str, int]:
+        """Trading days per status (a trading day is HEALTHY, DEGRADED or UNHEALTHY)."""
+        out = {Status.HEALTHY.value: 0, Status.DEGRADED.value: 0, Status.UNHEALTHY.value: 0}
+        for d in self.trading_days:
+            out[d.status.value] = out.get(d.status.value, 0) + 1
+        return out
+
+    @property
+    def rth_coverage_pct(self) -> float | None:
+        """Session-weighted: the share of all the period's RTH during which the loops were up
+        (each day's coverage weighted by its RTH length: an early close weighs less)."""
+        days = [d for d in self.trading_days if d.rth_coverage_pct is not None and d.rth_seconds > 0]
+        total = sum(d.rth_seconds for d in days)
+        if not total:
+            return None
+        return sum(d.rth_coverage_pct * d.rth_seconds for d in days) / total
+
+    @property
+    def downtime_seconds(self) -> float:
+        return sum(i.rth_seconds for i in self.incidents)
+
+    def counts(self, field: str) -> int:
+        return sum(getattr(d, field) for d in self.days)
+
+    def refused(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in self.days:
+            for code, n in d.refused.items():
+                out[code] = out.get(code, 0) + n
+        return dict(sorted(out.items()))
+
+    def to_json(self) -> dict:
+        from health.period_json import period_json
+
+        return period_json(self)
+
+
+def period_report(
+    reader: StoreReader,
+    calendar: MarketCalendar,
+    start: date,
+    end: date,
+    now: float,
+    source: str | None = None,
+    overrides: dict | None = None,
+) -> PeriodReport:
+    """Every day from ``start`` to ``end`` (both included), each as its own report says it."""
+    if end < start:
+        raise ReportUnavailable(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise ReportUnavailable(f"a range of at most {MAX_DAYS} days, not {(end - start).days + 1}")
+    calendar.check_range(start)
+    calendar.check_range(end)
+    first = reader.first_record_at()
+    if first is None:
+        raise ReportUnavailable(f"health store {reader.path} holds no records yet")
+    today = calendar.local_date(now)
+    if start > today:
+        raise ReportUnavailable(f"{start.isoformat()} is in the future")
+    lo = max(start, calendar.local_date(first))
+    hi = min(end, today)
+    if lo > hi:
+        raise ReportUnavailable(
+            f"{start.isoformat()} to {end.isoformat()} is before the store's first record "
+            f"({calendar.fmt(first, '%Y-%m-%d %H:%M %Z')})"
+        )
+    alive = _by_run()
+    inputs: list[DayInputs] = []
+    day = lo
+    while day <= hi:
+        # A day no loop existed yet (another's did, for --source): nothing to report.
+        with contextlib.suppress(ReportUnavailable):
+            inputs.append(
+                load_day(reader, calendar, day, now, source, overrides, alive=alive, with_signals=False)
+            )
+        day += timedelta(days=1)
+    inputs = _with_signals(reader, calendar, inputs, overrides or {})
+    reports = [analyze(i) for i in inputs]
+    rows = tuple(DayRow.of(r) for r in reports)
+    return PeriodReport(
+        start=lo,
+        end=hi,
+        calendar=calendar.code,
+        tz_name=calendar.tz_name,
+        tz=calendar.tz,
+        now=now,
+        store_path=str(reader.path),
+        source=source,
+        days=rows,
+        incidents=tuple(_incidents(calendar, rows, reader.first_activity_after, now)),
+        backtest=bool(reports) and all(r.backtest for r in reports),
+    )
+
+
+def _by_run():
+    """process_alive, asked once per run for the whole range, not once per day."""
+    seen: dict[str, bool | None] = {}
+
+    def alive(run):
+        if run.run_id not in seen:
+            seen[run.run_id] = process_alive(run)
+        return seen[run.run_id]
+
+    return alive
+
+
+def _with_signals(
+    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], overrides: dict
+) -> list[DayInputs]:
+    """Each day's loops with their signals summed up by SQLite (module docstring)."""
+    pieces: list[tuple[int, str, float, float, float | None, float, float]] = []
+    keys: list[tuple[int, int]] = []  # (day index, source index) of each key // 2
+    for d, inp in enumerate(days):
+        win_start, win_end, _ = window(inp.day, cal, inp.now)
+        rth = cal.rth_parts(win_start, win_end)
+        outside = _complement([(a, b) for a, b, _ in rth], win_start, win_end)
+        for s, src in enumerate(inp.sources):
+            th = Thresholds.from_config(src.config, **overrides)
+            key = 2 * len(keys)
+            keys.append((d, s))
+            limits = (th.max_data_age_seconds, th.future_tolerance_seconds)
+            pieces += [
+                (key + 1, src.source, a, b, None if c == float("-inf") else c, *limits) for a, b, c in rth
+            ]
+            pieces += [(key, src.source, a, b, None, *limits) for a, b in outside]
+    sums = reader.signal_summaries(pieces)
+    out = [list(inp.sources) for inp in days]
+    for n, (d, s) in enumerate(keys):
+        src = out[d][s]
+        rth, other = sums.get(2 * n + 1), sums.get(2 * n)
+        parts = [p for p in (rth, other) if p is not None]
+        total = sum(p[0] for p in parts)
+        whole = sum(p[5] for p in parts)
+        if total >= 3 and whole * 2 >= total:  # perhaps a whole-hour offset: as the day report
+            win_start, win_end, _ = window(days[d].day, cal, days[d].now)
+            out[d][s] = replace(src, signals=tuple(reader.signal_times(win_start, win_end, src.source)))
+            continue
+        ages = [p[3] for p in parts if p[3] is not None]
+        newest = [p[4] for p in parts if p[4] is not None]
+        summary = Signals(
+            total=total,
+            rth=rth[0] if rth else 0,
+            after_hours=total - (rth[0] if rth else 0),
+            stale=sum(p[1] for p in parts),
+            future=sum(p[2] for p in parts),
+            max_data_age=max(ages) if ages else None,
+            median_data_age=None,
+            newest_data_ts=max(newest) if newest else None,
+            hourly={},
+        )
+        out[d][s] = replace(src, signal_summary=summary)
+    return [replace(inp, sources=tuple(srcs)) for inp, srcs in zip(days, out, strict=True)]
+
+
+def _complement(parts: list[tuple[float, float]], lo: float, hi: float) -> list[tuple[float, float]]:
+    out, at = [], lo
+    for a, b in parts:
+        if a > at:
+            out.append((at, a))
+        at = max(at, b)
+    if at < hi:
+        out.append((at, hi))
+    return out
+
+
+def _incidents(
+    cal: MarketCalendar,
+    rows: tuple[DayRow, ...],
+    next_activity: Callable[[str, float], float | None],
+    now: float,
+) -> list[Incident]:
+    """The period's gaps as incidents: from the failure (the gap's start) to the recovery, the
+    loop's next heartbeat — for a gap that runs to the close, whenever that came (the loop down
+    overnight, or over a holiday, is one incident, its next day's silence included). The
+    downtime is the RTH between the two."""
+    out: list[Incident] = []
+    down_until: dict[str, float] = {}  # source -> the recovery of its latest incident
+    for row in rows:
+        sess = cal.session(row.day) if row.trading_day else None
+        for g in sorted(row.gaps, key=lambda g: g.start):
+            if g.start < down_until.get(g.source, float("-inf")):
+                continue  # the same silence, seen again from the next session's open
+            end, ongoing = g.end, g.ongoing
+            if not ongoing and sess is not None and g.end >= sess.close_ts:
+                nxt = next_activity(g.source, g.end)
+                end, ongoing = (now, True) if nxt is None else (nxt, False)
+            lost = sum(b - a for a, b, _ in cal.rth_parts(g.start, end))
+            out.append(Incident(g.source, g.start, end, lost, ongoing))
+            down_until[g.source] = end
+    return out
