@@ -140,6 +140,13 @@ def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> 
             "--from", dest="from_date", metavar="DATE", help="the first day (YYYY-MM-DD, 'yesterday')"
         )
         period.add_argument("--to", dest="to_date", metavar="DATE", help="the last day (default: today)")
+        period.add_argument(
+            "--compare",
+            metavar="NAME",
+            help="per day, the signals one run made that the other did not, and why: --source's run "
+            "against loop NAME of the store, or the backtest store backtests/NAME.db beside it "
+            "(exit 1 when they drifted)",
+        )
         p.add_argument(
             "--notify",
             action="store_true",
@@ -286,3 +293,11 @@ def parse_day(text: str | None, tz: tzinfo, now: float) -> date | None:
         return read_day(text, tz, now)
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
+
+
+def read_flag_day(flag: str, text: str, tz: tzinfo, now: float) -> date:
+    """A day flag (``--from``, ``--to``) as ``read_day`` reads it; a bad one is a usage error."""
+    try:
+        return read_day(text, tz, now)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None

@@ -162,7 +162,7 @@ def _run(prog: str, fn, argv: Sequence[str]) -> int:
 def _report_cmd(prog: str, description: str, diagnostics: bool = False):
     def main(argv: Sequence[str]) -> int:
         args = report_parser(prog, description, diagnostics=diagnostics).parse_args(argv)
-        if not diagnostics and (args.from_date or args.to_date):
+        if not diagnostics and (args.from_date or args.to_date or args.compare):
             from console.period_cli import period_main
 
             return period_main(args, clock_of(args), _emit)

@@ -7,16 +7,22 @@ import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from console.args import UsageError, instant_of, read_day
+from console.args import UsageError, instant_of, read_flag_day
 from health.codes import ExitCode
 
 
 def period_main(args, clock: Callable[[], float], emit: Callable) -> ExitCode:
+    if args.compare and not (args.from_date or args.to_date):
+        raise UsageError("--compare needs --from")
     for flag, given in (("--date", args.date), ("--nagios", args.nagios), ("--notify", args.notify)):
         if given:
             raise UsageError(f"{flag} is for one day: not with --from/--to")
     if not args.from_date:
-        raise UsageError("--to needs --from")
+        raise UsageError(f"{'--compare' if args.compare else '--to'} needs --from")
+    if args.compare:
+        from console.compare_cli import compare_main
+
+        return compare_main(args, instant_of(clock), emit)
     report = _make_period(args, instant_of(clock))
     if args.json:
         from console.sanitize import json_text
@@ -27,13 +33,6 @@ def period_main(args, clock: Callable[[], float], emit: Callable) -> ExitCode:
 
         emit(render_period(report))
     return report.exit_code
-
-
-def _day(flag: str, text: str, tz, now: float):
-    try:
-        return read_day(text, tz, now)
-    except ValueError as exc:
-        raise UsageError(f"{flag}: {exc}") from None
 
 
 def _make_period(args, now: float):
@@ -52,17 +51,17 @@ def _make_period(args, now: float):
     try:
         reader = open_store(resolve_store_path(args.store))
     except ReportUnavailable:
-        _day("--from", args.from_date, UTC, now)  # bad arguments are said first, store or none
+        read_flag_day("--from", args.from_date, UTC, now)  # bad arguments are said first, store or none
         if args.to_date:
-            _day("--to", args.to_date, UTC, now)
+            read_flag_day("--to", args.to_date, UTC, now)
         raise
     with contextlib.closing(reader):
         try:
             code = args.calendar or recorded_code(reader) or "XNYS"
             tz = recorded_timezone(reader, code) or get_calendar(code).tz
-            start = _day("--from", args.from_date, tz, now)
+            start = read_flag_day("--from", args.from_date, tz, now)
             end = (
-                _day("--to", args.to_date, tz, now)
+                read_flag_day("--to", args.to_date, tz, now)
                 if args.to_date
                 else datetime.fromtimestamp(now, tz).date()
             )
