@@ -189,6 +189,11 @@ def period_report(
             f"{start.isoformat()} to {end.isoformat()} is before the store's first record "
             f"({calendar.fmt(first, '%Y-%m-%d %H:%M %Z')})"
         )
+    sources = reader.sources()
+    if source is not None and source not in sources:
+        raise ReportUnavailable(
+            f"no loop named {source!r} in {reader.path} (sources: {', '.join(sources) or 'none'})"
+        )
     alive = _by_run()
     inputs: list[DayInputs] = []
     day = lo
@@ -199,6 +204,8 @@ def period_report(
                 load_day(reader, calendar, day, now, source, overrides, alive=alive, with_signals=False)
             )
         day += timedelta(days=1)
+    if not inputs:
+        raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
     inputs = _with_signals(reader, calendar, inputs, overrides or {})
     reports = [analyze(i) for i in inputs]
     rows = tuple(DayRow.of(r) for r in reports)

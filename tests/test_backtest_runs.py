@@ -210,4 +210,17 @@ async def test_the_console_and_its_date_browser_label_a_backtest(tmp_path: Path)
         assert "BACKTEST (simulated run)" in rendered(screen.query_one("#report"))
         await until(pilot, lambda: app.snapshot is not None, "the first snapshot")
         assert app.title == "Production Health · BACKTEST"
+        # The month view (m): the same period report as --from/--to, labelled too.
+        from console.screens.period import PeriodScreen
+
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, PeriodScreen), "the month view")
+        month = app.screen
+        await until(pilot, lambda: month.report is not None or month.error is not None, "the month")
+        assert month.error is None and month.title == "Production Health · month · BACKTEST"
+        text = rendered(month.query_one("#period-body"))
+        assert "PRODUCTION HEALTH: 2025-06-11 → 2025-06-11 · BACKTEST" in text
+        assert "2025-06-11 Wed" in text and "UPTIME_GAP" in text
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, "back to the browser")
         await pilot.press("q")

@@ -194,6 +194,7 @@ def test_the_command_line_text_and_json(awkward_week: Path) -> None:
         (("--to", "2025-11-24"), "--to needs --from"),
         (("--from", "2025-13-01"), "--from: not a date"),
         (("--from", "2025-01-01", "--to", "2025-02-01"), "before the store's first record"),
+        (("--from", "2025-11-24", "--source", "nope"), "no loop named 'nope'"),
     ],
 )
 def test_bad_ranges_are_one_line_and_exit_3(awkward_week: Path, extra, says) -> None:

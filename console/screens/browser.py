@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -27,27 +27,14 @@ from textual.widgets import Footer, Header, Input, Static
 
 from console.screens.context import ConsoleContext
 from console.styles import CHECK_STYLE, STATUS_STYLE
-from console.widgets._common import StepScroll
 from console.widgets.date_input import DateInput, DateValidator
+from console.widgets.report_view import ReportView
 from health.calendar import CalendarError
 from health.codes import CheckStatus
 from health.report import HealthReport
 
 WEEKDAY = "%a %Y-%m-%d"
 BROWSER_TITLE = "Production Health · date browser"
-
-
-class ReportView(StepScroll, VerticalScroll, inherit_bindings=False):
-    """The scrollable report. Only vertical keys: ←/→ belong to the date navigation."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "scroll_up", "Scroll up", show=False),
-        Binding("down,j", "scroll_down", "Scroll down", show=False),
-        Binding("pageup,b", "page_up", "Page up", show=False),
-        Binding("pagedown,space", "page_down", "Page down", show=False),
-        Binding("home", "scroll_home", "Top", show=False),
-        Binding("end", "scroll_end", "Bottom", show=False),
-    ]
 
 
 class ReportLoaded(Message):
@@ -98,6 +85,7 @@ class BrowserScreen(Screen):
         ),
         Binding("x", "cancel_diagnostics", "Cancel", tooltip="Cancel the running diagnostics"),
         Binding("r", "reload", "Reload", tooltip="Rebuild this date's report"),
+        Binding("m", "month", "Month", tooltip="This date's month: a row per day, the totals"),
         Binding(
             "escape",
             "back",
@@ -372,6 +360,11 @@ class BrowserScreen(Screen):
     def action_reload(self) -> None:
         if self.day is not None:
             self._load(self.day)
+
+    def action_month(self) -> None:
+        from console.screens.period import PeriodScreen
+
+        self.app.push_screen(PeriodScreen(self.ctx, self.day or self.today()))
 
     def action_goto(self) -> None:
         self.query_one("#goto", Input).focus()
