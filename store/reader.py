@@ -241,6 +241,18 @@ class StoreReader:
             (start, end, *params),
         )
 
+    _PIECE_RANGE = (
+        "SELECT count(*), min(at - data_ts), max(at - data_ts), min(data_ts), max(data_ts) "
+        "FROM signals INDEXED BY idx_signals_at WHERE at >= ?1 AND at < ?2 AND source = ?3"
+    )
+    _PIECE_COUNTS = (
+        "SELECT count(*), sum(age >= -?4 AND (age > ?5 OR coalesce(data_ts <= ?6, 0))), sum(age < -?4), "
+        "max(age), max(data_ts), sum(hours != 0 AND abs(age - hours * 3600) <= 120) FROM ("
+        "SELECT data_ts, at - data_ts AS age, round((at - data_ts) / 3600.0) AS hours "
+        "FROM signals INDEXED BY idx_signals_at WHERE at >= ?1 AND at < ?2 AND source = ?3)"
+    )
+    WHOLE_HOUR_FROM = 3600 - 120  # no age nearer 0 is a whole number of hours off, within 120 s
+
     def signal_summaries(
         self, pieces: Sequence[tuple[int, str, float, float, float | None, float, float]]
     ) -> dict[int, tuple[int, int, int, float | None, float | None, int]]:
@@ -248,33 +260,32 @@ class StoreReader:
         each (key, source, lo, hi, cutoff, max_age, tolerance), the signals of ``source`` with
         lo <= at < hi: (count, stale, future, max age, newest data_ts, whole-hour ages).
         Future: age < -tolerance; stale otherwise, when age > max_age or data_ts <= cutoff (a
-        NULL cutoff: no such rule); whole-hour ages: off by a non-zero whole number of hours,
-        within 120 s. A piece without signals is absent. Pieces share a key to add up."""
+        None cutoff: no such rule); whole-hour ages: off by a non-zero whole number of hours,
+        within 120 s. A piece without signals is absent; pieces sharing a key add up.
+
+        One index range scan per piece (INDEXED BY: with a join, the planner built an automatic
+        index over the whole table instead): first its range of ages and data times, which
+        settles a clean piece (every age within the limits, none a whole hour off, no data at or
+        before the cutoff: nothing stale, nothing future); only the others are counted row by row."""
         out: dict[int, tuple[int, int, int, float | None, float | None, int]] = {}
-        for n in range(0, len(pieces), 4000):  # 7 variables a piece, under SQLite's 32766
-            chunk = pieces[n : n + 4000]
-            values = ",".join(["(?,?,?,?,?,?,?)"] * len(chunk))
-            rows = self._q(
-                f"""WITH piece(k, src, lo, hi, cutoff, max_age, tol) AS (VALUES {values}),
-                aged AS (
-                    SELECT piece.k, piece.cutoff, piece.max_age, piece.tol, s.data_ts,
-                           s.at - s.data_ts AS age, round((s.at - s.data_ts) / 3600.0) AS hours
-                    FROM piece CROSS JOIN signals s INDEXED BY idx_signals_at  -- a range scan per piece
-                    ON s.at >= piece.lo AND s.at < piece.hi AND s.source = piece.src
-                )
-                SELECT k, count(*),
-                       sum(age >= -tol AND (age > max_age OR coalesce(data_ts <= cutoff, 0))),
-                       sum(age < -tol), max(age), max(data_ts),
-                       sum(hours != 0 AND abs(age - hours * 3600) <= 120)
-                FROM aged GROUP BY k""",
-                [v for p in chunk for v in p],
+        for key, source, lo, hi, cutoff, max_age, tol in pieces:
+            n, age_lo, age_hi, data_lo, data_hi = self._q(self._PIECE_RANGE, (lo, hi, source))[0]
+            if not n:
+                continue
+            clean = (
+                -tol <= age_lo
+                and age_hi <= max_age
+                and (cutoff is None or data_lo > cutoff)
+                and max(-age_lo, age_hi) < self.WHOLE_HOUR_FROM
             )
-            for k, count, stale, future, max_age, newest, whole in rows:
-                if k in out:
-                    c, st, fu, ma, ne, wh = out[k]
-                    max_age, newest = max(ma, max_age), max(ne, newest)
-                    count, stale, future, whole = c + count, st + stale, fu + future, wh + whole
-                out[k] = (count, stale, future, max_age, newest, whole)
+            if clean:
+                got = (n, 0, 0, age_hi, data_hi, 0)
+            else:
+                got = self._q(self._PIECE_COUNTS, (lo, hi, source, tol, max_age, cutoff))[0]
+            if key in out:
+                c, st, fu, ma, ne, wh = out[key]
+                got = (c + got[0], st + got[1], fu + got[2], max(ma, got[3]), max(ne, got[4]), wh + got[5])
+            out[key] = got
         return out
 
     def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
