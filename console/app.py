@@ -30,6 +30,7 @@ from textual.worker import get_current_worker
 
 from console.driver import guarded_driver
 from console.first_snapshot import FirstLook
+from console.screens.ack import AckRequest
 from console.screens.browser import BrowserScreen, ReportView
 from console.screens.context import ConsoleContext
 from console.screens.dashboard import DashboardScreen
@@ -44,6 +45,7 @@ from console.store_watch import (
     watchdog_running,
 )
 from console.terminal import TerminalGuard
+from console.widgets.issues_panel import IssuesPanel
 from console.widgets.status_line import alert_state
 from health.calendar import MarketCalendar, get_calendar
 from health.live import LiveSnapshot
@@ -160,6 +162,34 @@ class HealthConsole(App[int]):
         if message.state.kind != LIVE:
             self.sub_title = message.state.kind.replace("_", " ")
 
+    # -- the one write: an operator's ack (docs/CONTRACT.md §5) ----------------------------------
+    @work(thread=True, group="ack", name="ack", exit_on_error=False)
+    def write_ack(self, request: AckRequest) -> None:
+        """Off the UI thread, by its own short ``mode=rw`` connection (store/acks.py): never
+        creating the store, never through the watch's read-only one."""
+        from console.ack import who_am_i
+        from store.acks import AckError, write_ack
+
+        now = self.ctx.now()
+        try:
+            ack = write_ack(
+                self.ctx.store_path,
+                request.code,
+                request.source,
+                who_am_i(),
+                request.reason,
+                now,
+                now + request.seconds,
+            )
+        except AckError as exc:
+            self.call_from_thread(self.notify, self.ctx.relabel(str(exc)), severity="error", timeout=8)
+            return
+        until = self.ctx.calendar.fmt(ack.until, "%a %H:%M %Z")
+        self.call_from_thread(
+            self.notify, f"acknowledged {ack.code} ({ack.source or 'every loop'}) until {until}", timeout=5
+        )
+        self.store_watch.refresh()
+
     def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:  # type: ignore[override]
         self.store_watch.stop()
         if self.guard is not None:
@@ -194,6 +224,7 @@ class HealthConsole(App[int]):
                 [*self.BINDINGS, ("ctrl+p", "command_palette", "Command palette: every action by name")],
             ),
             ("Dashboard", list(DashboardScreen.BINDINGS)),
+            ("Issues panel", list(IssuesPanel.BINDINGS)),
             (
                 "Date browser",
                 [*BrowserScreen.BINDINGS, ("enter", "submit", "In the date field: go to that date")],
@@ -219,6 +250,11 @@ class HealthConsole(App[int]):
             )
         if isinstance(screen, DashboardScreen):
             yield SystemCommand("Pick a loop", "Which loop the panels show (s)", screen.action_pick_source)
+            yield SystemCommand(
+                "Acknowledge an alert",
+                "No pages about it until an expiry or until it resolves (a)",
+                screen.query_one(IssuesPanel).action_ack,
+            )
         yield SystemCommand("Refresh", "Re-read the store now (r)", self.action_refresh_store)
         yield SystemCommand("Help: every key", "The keys of every screen (?)", self.action_help)
         yield from super().get_system_commands(screen)

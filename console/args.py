@@ -60,6 +60,29 @@ _PERCENT = _number(0, 100, low_included=True, unit=" %")
 _SECONDS = _number(0, 24 * 3600, unit=" seconds")
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+MAX_ACK_DAYS = 7  # store/acks.py refuses longer: an ack is a snooze, not a switch
+
+
+def parse_duration(text: str) -> float:
+    """How long, as people type it: 30m, 2h, 1h30m, 90s, 1d; more than 0, at most 7 days."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or m is None or not any(m.groups()):
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 2h, 1h30m, 1d)")
+    d, h, mins, secs = (int(g or 0) for g in m.groups())
+    seconds = float(d * 86400 + h * 3600 + mins * 60 + secs)
+    if not 0 < seconds <= MAX_ACK_DAYS * 86400:
+        raise ValueError(f"must be more than 0 and at most {MAX_ACK_DAYS}d, got {text!r}")
+    return seconds
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -150,7 +173,14 @@ def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> 
         p.add_argument(
             "--notify",
             action="store_true",
-            help="send the day's summary to DISCORD_WEBHOOK_URL / HEALTH_WEBHOOK_URL (quiet on non-trading days)",
+            help="send the day's summary to DISCORD_WEBHOOK_URL / HEALTH_WEBHOOK_URL (quiet on non-trading days); "
+            "with --ready, the READY / NOT_READY notice",
+        )
+        p.add_argument(
+            "--ready",
+            action="store_true",
+            help="readiness for the session at hand (the next one, or the one in progress): the loop's "
+            "process, heartbeat and data, the clock, the store, the sinks; exit codes as the report's",
         )
     return p
 
@@ -178,6 +208,12 @@ def console_parser() -> ArgumentParser:
         action="store_true",
         help="print systemd units for the loop, the watchdog and the daily check, and exit",
     )
+    mode.add_argument(
+        "--ack",
+        metavar="CODE",
+        help="acknowledge an issue code's alert (with --for and --reason, optionally --source): "
+        "the watchdog stops repeating it until the expiry or until it resolves",
+    )
     p.add_argument(
         "--interval",
         type=_SECONDS,
@@ -202,6 +238,13 @@ def console_parser() -> ArgumentParser:
         help="write the metrics in node_exporter's textfile format to PATH after each evaluation (atomically)",
     )
     watch.add_argument(
+        "--ready-minutes",
+        type=_number(0, 24 * 60, low_included=True, unit=" minutes"),
+        metavar="MINUTES",
+        help="run the readiness check this long before each session's open and send READY / NOT_READY "
+        "(default 15; 0 turns it off)",
+    )
+    watch.add_argument(
         "--deadman-url",
         metavar="URL",
         help="ping this dead-man's switch (healthchecks.io-style: /start, a ping per evaluation, "
@@ -221,6 +264,18 @@ def console_parser() -> ArgumentParser:
         metavar="SECONDS",
         help="the loop unit's WatchdogSec= (default: 3 x the check interval the loop recorded, else 180)",
     )
+    ack = p.add_argument_group("acknowledge (--ack)")
+    ack.add_argument(
+        "--for",
+        dest="ack_for",
+        type=_duration,
+        metavar="DURATION",
+        help="how long: 30m, 2h, 1h30m, 1d (at most 7d); required, there is no ack without an expiry",
+    )
+    ack.add_argument(
+        "--reason", metavar="TEXT", help="why (stored, shown in the console and the report); required"
+    )
+    ack.add_argument("--by", metavar="NAME", help="who acknowledges (default: your login name)")
     p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
     add_report_args(p)
     return p
@@ -293,6 +348,24 @@ def parse_day(text: str | None, tz: tzinfo, now: float) -> date | None:
         return read_day(text, tz, now)
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
+
+
+def known_calendar(code: str):
+    """exchange_calendars' calendar ``code``; a bad code is a usage error."""
+    from health.calendar import CalendarError, get_calendar
+
+    try:
+        return get_calendar(code)
+    except CalendarError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def store_calendar_code(args: argparse.Namespace, reader) -> str:
+    """``--calendar``, else the one the store's loops recorded, else XNYS: read on the
+    connection the command already holds (health/loader.py)."""
+    from health.loader import recorded_code
+
+    return args.calendar or recorded_code(reader) or "XNYS"
 
 
 def read_flag_day(flag: str, text: str, tz: tzinfo, now: float) -> date:

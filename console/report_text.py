@@ -111,6 +111,14 @@ def render_report(report: HealthReport) -> RenderableType:
         )
         for r in x.lifecycle.restarts:
             rows.append(("Restart", clean(r.describe(lambda ts: _t(report, ts, "%H:%M:%S %Z")))))
+        for d in x.lifecycle.duplicates:
+            end = "now" if d.ongoing else _t(report, d.end, "%H:%M:%S")
+            rows.append(
+                (
+                    "Two processes",
+                    Text(clean(f"{d.who()}, {_t(report, d.start, '%H:%M:%S')}–{end}"), style="red"),
+                )
+            )
         for g in x.uptime.gaps:
             end = "now" if g.ongoing else _t(report, g.end, "%H:%M:%S")
             rows.append(
@@ -152,6 +160,18 @@ def render_report(report: HealthReport) -> RenderableType:
                 + ")"
             )
         rows.append(("Gate", gate))
+        if x.cadence is not None and x.cadence.cadence is not None:
+            judged = sum(1 for h in x.cadence.hours if h.qualifies and h.expected is not None)
+            below = len(x.cadence.below)
+            rows.append(
+                (
+                    "Cadence",
+                    Text(
+                        f"{x.cadence.cadence.describe()}; {judged} hour(s) judged, {below} below",
+                        style="red" if below else "",
+                    ),
+                )
+            )
         if x.gate.last_reason:
             rows.append(
                 (
@@ -182,12 +202,22 @@ def render_report(report: HealthReport) -> RenderableType:
             icon, style = ("✔", "green") if a.resolved else SEVERITY_STYLE.get(a.severity, ("●", ""))
             line = Text.assemble((f"{icon} ", style), f"{_t(report, a.at, '%H:%M:%S')} ")
             line.append(f"{a.code} {'resolved' if a.resolved else 'firing'}", style="bold")
-            line.append(f" ({clean(a.origin or 'monitor')}): {clean(a.message, one_line=True)}")
+            origin = clean(a.origin or "monitor")
+            if a.muted is not None:
+                origin += f", not paged: {clean(a.muted, one_line=True)}"
+            line.append(f" ({origin}): {clean(a.message, one_line=True)}")
             parts.append(Padding(line, (0, 0, 0, 2), expand=False))
         if len(alerts) > 10:
             parts.append(
                 Padding(Text(f"… {len(alerts) - 10} earlier", style="dim"), (0, 0, 0, 2), expand=False)
             )
+
+    if report.acks:
+        parts.append(_section("ACKNOWLEDGED"))
+        for state in report.acks:
+            line = Text("⏸ ", style="yellow" if state.in_force() else "dim")
+            line.append(clean(state.describe(report.tz), one_line=True))
+            parts.append(Padding(line, (0, 0, 0, 2), expand=False))
 
     parts.append(_section("RECOMMENDATIONS"))
     if not report.recommendations:

@@ -79,4 +79,17 @@ def backtest_recommendation(
                 "(or later) when the bar is used, never at its open"
             )
         return Recommendation(f"{sev}: Timing anomaly in the backtest{name}", tuple(steps), issue.code)
-    return None  # STORE_ERROR: the same advice as for a live loop
+    if group == IssueCode.DUPLICATE_LOOP:
+        d = x.lifecycle.duplicates[-1] if x.lifecycle.duplicates else None
+        since = f" from {_at(d.start, tz)}" if d is not None else ""
+        return Recommendation(
+            f"{sev}: Two runs of the backtest over the same hours{name}",
+            (
+                f"Two runs recorded the same simulated hours{since} into one store: this report counts "
+                "both runs' bars and signals",
+                "Leave `store_path` unset: each run of a backtest then starts its own file "
+                "(backtests/<source>.db) afresh; or give each run its own `source`",
+            ),
+            issue.code,
+        )
+    return None  # STORE_ERROR, NO_SIGNALS: the same advice as for a live loop

@@ -35,6 +35,8 @@ class IssueCode(StrEnum):
     TIMING_ANOMALY = "TIMING_ANOMALY"
     UNCLEAN_EXIT = "UNCLEAN_EXIT"
     STORE_ERROR = "STORE_ERROR"
+    NO_SIGNALS = "NO_SIGNALS"  # up, the gate allowing, yet a session hour below its cadence
+    DUPLICATE_LOOP = "DUPLICATE_LOOP"  # two live processes beat for one loop (source)
 
     @property
     def severity(self) -> Severity:
@@ -51,6 +53,9 @@ _ISSUE_SEVERITY = {
     IssueCode.TIMING_ANOMALY: Severity.WARNING,
     IssueCode.UNCLEAN_EXIT: Severity.WARNING,
     IssueCode.STORE_ERROR: Severity.CRITICAL,
+    IssueCode.NO_SIGNALS: Severity.WARNING,
+    # Two processes trading one strategy place every order twice: as urgent as a dead loop.
+    IssueCode.DUPLICATE_LOOP: Severity.CRITICAL,
 }
 
 
@@ -66,6 +71,13 @@ class Status(StrEnum):
     @property
     def exit_code(self) -> ExitCode:
         return ExitCode.for_status(self)
+
+
+class Readiness(StrEnum):
+    """The outcome of the readiness check before a session (health/readiness.py)."""
+
+    READY = "READY"
+    NOT_READY = "NOT_READY"
 
 
 class CheckStatus(StrEnum):

@@ -8,6 +8,8 @@ uptime-gap threshold for NO_ACTIVITY).
 
 from __future__ import annotations
 
+from health.intervals import merge
+
 
 def up_window(check_interval: float) -> float:
     """How long one beat keeps the loop up."""
@@ -36,3 +38,16 @@ def is_up(
 def is_silent(last_beat: float | None, now: float, limit: float) -> bool:
     """No activity at all, or none within ``limit`` seconds before ``now``."""
     return last_beat is None or now - last_beat > limit
+
+
+def up_intervals(spans, runs, default_interval: float, now: float) -> list[tuple[float, float]]:
+    """When the loop was up, merged: each span of beats keeps it up until its last beat's
+    window ends (its run's check interval and clean stop), never beyond ``now``. ``spans`` are
+    store SpanRecords, ``runs`` RunRecords by run id."""
+    ups = []
+    for span in spans:
+        run = runs.get(span.run_id)
+        interval = run.heartbeat_interval if run else default_interval
+        end = up_until(span.end, interval, run.stopped_at if run else None)
+        ups.append((span.start, min(end, now)))
+    return merge(ups)

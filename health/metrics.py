@@ -16,6 +16,8 @@ The names (docs/prometheus/ holds the scrape config and the alerting rules that 
 | production_health_rth_coverage_ratio | gauge | store, source |
 | production_health_status | gauge | store, source |
 | production_health_issues_firing | gauge | store, source, code |
+| production_health_processes | gauge | store, source |
+| production_health_expected_signals_per_hour | gauge | store, source |
 | production_health_signals_total | counter | store, source |
 | production_health_gate_decisions_total | counter | store, source, outcome, reason |
 | production_health_restarts_total | counter | store, source, exit |
@@ -107,6 +109,18 @@ def source_status(snap: LiveSnapshot | None, source: str) -> int:
     return int(worst)
 
 
+def live_processes(live, analysis, now: float) -> int:
+    """How many processes beat for the loop at ``now``: those of its ongoing duplicates
+    (health/analysis.py), else one if it is up."""
+    runs = {
+        run_id
+        for d in (analysis.lifecycle.duplicates if analysis is not None else ())
+        if d.ongoing
+        for run_id, _, _ in (d.first, d.second)
+    }
+    return len(runs) or int(live.up_at(now))
+
+
 class HealthCollector(Collector):
     """Builds the families at each scrape from ``views()`` and ``clock()``: ages and the
     market's countdowns are as of the scrape, the rest as of the watchdog's last look."""
@@ -153,6 +167,16 @@ class HealthCollector(Collector):
                 PREFIX + "issues_firing",
                 "1 while the watchdog's alert for this issue code is firing.",
                 labels=[*loop_labels, "code"],
+            ),
+            "processes": GaugeMetricFamily(
+                PREFIX + "processes",
+                "Processes beating for the loop now: 0 down, 1 up, 2 or more a duplicate (DUPLICATE_LOOP).",
+                labels=loop_labels,
+            ),
+            "cadence": GaugeMetricFamily(
+                PREFIX + "expected_signals_per_hour",
+                "Fewest signals a session hour of the loop should hold (set, or learned from its sessions).",
+                labels=loop_labels,
             ),
             "signals": CounterMetricFamily(
                 PREFIX + "signals", "Signals the loop recorded.", labels=loop_labels
@@ -203,9 +227,8 @@ class HealthCollector(Collector):
         if snap is None and not view.sources:
             f["status"].add_metric([store, ""], float(ExitCode.UNKNOWN))  # the store cannot be read
         live = {s.source: s for s in snap.sources} if snap is not None else {}
-        coverage = (
-            {x.source: x.uptime.rth_coverage_pct for x in snap.report.sources} if snap and snap.report else {}
-        )
+        analyses = {x.source: x for x in snap.report.sources} if snap and snap.report else {}
+        coverage = {name: x.uptime.rth_coverage_pct for name, x in analyses.items()}
         for source in view.sources:
             labels = [store, source]
             f["status"].add_metric(labels, float(source_status(snap, source)))
@@ -217,6 +240,10 @@ class HealthCollector(Collector):
                     f["activity"].add_metric(labels, s.last_beat)
                 if s.last_decision is not None and s.last_decision.last_data_ts is not None:
                     f["age"].add_metric(labels, max(0.0, now - s.last_decision.last_data_ts))
+                f["processes"].add_metric(labels, float(live_processes(s, analyses.get(source), snap.now)))
+            x = analyses.get(source)
+            if x is not None and x.cadence is not None and x.cadence.cadence is not None:
+                f["cadence"].add_metric(labels, x.cadence.cadence.per_hour)
             if coverage.get(source) is not None:
                 f["coverage"].add_metric(labels, coverage[source] / 100.0)
             counts = view.counts

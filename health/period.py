@@ -12,11 +12,13 @@ off by whole hours) has its signals read one by one, as the day report reads the
 from __future__ import annotations
 
 import contextlib
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from health.analysis import DayInputs, analyze, window
+from health.cadence import session_hours
 from health.calendar import MarketCalendar
 from health.codes import ExitCode, Status
 from health.loader import ReportUnavailable, load_day
@@ -239,49 +241,73 @@ def _by_run():
 def _with_signals(
     reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], overrides: dict
 ) -> list[DayInputs]:
-    """Each day's loops with their signals summed up by SQLite (module docstring)."""
+    """Each day's loops with their signals summed up by SQLite (module docstring). RTH pieces
+    are cut at the day's session hours, so that their counts also say how many signals each
+    hour held (health/cadence.py, NO_SIGNALS)."""
     pieces: list[tuple[int, str, float, float, float | None, float, float]] = []
-    keys: list[tuple[int, int]] = []  # (day index, source index) of each key // 2
+    owners: list[tuple[int, int, bool]] = []  # per piece key: (day index, source index, in RTH)
     for d, inp in enumerate(days):
         win_start, win_end, _ = window(inp.day, cal, inp.now)
-        rth = cal.rth_parts(win_start, win_end)
+        rth = _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, inp.day))
         outside = _complement([(a, b) for a, b, _ in rth], win_start, win_end)
         for s, src in enumerate(inp.sources):
             th = Thresholds.from_config(src.config, **overrides)
-            key = 2 * len(keys)
-            keys.append((d, s))
             limits = (th.max_data_age_seconds, th.future_tolerance_seconds)
-            pieces += [
-                (key + 1, src.source, a, b, None if c == float("-inf") else c, *limits) for a, b, c in rth
-            ]
-            pieces += [(key, src.source, a, b, None, *limits) for a, b in outside]
+            for a, b, c in rth:
+                pieces.append((len(owners), src.source, a, b, None if c == float("-inf") else c, *limits))
+                owners.append((d, s, True))
+            for a, b in outside:
+                pieces.append((len(owners), src.source, a, b, None, *limits))
+                owners.append((d, s, False))
     sums = reader.signal_summaries(pieces)
+    found: dict[tuple[int, int], list[tuple[float, bool, tuple]]] = {}
+    for key, got in sums.items():
+        d, s, in_rth = owners[key]
+        found.setdefault((d, s), []).append((pieces[key][2], in_rth, got))
     out = [list(inp.sources) for inp in days]
-    for n, (d, s) in enumerate(keys):
-        src = out[d][s]
-        rth, other = sums.get(2 * n + 1), sums.get(2 * n)
-        parts = [p for p in (rth, other) if p is not None]
-        total = sum(p[0] for p in parts)
-        whole = sum(p[5] for p in parts)
-        if total >= 3 and whole * 2 >= total:  # perhaps a whole-hour offset: as the day report
-            win_start, win_end, _ = window(days[d].day, cal, days[d].now)
-            out[d][s] = replace(src, signals=tuple(reader.signal_times(win_start, win_end, src.source)))
-            continue
-        ages = [p[3] for p in parts if p[3] is not None]
-        newest = [p[4] for p in parts if p[4] is not None]
-        summary = Signals(
-            total=total,
-            rth=rth[0] if rth else 0,
-            after_hours=total - (rth[0] if rth else 0),
-            stale=sum(p[1] for p in parts),
-            future=sum(p[2] for p in parts),
-            max_data_age=max(ages) if ages else None,
-            median_data_age=None,
-            newest_data_ts=max(newest) if newest else None,
-            hourly={},
-        )
-        out[d][s] = replace(src, signal_summary=summary)
+    for d, inp in enumerate(days):
+        for s, src in enumerate(inp.sources):
+            parts = found.get((d, s), [])
+            total = sum(p[0] for _, _, p in parts)
+            if total >= 3 and sum(p[5] for _, _, p in parts) * 2 >= total:
+                # Perhaps a whole-hour offset: its hours are told from each signal, as the day report does.
+                win_start, win_end, _ = window(inp.day, cal, inp.now)
+                out[d][s] = replace(src, signals=tuple(reader.signal_times(win_start, win_end, src.source)))
+                continue
+            rth = sum(p[0] for _, in_rth, p in parts if in_rth)
+            ages = [p[3] for _, _, p in parts if p[3] is not None]
+            newest = [p[4] for _, _, p in parts if p[4] is not None]
+            summary = Signals(
+                total=total,
+                rth=rth,
+                after_hours=total - rth,
+                stale=sum(p[1] for _, _, p in parts),
+                future=sum(p[2] for _, _, p in parts),
+                max_data_age=max(ages) if ages else None,
+                median_data_age=None,
+                newest_data_ts=max(newest) if newest else None,
+                hourly={},
+            )
+            counts = tuple(sorted((lo, p[0]) for lo, in_rth, p in parts if in_rth))
+            out[d][s] = replace(src, signal_summary=summary, signal_counts=counts)
     return [replace(inp, sources=tuple(srcs)) for inp, srcs in zip(days, out, strict=True)]
+
+
+def _hour_edges(cal: MarketCalendar, day: date) -> list[float]:
+    """Where the day's session hours begin and end (health/cadence.py's hours)."""
+    sess = cal.session(day)
+    if sess is None:
+        return []
+    return sorted({t for h in session_hours(sess) for part in h.parts for t in part})
+
+
+def _cut(pieces: list[tuple[float, float, float]], edges: list[float]) -> list[tuple[float, float, float]]:
+    """The pieces cut at every edge inside them."""
+    out = []
+    for a, b, c in pieces:
+        cuts = [a, *(t for t in edges if a < t < b), b]
+        out += [(lo, hi, c) for lo, hi in itertools.pairwise(cuts)]
+    return out
 
 
 def _complement(parts: list[tuple[float, float]], lo: float, hi: float) -> list[tuple[float, float]]:

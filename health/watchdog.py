@@ -10,18 +10,23 @@ and calls :meth:`Watchdog.run`.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 
-from health.alerts import AlertEngine, Condition, evaluate_conditions
+from health.alert_engine import MARKET_CLOSED, AlertEngine, Transition
+from health.alerts import Condition, evaluate_conditions
 from health.calendar_record import calendar_for
 from health.codes import IssueCode
 from health.live import take_snapshot
+from health.readiness import READY_MINUTES, ReadinessResult, check_readiness, due_session
+from health.readiness import lines as readiness_lines
 from health.sdnotify import SdNotifier
-from health.sinks import Notification, SinkDispatcher
+from health.sinks import CatchUpDigest, Notification, ReadinessNotice, SinkDispatcher
 from store.alert_log import AlertLog
 from store.paths import file_identity, resolve_store_path
 from store.reader import StoreReader, StoreUnavailable
@@ -46,17 +51,24 @@ class Watchdog:
         say: Callable[[str], None] = _stderr_line,
         metrics: bool = False,
         deadman=None,
+        ready_minutes: float | None = READY_MINUTES,
     ):
         """``metrics``: keep the store's counts for the Prometheus view (health/metrics.py);
-        ``deadman``: a health/deadman.py Deadman pinged after every evaluation."""
+        ``deadman``: a health/deadman.py Deadman pinged after every evaluation;
+        ``ready_minutes``: the readiness check this long before each session (None: never)."""
         self.store = resolve_store_path(store)
+        self.environ = environ
+        self.ready_minutes = ready_minutes
+        self._ready_done: set[str] = set()  # sessions (YYYY-MM-DD) whose readiness was sent
+        # health/readiness.py's hooks, replaced in tests: process, NTP, the sinks' probe
+        self.readiness_hooks: dict = {}
         self.say = say
         self.calendar_code = calendar_code
         self.interval = interval
         self.clock = clock
         self.stop = threading.Event()
         self.alert_log = AlertLog(self.store)
-        self._alert_ids: dict[int, int | None] = {}
+        self._alert_ids: dict[int, list[int | None]] = {}  # the items in the sinks' queues
         self.dispatcher = SinkDispatcher.from_env(environ, on_delivery=self._delivered)
         self.engine: AlertEngine | None = None
         self.reader: StoreReader | None = None
@@ -97,15 +109,19 @@ class Watchdog:
         self._restore(reader)
 
     def _restore(self, reader: StoreReader) -> None:
-        """Carry firing state over a restart of the watchdog, so nothing is sent twice."""
+        """Carry the state over a restart of the watchdog, so nothing is sent twice: what
+        fires, what is held (recorded while muted, not paged yet), and when each condition last
+        resolved (which ends the acks made before it)."""
         now = self.clock()
         latest = {}
         for a in reader.alerts(now - RESTORE_SECONDS, now + 1):
             if a.origin == "watchdog":
                 latest[(a.source, a.code)] = a
+                if a.resolved:
+                    self.engine.restore((a.source, a.code), a.at, a.message, resolved_at=a.at)
         for key, a in latest.items():
             if not a.resolved:
-                self.engine.restore(key, a.at, a.message)
+                self.engine.restore(key, a.at, a.message, muted=a.muted)
 
     def interval_now(self, reader: StoreReader | None) -> float:
         if self.interval:
@@ -129,6 +145,7 @@ class Watchdog:
             now = self.clock()
             snap = take_snapshot(reader, self.calendar, now)
             conditions = evaluate_conditions(snap)
+            acks = reader.acks(now, now + 1)
             if self.metrics:
                 self._count(reader)
             if self._read_error not in (None, "missing"):
@@ -137,6 +154,7 @@ class Watchdog:
             conditions.append(
                 Condition("watchdog", IssueCode.STORE_ERROR, False, "the watchdog reads the store")
             )
+            self._readiness(reader, now)
         except StoreUnavailable as exc:
             if self._read_error != str(exc):
                 self.say(f"cannot read the health store: {exc}")
@@ -153,19 +171,92 @@ class Watchdog:
                 )
             ]
             snap = None
-        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open))
+            acks = ()  # unreadable: the engine keeps the acks' effect on what already fires
+        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open), acks)
         if self.metrics:
             self._set_view(snap)
+        self._hand_out(transitions, now)
+        return transitions
+
+    def _hand_out(self, transitions: list[Transition], now: float) -> None:
+        """Every transition is recorded and said; the paged ones go to the sinks — those
+        caught up at the open (held while the market was closed) together, as one digest."""
+        digest: list[tuple[Notification, int | None, float]] = []
         for t in transitions:
             a = t.alert
+            note = ""
+            if t.muted is not None:
+                note = f" [not paged: {t.muted}]"
+            elif t.caught_up:
+                note = f" [caught up: held since {datetime.fromtimestamp(t.held_since, a.at.tzinfo):%a %H:%M %Z}]"
             self.say(
-                f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({a.source}): {a.message}"
+                f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({a.source}){note}: {a.message}"
             )
-            alert_id = self.alert_log.record_alert(a.source, a.code, a.severity, a.message, now, a.resolved)
+            detail = None
+            if t.muted is not None:
+                detail = json.dumps({"muted": t.muted})
+            elif t.caught_up:
+                detail = json.dumps({"held_since": t.held_since, "held_why": t.held_why})
+            alert_id = self.alert_log.record_alert(
+                a.source, a.code, a.severity, a.message, now, a.resolved, detail
+            )
+            if not t.paged:
+                continue
             item = Notification(a, t.first_step)
-            self._alert_ids[id(item)] = alert_id
+            if t.caught_up and t.held_why == MARKET_CLOSED:
+                digest.append((item, alert_id, t.held_since))
+                continue
+            self._alert_ids[id(item)] = [alert_id]
             self.dispatcher.submit(item)
-        return transitions
+        if digest:
+            tz = digest[0][0].alert.at.tzinfo
+            item = CatchUpDigest(
+                at=datetime.fromtimestamp(now, tz),
+                alerts=tuple(n for n, _, _ in digest),
+                since=datetime.fromtimestamp(min(h for _, _, h in digest), tz),
+            )
+            self._alert_ids[id(item)] = [i for _, i, _ in digest]
+            self.dispatcher.submit(item)
+
+    # -- readiness before the open (health/readiness.py) ----------------------------------
+    def _readiness(self, reader: StoreReader, now: float) -> ReadinessResult | None:
+        """Once per session, within ``ready_minutes`` of its open: check, record, send."""
+        if not self.ready_minutes:
+            return None
+        session = due_session(self.calendar, now, self.ready_minutes)
+        if session is None:
+            return None
+        day = session.day.isoformat()
+        if day in self._ready_done:
+            return None
+        self._ready_done.add(day)
+        if any(status for _, status in reader.notices("readiness", day)):
+            return None  # sent by this watchdog before a restart
+        result = check_readiness(
+            reader, self.calendar, now, session, environ=self.environ, **self.readiness_hooks
+        )
+        self.say(
+            f"{datetime.fromtimestamp(now, self.calendar.tz).isoformat(timespec='seconds')} {result.headline()}"
+        )
+        for line in readiness_lines(result):
+            self.say(f"  {line}")
+        self.alert_log.record_notice(
+            "readiness", self.calendar.code, day, now, result.status, json.dumps(result.to_json()["checks"])
+        )
+        tz = self.calendar.tz
+        self.dispatcher.submit(
+            ReadinessNotice(
+                status=result.status,
+                headline=result.headline(),
+                calendar=self.calendar.code,
+                session_open=datetime.fromtimestamp(session.open_ts, tz),
+                at=datetime.fromtimestamp(now, tz),
+                lines=tuple(readiness_lines(result)),
+                checks=len(result.checks),
+                warnings=bool(result.not_passed),
+            )
+        )
+        return result
 
     # -- the Prometheus view (health/metrics.py) ------------------------------------------
     def _count(self, reader: StoreReader) -> None:
@@ -206,8 +297,9 @@ class Watchdog:
         return f"watching {self.store}; firing: {', '.join(firing) or 'nothing'}"
 
     def _delivered(self, sink: str, item, ok: bool, status, detail: str) -> None:
-        alert_id = self._alert_ids.pop(id(item), None)
-        self.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, "alert")
+        kind = {CatchUpDigest: "digest", ReadinessNotice: "readiness"}.get(type(item), "alert")
+        for alert_id in self._alert_ids.pop(id(item), None) or [None]:
+            self.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, kind)
         if not ok:
             self.say(f"delivery to {sink} failed: {detail}")
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from store.acks import AckRecord, ack_from_row
 from store.calendars import CalendarHeader, CalendarRows, read_header, read_rows
 from store.paths import file_identity
 from store.records import (
@@ -288,6 +289,19 @@ class StoreReader:
             out[key] = got
         return out
 
+    def signal_counts(
+        self, start: float, end: float, source: str | None = None, width: int = 60
+    ) -> list[tuple[float, int]]:
+        """(bucket start, signals) per ``width`` seconds with any: many sessions' counts
+        without a row per signal."""
+        cond, params = self._src(source)
+        rows = self._q(
+            f"SELECT CAST(at / ? AS INTEGER) AS b, count(*) FROM signals WHERE at >= ? AND at < ?{cond} "
+            "GROUP BY b ORDER BY b",
+            (width, start, end, *params),
+        )
+        return [(float(b * width), n) for b, n in rows]
+
     def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
         """(at, data_ts) of the newest signals, newest first, by the ``at`` index."""
         cond, params = self._src(source)
@@ -335,6 +349,36 @@ class StoreReader:
     def calendar_rows(self, header: CalendarHeader) -> CalendarRows | None:
         try:
             return read_rows(self.conn, header)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
+
+    # -- operators' acks and the watchdog's notices (store/schema.py: _acks_and_notices) --
+    def acks(self, start: float, end: float) -> list[AckRecord]:
+        """Acks in force at some point of [start, end), oldest first; none in a store that
+        predates them."""
+        return [
+            ack_from_row(r)
+            for r in self._q_optional(
+                'SELECT id, code, source, "by", reason, at, until FROM acks WHERE until > ? AND at < ? '
+                "ORDER BY at, id",
+                (start, end),
+            )
+        ]
+
+    def notices(self, kind: str, session: str) -> list[tuple[float, str]]:
+        """(at, status) of the watchdog's notices of ``kind`` about ``session`` (YYYY-MM-DD)."""
+        return self._q_optional(
+            "SELECT at, status FROM notices WHERE kind = ? AND session = ? ORDER BY at", (kind, session)
+        )
+
+    def _q_optional(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        """A query on a table an older store lacks: no such table reads as no rows."""
+        try:
+            return self.conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
 

@@ -79,6 +79,10 @@ def test_the_store_defaults_to_a_file_named_for_the_run_and_a_rerun_starts_it_af
         with backtest(clock, store_path=str(mine)) as mon:
             drive(mon, clock, at(DAY, 9, 40))
     assert count(mine, "runs") == 2
+    # Both runs' hours in one report: said as a backtest's rerun, not as two processes to kill.
+    report = build_report(mine, DAY, "XNYS", now=time.time()).to_json()
+    (dup,) = [r for r in report["recommendations"] if r.get("code") == "DUPLICATE_LOOP"]
+    assert "Two runs of the backtest" in dup["title"] and "kill" not in " ".join(dup["steps"])
 
 
 def test_memory_keeps_nothing_and_still_gates(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

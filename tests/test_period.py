@@ -28,18 +28,20 @@ NOW = at(date(2025, 12, 3), 12, 0)
 
 def _day(mon, clock: SimClock, day: date, start: tuple[int, int], end: tuple[int, int], **kw) -> None:
     clock.now = max(clock.now, at(day, *start))
-    run_loop(mon, clock, at(day, *end), signal_every=5, **kw)
+    kw.setdefault("signal_every", 5)
+    run_loop(mon, clock, at(day, *end), **kw)
 
 
 @pytest.fixture(scope="module")
 def awkward_week(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Thanksgiving week on XNYS, one loop:
-    Mon healthy, and a signal after the close; Tue down 11:00-12:00; Wed down from 15:00 until
+    Mon healthy, and a signal after the close; Tue down 11:00-12:00; Wed idle until 10:45 (one
+    signal an hour, 6 expected: NO_SIGNALS), then down from 15:00 until
     Fri 10:00 (Thanksgiving between, Friday an early close at 13:00); Mon trades on 2-hour-old
     data without asking the gate; Tue's data is stamped 5 h ahead (naive UTC read as New York)."""
     store = tmp_path_factory.mktemp("period") / "health.db"
     clock = SimClock(at(FIRST, 9, 0))
-    with monitor(store, clock) as mon:
+    with monitor(store, clock, min_signals_per_hour=6) as mon:
         _day(mon, clock, FIRST, (9, 0), (16, 30))
         clock.now = at(FIRST, 18, 0)
         mon.record_signal("AAPL", clock.now - 5)
@@ -47,7 +49,8 @@ def awkward_week(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _day(mon, clock, tue, (9, 0), (11, 0))
         _day(mon, clock, tue, (12, 0), (16, 30))
         wed = FIRST + timedelta(days=2)
-        _day(mon, clock, wed, (9, 0), (15, 0))
+        _day(mon, clock, wed, (9, 0), (10, 45), signal_every=60)
+        _day(mon, clock, wed, (10, 45), (15, 0))
         fri = FIRST + timedelta(days=4)
         _day(mon, clock, fri, (10, 0), (13, 30))
         _day(mon, clock, date(2025, 12, 1), (9, 0), (16, 30), data_lag=7200.0, gate=False)
@@ -79,6 +82,7 @@ def test_each_day_says_what_its_own_report_says(awkward_week: Path) -> None:
     assert not thanksgiving.trading_day and thanksgiving.status == Status.CLOSED
     assert IssueCode.AFTER_HOURS_SIGNALS in {i.code for i in by_day[FIRST].issues}
     assert by_day[date(2025, 12, 1)].status == Status.UNHEALTHY  # stale data
+    assert IssueCode.NO_SIGNALS in {i.code for i in by_day[date(2025, 11, 26)].issues}  # hours from SQLite
     assert by_day[date(2025, 12, 1)].signals_stale == by_day[date(2025, 12, 1)].signals > 0
     offset = [i for i in by_day[LAST].issues if i.code == IssueCode.TIMING_ANOMALY]
     assert offset and "5h 00m" in offset[0].message  # the whole-hour path: signals read one by one

@@ -23,6 +23,7 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
+from console.screens.ack import AckChoice, AckRequest, AckScreen
 from console.screens.source_picker import SourcePicker
 from console.store_watch import LIVE, STARTING, StoreState
 from console.widgets import (
@@ -34,7 +35,9 @@ from console.widgets import (
     StatusLine,
     UptimePanel,
 )
+from console.widgets._common import hms
 from console.widgets.source_overview import overview_rows
+from health.acks import in_force
 from health.calendar import MarketCalendar
 from health.live import LiveSnapshot, LiveSource
 
@@ -166,6 +169,7 @@ class DashboardScreen(Screen):
         issues = self.query_one(IssuesPanel)
         issues.multi = len(snapshot.sources) > 1
         issues.issues = report.issues if report else ()
+        issues.acks = report.acks if report else ()
         issues.alerts = snapshot.alerts
         issues.status = report.status if report else None
         for panel in (uptime, age, gating):
@@ -186,3 +190,36 @@ class DashboardScreen(Screen):
 
     def on_source_overview_selected(self, event: SourceOverview.Selected) -> None:
         self.selected = event.source
+
+    def on_issues_panel_ack_requested(self, event: IssuesPanel.AckRequested) -> None:
+        """``a`` in the issues panel: which alert, for how long, why (console/screens/ack.py);
+        the app writes the ack (the only thing the console ever writes, docs/CONTRACT.md §5)."""
+        choices = ack_choices(self.snapshot)
+        if not choices:
+            self.notify("nothing to acknowledge: no issue and no alert firing today", severity="warning")
+            return
+
+        def chosen(request: AckRequest | None) -> None:
+            if request is not None:
+                self.app.write_ack(request)
+
+        self.app.push_screen(AckScreen(choices), chosen)
+
+
+def ack_choices(snapshot: LiveSnapshot | None) -> list[AckChoice]:
+    """Today's issues and the watchdog's firing alerts, one choice per (loop, code)."""
+    if snapshot is None:
+        return []
+    report = snapshot.report
+    acks = report.acks if report else ()
+    out: dict[tuple, AckChoice] = {}
+    tz = snapshot.tz
+    pairs = [(i.source, i.code, i.message) for i in (report.issues if report else ())]
+    pairs += [(a.source, a.code, a.message) for a in snapshot.firing]
+    for source, code, message in pairs:
+        if (source, code) in out:
+            continue
+        acked = in_force(acks, source, code)
+        until = None if acked is None else f"by {acked.ack.by} until {hms(acked.ack.until, tz, '%a %H:%M')}"
+        out[(source, code)] = AckChoice(code, source, message, until)
+    return list(out.values())
