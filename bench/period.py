@@ -61,7 +61,9 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     now = time.time()
     reader = open_store(year)
     cal = calendar_for(reader, "XNYS", start, now)
-    orig = (period.load_day, period.analyze, reader.signal_summaries)
+    spent["the cadence learned per day and loop"] = 0.0
+    orig = (period.load_day, period.analyze, reader.signal_summaries, period._learn_cadences)
+    period._learn_cadences = timed("the cadence learned per day and loop", period._learn_cadences)
     period.load_day = timed("load_day (queries, per day)", period.load_day)
     period.analyze = timed("analyze (per day)", analysis.analyze)
     reader.signal_summaries = timed("signal_summaries (SQLite)", reader.signal_summaries)
@@ -70,7 +72,7 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
         period.period_report(reader, cal, start, end, now)
         spent["total"] = time.perf_counter() - t0
     finally:
-        period.load_day, period.analyze, _ = orig
+        period.load_day, period.analyze, _, period._learn_cadences = orig
         reader.close()
     return spent
 
@@ -156,7 +158,9 @@ def main() -> None:
         "which settles a clean piece; only the others counted row by row), never read into Python. "
         "The floor of that scan is SQLite's row lookup per signal (the store's only signal index "
         "is on `at`; `source` and `data_ts` come from the table): about 0.25 s for 1M signals, "
-        "twice one day's whole report. The 2x target needs aggregates the recorder writes "
+        "twice one day's whole report. Each day's NO_SIGNALS cadence is learned from its last ten "
+        "sessions as the day report learns it (health/cadence.py), from rows read once for the "
+        "period (health/period_cadence.py), yet judged again per day. The 2x target needs aggregates the recorder writes "
         "(per-bucket signal counts, as it does for the gate): a schema change, not made here.",
         "",
     ]

@@ -8,7 +8,7 @@ import time
 from datetime import date, datetime, timedelta
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
-from health.cadence import LOOKBACK_SESSIONS, Cadence, judge_hours, learn
+from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, judge_hours, learn
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
 from health.calendar_record import calendar_for
 from health.liveness import up_intervals
@@ -38,8 +38,8 @@ def load_day(
     alive=process_alive,
     with_signals: bool = True,
 ) -> DayInputs:
-    """The day's inputs from the store; ``with_signals=False`` leaves the signals out, for a
-    caller that sums them up in SQLite (health/period.py)."""
+    """The day's inputs from the store; ``with_signals=False`` leaves the signals and the
+    learned cadence out, for a caller that sums them up in SQLite (health/period.py)."""
     calendar.check_range(day)
     win_start, win_end, _ = window(day, calendar, now)
     first = reader.first_record_at()
@@ -86,7 +86,10 @@ def load_day(
                 latest_run=config_run,
                 previous_run=previous,
                 previous_last_beat=previous_beat,
-                cadence=expected_cadence(reader, calendar, day, name, config_run.config),
+                # health/period.py learns it for a whole period at once.
+                cadence=expected_cadence(reader, calendar, day, name, config_run.config)
+                if with_signals
+                else None,
             )
         )
     if not inputs:
@@ -226,6 +229,7 @@ def _learn_cadence(reader: StoreReader, calendar: MarketCalendar, day: date, sou
         return None
     default = Thresholds.from_config(next(iter(runs.values())).config).check_interval_seconds
     up = up_intervals(reader.spans(start, end, source, slack=MAX_INTERVAL_SLACK), runs, default, end)
-    gate = reader.gate(start, end, source)
+    # Only the data refusals count (judge_hours filters them again): filtered once, not per session.
+    gate = [g for g in reader.gate(start, end, source) if not g.allowed and g.code in DATA_REFUSALS]
     counts = reader.signal_counts(start, end, source)
     return learn([judge_hours(s, s.close_ts, counts, up, gate, None) for s in sessions])

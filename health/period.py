@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -21,7 +22,8 @@ from health.analysis import DayInputs, analyze, window
 from health.cadence import session_hours
 from health.calendar import MarketCalendar
 from health.codes import ExitCode, Status
-from health.loader import ReportUnavailable, load_day
+from health.loader import LOOKBACK_DAYS, ReportUnavailable, expected_cadence, load_day
+from health.period_cadence import RangeReader
 from health.process import process_alive
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
 from store.reader import StoreReader
@@ -208,7 +210,11 @@ def period_report(
         day += timedelta(days=1)
     if not inputs:
         raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
-    inputs = _with_signals(reader, calendar, inputs, overrides or {})
+    lookback = [lo - timedelta(days=k) for k in range(LOOKBACK_DAYS + 2, 0, -1)]
+    lookback = [d for d in lookback if calendar.first_day <= d]
+    inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback)
+    span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
+    inputs = _learn_cadences(reader, calendar, inputs, counts, span)
     reports = [analyze(i) for i in inputs]
     rows = tuple(DayRow.of(r) for r in reports)
     return PeriodReport(
@@ -239,11 +245,12 @@ def _by_run():
 
 
 def _with_signals(
-    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], overrides: dict
-) -> list[DayInputs]:
-    """Each day's loops with their signals summed up by SQLite (module docstring). RTH pieces
-    are cut at the day's session hours, so that their counts also say how many signals each
-    hour held (health/cadence.py, NO_SIGNALS)."""
+    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], overrides: dict, lookback: list[date]
+) -> tuple[list[DayInputs], dict[str, list[tuple[float, int]]]]:
+    """Each day's loops with their signals summed up by SQLite (module docstring), and each
+    loop's signals per piece of RTH over the period and the ``lookback`` days before it. RTH
+    pieces are cut at the sessions' hours, so that their counts also say how many signals each
+    session hour held (health/cadence.py, NO_SIGNALS)."""
     pieces: list[tuple[int, str, float, float, float | None, float, float]] = []
     owners: list[tuple[int, int, bool]] = []  # per piece key: (day index, source index, in RTH)
     for d, inp in enumerate(days):
@@ -259,11 +266,22 @@ def _with_signals(
             for a, b in outside:
                 pieces.append((len(owners), src.source, a, b, None, *limits))
                 owners.append((d, s, False))
+    names = sorted({src.source for inp in days for src in inp.sources})
+    for day in lookback:  # counted only: no limit to judge by
+        win_start, win_end, _ = window(day, cal, days[0].now)
+        for a, b, _ in _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, day)):
+            for n, name in enumerate(names):
+                pieces.append((len(owners), name, a, b, None, math.inf, math.inf))
+                owners.append((-1, n, True))
     sums = reader.signal_summaries(pieces)
     found: dict[tuple[int, int], list[tuple[float, bool, tuple]]] = {}
+    counts: dict[str, list[tuple[float, int]]] = {}
     for key, got in sums.items():
         d, s, in_rth = owners[key]
-        found.setdefault((d, s), []).append((pieces[key][2], in_rth, got))
+        if in_rth:
+            counts.setdefault(pieces[key][1], []).append((pieces[key][2], got[0]))
+        if d >= 0:
+            found.setdefault((d, s), []).append((pieces[key][2], in_rth, got))
     out = [list(inp.sources) for inp in days]
     for d, inp in enumerate(days):
         for s, src in enumerate(inp.sources):
@@ -288,17 +306,36 @@ def _with_signals(
                 newest_data_ts=max(newest) if newest else None,
                 hourly={},
             )
-            counts = tuple(sorted((lo, p[0]) for lo, in_rth, p in parts if in_rth))
-            out[d][s] = replace(src, signal_summary=summary, signal_counts=counts)
-    return [replace(inp, sources=tuple(srcs)) for inp, srcs in zip(days, out, strict=True)]
+            pairs = tuple(sorted((lo, p[0]) for lo, in_rth, p in parts if in_rth))
+            out[d][s] = replace(src, signal_summary=summary, signal_counts=pairs)
+    return [replace(inp, sources=tuple(srcs)) for inp, srcs in zip(days, out, strict=True)], counts
+
+
+def _learn_cadences(
+    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], counts: dict, span: tuple[float, float]
+) -> list[DayInputs]:
+    """Each loop's expected cadence on each day, as the day report learns it (health/loader.py),
+    from the period's rows read once (health/period_cadence.py)."""
+    ranged = {name: RangeReader(reader, name, *span, pairs) for name, pairs in counts.items()}
+    out = []
+    for inp in days:
+        srcs = []
+        for src in inp.sources:
+            rr = ranged.get(src.source) or RangeReader(reader, src.source, *span, [])
+            ranged[src.source] = rr
+            srcs.append(replace(src, cadence=expected_cadence(rr, cal, inp.day, src.source, src.config)))
+        out.append(replace(inp, sources=tuple(srcs)))
+    return out
 
 
 def _hour_edges(cal: MarketCalendar, day: date) -> list[float]:
-    """Where the day's session hours begin and end (health/cadence.py's hours)."""
-    sess = cal.session(day)
-    if sess is None:
-        return []
-    return sorted({t for h in session_hours(sess) for part in h.parts for t in part})
+    """Where the hours of the sessions that may reach into ``day``'s window begin and end
+    (health/cadence.py's hours; an overnight session is labelled the day after its open)."""
+    edges: set[float] = set()
+    for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        if cal.first_day <= d <= cal.last_day and (sess := cal.session(d)) is not None:
+            edges.update(t for h in session_hours(sess) for part in h.parts for t in part)
+    return sorted(edges)
 
 
 def _cut(pieces: list[tuple[float, float, float]], edges: list[float]) -> list[tuple[float, float, float]]:

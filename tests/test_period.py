@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from test_cli import assert_unknown, run
 
+from health import loader
 from health.calendar import get_calendar
 from health.codes import ExitCode, IssueCode, Status
 from health.loader import build_report, open_store
@@ -68,6 +69,7 @@ def _period(store: Path, start: date, end: date, code: str = "XNYS", now: float 
 
 def _assert_each_day_as_its_report(store: Path, p: PeriodReport, code: str = "XNYS") -> None:
     assert p.days
+    loader._learned.clear()  # the cadence the period learned must not stand in for the day's own
     for row in p.days:
         expected = DayRow.of(build_report(store, row.day, code, now=p.now))
         assert row == expected, row.day
@@ -205,3 +207,30 @@ def test_bad_ranges_are_one_line_and_exit_3(awkward_week: Path, extra, says) -> 
     r = run("--store", str(awkward_week), NOW_FLAG, *extra)
     assert_unknown(r)
     assert says in r.stderr
+
+
+@pytest.mark.parametrize("code", ["XNYS", "CMES"])
+def test_the_cadence_learned_from_past_sessions_as_the_day_report_learns_it(
+    tmp_path: Path, code: str
+) -> None:
+    """Three weeks of sessions at a cadence that changes week to week, then idle hours: each
+    day's NO_SIGNALS names the cadence it learned from its own last ten sessions (CMES' run
+    overnight, across the calendar days), and the period's must be the same."""
+    cal = get_calendar(code)
+    sessions = cal.sessions_between(date(2025, 4, 28), date(2025, 5, 16))
+    store = tmp_path / "health.db"
+    clock = SimClock(sessions[0].open_ts)
+    with monitor(store, clock, calendar=code) as mon:
+        for i, sess in enumerate(sessions):
+            clock.now = sess.open_ts
+            every = (2, 3, 4)[i // 5 % 3]
+            if i >= len(sessions) - 5:  # the last five: two slow hours, 4 h before the close
+                run_loop(mon, clock, sess.close_ts - 4 * 3600, signal_every=every)
+                run_loop(mon, clock, sess.close_ts - 2 * 3600, signal_every=60)
+            run_loop(mon, clock, sess.close_ts, signal_every=every)
+    first, last = sessions[-6].day, sessions[-1].day
+    p = _period(store, first, last, code, sessions[-1].close_ts + 86400)
+    _assert_each_day_as_its_report(store, p, code)
+    idle = [i for d in p.days for i in d.issues if i.code == IssueCode.NO_SIGNALS]
+    assert len(idle) >= 3 and all("expected cadence of" in i.message for i in idle)
+    assert len({i.message.split("cadence of ")[1].split(":")[0] for i in idle}) >= 2  # learned anew each day
