@@ -85,7 +85,7 @@ class Incident:
 
     source: str
     start: float  # the last heartbeat before the silence (the failure)
-    end: float  # the first heartbeat after it (the recovery); now, while still ongoing
+    end: float  # the first heartbeat after it (the recovery); the period's end, if ongoing
     rth_seconds: float  # RTH lost: the downtime
     ongoing: bool
 
@@ -227,7 +227,9 @@ def period_report(
         store_path=str(reader.path),
         source=source,
         days=rows,
-        incidents=tuple(_incidents(calendar, rows, reader.first_activity_after, now)),
+        incidents=tuple(
+            _incidents(calendar, rows, reader.first_activity_after, window(hi, calendar, now)[1])
+        ),
         backtest=bool(reports) and all(r.backtest for r in reports),
     )
 
@@ -362,11 +364,12 @@ def _incidents(
     cal: MarketCalendar,
     rows: tuple[DayRow, ...],
     next_activity: Callable[[str, float], float | None],
-    now: float,
+    until: float,
 ) -> list[Incident]:
     """The period's gaps as incidents: from the failure (the gap's start) to the recovery, the
     loop's next heartbeat — for a gap that runs to the close, whenever that came (the loop down
-    overnight, or over a holiday, is one incident, its next day's silence included). The
+    overnight, or over a holiday, is one incident, its next day's silence included), but no later
+    than ``until``, the period's end: a loop not back by then is still down (ongoing). The
     downtime is the RTH between the two."""
     out: list[Incident] = []
     down_until: dict[str, float] = {}  # source -> the recovery of its latest incident
@@ -378,7 +381,7 @@ def _incidents(
             end, ongoing = g.end, g.ongoing
             if not ongoing and sess is not None and g.end >= sess.close_ts:
                 nxt = next_activity(g.source, g.end)
-                end, ongoing = (now, True) if nxt is None else (nxt, False)
+                end, ongoing = (until, True) if nxt is None or nxt > until else (nxt, False)
             lost = sum(b - a for a, b, _ in cal.rth_parts(g.start, end))
             out.append(Incident(g.source, g.start, end, lost, ongoing))
             down_until[g.source] = end

@@ -115,6 +115,9 @@ def test_the_totals_a_desk_reports(awkward_week: Path) -> None:
     assert wed.rth_seconds == pytest.approx(3660 + 1800)  # Wed 14:59-16:00 + Fri 09:30-10:00
     assert wed.recovery_seconds > 40 * 3600 and not wed.ongoing
     assert p.downtime_seconds == tue.rth_seconds + wed.rth_seconds
+    # Ending the period on Wednesday: the loop is not back by its end, so still down.
+    (*_, cut) = _period(awkward_week, FIRST, date(2025, 11, 26)).incidents
+    assert cut.ongoing and cut.end == at(date(2025, 11, 27), 0, 0) and cut.rth_seconds == 3660
 
 
 @pytest.mark.parametrize("code", ["CMES", "XHKG", "XNYS"])
