@@ -59,8 +59,12 @@ def render_period(p: PeriodReport) -> RenderableType:
                 ("RTH coverage", f"{_pct(p.rth_coverage_pct, 2)} (session-weighted)"),
                 (
                     "Incidents",
-                    f"{len(p.incidents)}: downtime {_dur(p.downtime_seconds)} of RTH in total, longest "
-                    + (f"{_dur(longest.rth_seconds)} ({_when(p, longest.start)})" if longest else "—"),
+                    (
+                        f"{len(p.incidents)}: downtime {_dur(p.downtime_seconds)} of RTH in total, longest "
+                        f"{_dur(longest.rth_seconds)} ({_when(p, longest.start)})"
+                    )
+                    if longest
+                    else "none",
                 ),
                 (
                     "To recovery",
