@@ -228,3 +228,37 @@ async def test_the_console_and_its_date_browser_label_a_backtest(tmp_path: Path)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen, "back to the browser")
         await pilot.press("q")
+
+
+def test_the_watchdog_pages_nobody_about_a_backtest(tmp_path: Path) -> None:
+    """A backtest recorded into the production store (an explicit store_path) goes silent at
+    10:30 like the live loop beside it: the watchdog fires for the live loop only, and its
+    readiness check before the next open leaves the backtest out."""
+    from health.codes import IssueCode
+    from health.monitor import ProductionMonitor as Monitor
+    from health.simulation import run_loop
+    from health.watchdog import Watchdog
+
+    store = tmp_path / "health.db"
+    clock = SimClock(at(DAY, 9, 25))
+    live = Monitor(
+        MonitorConfig(store_path=str(store), clock=clock, source="live", max_uptime_gap_minutes=10)
+    )
+    run_loop(live, clock, at(DAY, 10, 30))
+    live.abandon()
+    clock = SimClock(at(DAY, 9, 25))
+    bt = backtest(clock, store_path=str(store), max_uptime_gap_minutes=10)
+    drive(bt, clock, at(DAY, 10, 30))
+    bt.abandon()
+    clock = SimClock(at(DAY, 11, 0))
+    dog = Watchdog(str(store), "XNYS", interval=60, clock=clock, environ={})
+    try:
+        fired = dog.tick()
+        assert {(t.alert.source, t.alert.code) for t in fired} == {("live", IssueCode.NO_ACTIVITY)}
+        from health.readiness import _recent_loops
+
+        with StoreReader(store) as reader:
+            assert _recent_loops(reader, at(DAY, 11, 0)) == ["live"]
+    finally:
+        dog.dispatcher.close(timeout=5)
+        dog.alert_log.close()
