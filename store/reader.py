@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from store import signal_sums
 from store.acks import AckRecord, ack_from_row
 from store.calendars import CalendarHeader, CalendarRows, read_header, read_rows
 from store.paths import file_identity
@@ -242,52 +243,11 @@ class StoreReader:
             (start, end, *params),
         )
 
-    _PIECE_RANGE = (
-        "SELECT count(*), min(at - data_ts), max(at - data_ts), min(data_ts), max(data_ts) "
-        "FROM signals INDEXED BY idx_signals_at WHERE at >= ?1 AND at < ?2 AND source = ?3"
-    )
-    _PIECE_COUNTS = (
-        "SELECT count(*), sum(age >= -?4 AND (age > ?5 OR coalesce(data_ts <= ?6, 0))), sum(age < -?4), "
-        "max(age), max(data_ts), sum(hours != 0 AND abs(age - hours * 3600) <= 120) FROM ("
-        "SELECT data_ts, at - data_ts AS age, round((at - data_ts) / 3600.0) AS hours "
-        "FROM signals INDEXED BY idx_signals_at WHERE at >= ?1 AND at < ?2 AND source = ?3)"
-    )
-    WHOLE_HOUR_FROM = 3600 - 120  # no age nearer 0 is a whole number of hours off, within 120 s
-
     def signal_summaries(
         self, pieces: Sequence[tuple[int, str, float, float, float | None, float, float]]
     ) -> dict[int, tuple[int, int, int, float | None, float | None, int]]:
-        """Signals aggregated per piece of time, in SQLite, without a row reaching Python: for
-        each (key, source, lo, hi, cutoff, max_age, tolerance), the signals of ``source`` with
-        lo <= at < hi: (count, stale, future, max age, newest data_ts, whole-hour ages).
-        Future: age < -tolerance; stale otherwise, when age > max_age or data_ts <= cutoff (a
-        None cutoff: no such rule); whole-hour ages: off by a non-zero whole number of hours,
-        within 120 s. A piece without signals is absent; pieces sharing a key add up.
-
-        One index range scan per piece (INDEXED BY: with a join, the planner built an automatic
-        index over the whole table instead): first its range of ages and data times, which
-        settles a clean piece (every age within the limits, none a whole hour off, no data at or
-        before the cutoff: nothing stale, nothing future); only the others are counted row by row."""
-        out: dict[int, tuple[int, int, int, float | None, float | None, int]] = {}
-        for key, source, lo, hi, cutoff, max_age, tol in pieces:
-            n, age_lo, age_hi, data_lo, data_hi = self._q(self._PIECE_RANGE, (lo, hi, source))[0]
-            if not n:
-                continue
-            clean = (
-                -tol <= age_lo
-                and age_hi <= max_age
-                and (cutoff is None or data_lo > cutoff)
-                and max(-age_lo, age_hi) < self.WHOLE_HOUR_FROM
-            )
-            if clean:
-                got = (n, 0, 0, age_hi, data_hi, 0)
-            else:
-                got = self._q(self._PIECE_COUNTS, (lo, hi, source, tol, max_age, cutoff))[0]
-            if key in out:
-                c, st, fu, ma, ne, wh = out[key]
-                got = (c + got[0], st + got[1], fu + got[2], max(ma, got[3]), max(ne, got[4]), wh + got[5])
-            out[key] = got
-        return out
+        """Signals summed up per piece of time in SQLite (store/signal_sums.py)."""
+        return signal_sums.summaries(self._q, pieces)
 
     def signal_counts(
         self, start: float, end: float, source: str | None = None, width: int = 60
