@@ -137,7 +137,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
         gate=gate,
         lifecycle=_lifecycle(inp, src, th, win_start, win_end),
         alerts=tuple(src.alerts),
-        backtest=bool(src.config.get("backtest")),
+        backtest=src.latest_run is not None and is_backtest(src.latest_run),
         cadence=_cadence(src, sess, uptime, win_end),
     )
 
