@@ -108,13 +108,23 @@ def _unmatched(
 
 
 def _gate_then(gate: list[GateRecord], t: float) -> tuple[str, str]:
-    """What the other run's gate said in the minute of ``t``: a refusal first (it explains the
-    missing signal), else an allowed decision, else none."""
-    near = [g for g in gate if g.first_at - 60 < t < g.last_at + 60]
-    refused = [g for g in near if not g.allowed]
-    if refused:
-        g = min(refused, key=lambda g: abs(g.last_at - t))
-        return g.code, g.last_reason
-    if near:
+    """What the other run's gate said at ``t``: its decisions spanning ``t`` (a refusal when
+    only refusals span it; when both did, the narrower record's), else the nearest within the
+    minute either side (a bar's close against the moment production acted), else none."""
+    spanning = [g for g in gate if g.first_at <= t <= g.last_at]
+    if spanning:
+        refused = [g for g in spanning if not g.allowed]
+        g = min(refused, key=lambda g: g.last_at - g.first_at) if refused else None
+        allowed = [a for a in spanning if a.allowed]
+        if allowed and (g is None or min(a.last_at - a.first_at for a in allowed) < g.last_at - g.first_at):
+            g = None
+        if g is not None:
+            return g.code, g.last_reason
         return ALLOWED, "its gate allowed signals then: its strategy made none"
+    near = [g for g in gate if g.first_at - 60 < t < g.last_at + 60]
+    if near:
+        g = min(near, key=lambda g: g.first_at - t if t < g.first_at else t - g.last_at)
+        if g.allowed:
+            return ALLOWED, "its gate allowed signals then: its strategy made none"
+        return g.code, g.last_reason
     return NOT_RUNNING, "no gate call recorded then: the run was not running"

@@ -34,7 +34,7 @@ def _bars(mon: ProductionMonitor, clock: SimClock, day: date, lag=lambda t: 5.0)
 def prod_and_backtest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The same bars through production ("prod") and a backtest ("bt-2025", in its own store
     beside production's). Planted: on the 11th production made one signal at 17:05, after the
-    close; on the 12th production's feed lagged two hours from 11:00 to 11:20, so its gate
+    close (and one at 09:30:20, a minute the backtest's gate allowed); on the 12th production's feed lagged two hours from 11:00 to 11:20, so its gate
     refused what the backtest, on clean data, signalled."""
     root = tmp_path_factory.mktemp("compare")
     store = root / "health.db"
@@ -43,6 +43,8 @@ def prod_and_backtest(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with ProductionMonitor(MonitorConfig(store_path=str(store), clock=clock, source="prod")) as mon:
         _bars(mon, clock, DAYS[0])
         _bars(mon, clock, DAYS[1])
+        clock.now = at(DAYS[1], 9, 30, 20)  # planted at the open: the backtest's gate allowed then
+        mon.record_signal("IBM", clock.now - 5)
         clock.now = at(DAYS[1], 17, 5, 30)
         mon.record_signal("MSFT", clock.now - 5)
         _bars(mon, clock, DAYS[2], lag=lambda t: 7200.0 if lagged[0] <= t < lagged[1] else 5.0)
@@ -63,7 +65,8 @@ def test_the_drift_lists_the_planted_days_and_why(prod_and_backtest: Path) -> No
     assert (data["a"], data["b"], data["drifted_days"]) == ("prod", "bt-2025", 2)
     days = {d["date"]: d for d in data["days"]}
     assert days["2025-06-10"]["drifts"] == [] and days["2025-06-10"]["signals"] == {"prod": 78, "bt-2025": 78}
-    (late,) = days["2025-06-11"]["drifts"]
+    opening, late = days["2025-06-11"]["drifts"]
+    assert (opening["symbol"], opening["other_gate"]) == ("IBM", "allowed")  # not the closed minute before
     assert (
         late["only_in"] == "prod" and late["symbol"] == "MSFT" and late["at"] == "2025-06-11T17:05:30-04:00"
     )
