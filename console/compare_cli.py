@@ -135,7 +135,8 @@ def _text(c) -> Group:
         )
     else:
         kinds = ", ".join(f"{k}: {n}" for k, n in c.by_code().items())
-        parts.append(Text(f"▲ {len(c.drifted_days)} days drifted ({kinds})", style="bold yellow"))
+        n = len(c.drifted_days)
+        parts.append(Text(f"▲ {n} day{'s' if n > 1 else ''} drifted ({kinds})", style="bold yellow"))
     for d in c.drifted_days:
         parts.append(
             Text(
