@@ -160,7 +160,7 @@ def main() -> None:
         "is on `at`; `source` and `data_ts` come from the table): about 0.25 s for 1M signals, "
         "twice one day's whole report. Each day's NO_SIGNALS cadence is learned from its last ten "
         "sessions as the day report learns it (health/cadence.py), from rows read once for the "
-        "period (health/period_cadence.py), yet judged again per day. The 2x target needs aggregates the recorder writes "
+        "period, each session's hours judged once (health/period_cadence.py). The 2x target needs aggregates the recorder writes "
         "(per-bucket signal counts, as it does for the gate): a schema change, not made here.",
         "",
     ]

@@ -197,7 +197,7 @@ _learned_lock = threading.Lock()
 
 
 def expected_cadence(
-    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict, judge=judge_hours
 ) -> Cadence | None:
     """The signal cadence ``source`` is held to on ``day`` (health/cadence.py): its own
     setting, else learned from its sessions before that day. The learned figure depends only
@@ -210,7 +210,7 @@ def expected_cadence(
     with _learned_lock:
         if key in _learned:
             return _learned[key]
-    cadence = _learn_cadence(reader, calendar, day, source)
+    cadence = _learn_cadence(reader, calendar, day, source, judge)
     with _learned_lock:
         if len(_learned) > 256:
             _learned.clear()
@@ -218,7 +218,10 @@ def expected_cadence(
     return cadence
 
 
-def _learn_cadence(reader: StoreReader, calendar: MarketCalendar, day: date, source: str) -> Cadence | None:
+def _learn_cadence(
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, judge=judge_hours
+) -> Cadence | None:
+    """``judge``: judge_hours, or a caller's that remembers its answers (health/period_cadence.py)."""
     sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
     sessions = sessions[-LOOKBACK_SESSIONS:]
     if not sessions:
@@ -232,4 +235,4 @@ def _learn_cadence(reader: StoreReader, calendar: MarketCalendar, day: date, sou
     # Only the data refusals count (judge_hours filters them again): filtered once, not per session.
     gate = [g for g in reader.gate(start, end, source) if not g.allowed and g.code in DATA_REFUSALS]
     counts = reader.signal_counts(start, end, source)
-    return learn([judge_hours(s, s.close_ts, counts, up, gate, None) for s in sessions])
+    return learn([judge(s, s.close_ts, counts, up, gate, None) for s in sessions])

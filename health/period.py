@@ -23,7 +23,7 @@ from health.cadence import session_hours
 from health.calendar import MarketCalendar
 from health.codes import ExitCode, Status
 from health.loader import LOOKBACK_DAYS, ReportUnavailable, expected_cadence, load_day
-from health.period_cadence import RangeReader
+from health.period_cadence import RangeReader, RememberingJudge
 from health.process import process_alive
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
 from store.reader import StoreReader
@@ -319,13 +319,17 @@ def _learn_cadences(
     """Each loop's expected cadence on each day, as the day report learns it (health/loader.py),
     from the period's rows read once (health/period_cadence.py)."""
     ranged = {name: RangeReader(reader, name, *span, pairs) for name, pairs in counts.items()}
+    judges: dict[str, RememberingJudge] = {}
     out = []
     for inp in days:
         srcs = []
         for src in inp.sources:
             rr = ranged.get(src.source) or RangeReader(reader, src.source, *span, [])
             ranged[src.source] = rr
-            srcs.append(replace(src, cadence=expected_cadence(rr, cal, inp.day, src.source, src.config)))
+            judge = judges.setdefault(src.source, RememberingJudge())
+            srcs.append(
+                replace(src, cadence=expected_cadence(rr, cal, inp.day, src.source, src.config, judge))
+            )
         out.append(replace(inp, sources=tuple(srcs)))
     return out
 

@@ -195,8 +195,14 @@ class StoreReader:
         )
         return [SpanRecord(*r) for r in rows]
 
-    def gate(self, start: float, end: float, source: str | None = None) -> list[GateRecord]:
+    def gate(
+        self, start: float, end: float, source: str | None = None, codes: Sequence[str] | None = None
+    ) -> list[GateRecord]:
+        """The gate's buckets overlapping [start, end); ``codes``: only those reason codes."""
         cond, params = self._src(source)
+        if codes is not None:
+            cond += f" AND code IN ({','.join('?' * len(codes))})"
+            params = (*params, *codes)
         rows = self._q(
             "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
             f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? AND bucket < ?{cond} "
