@@ -67,7 +67,7 @@ class HealthConsole(App[int]):
     TITLE = "Production Health"
     # The screens' stylesheets, loaded by the app (Textual loads a Screen's own CSS_PATH
     # only for pushed screens, not for the default one); rules are scoped by screen type.
-    CSS_PATH: ClassVar[list[str]] = ["screens/dashboard.tcss", "screens/browser.tcss"]
+    CSS_PATH: ClassVar[list[str]] = ["screens/dashboard.tcss", "screens/browser.tcss", "screens/period.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", tooltip="Quit (the store is left exactly as it was)"),
         Binding("question_mark", "help", "Keys", key_display="?", tooltip="This list of keys"),
@@ -159,6 +159,8 @@ class HealthConsole(App[int]):
                 return
         self.snapshot = snapshot
         self.dashboard.snapshot = snapshot
+        if snapshot.report is not None:  # a backtest's store says so in the header
+            self.title = f"{self.TITLE} · BACKTEST" if snapshot.report.backtest else self.TITLE
         self._show_alert_state()
 
     def on_watchdog_seen(self, message: WatchdogSeen) -> None:
