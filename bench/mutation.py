@@ -1,0 +1,278 @@
+"""Mutation testing on demand: plant single-line bugs in the modules that must not be wrong and
+count how many the tests catch (TESTING.md). Not run in CI: it takes minutes per module.
+
+    python bench/mutation.py                    # every module, the most important first
+    python bench/mutation.py gate timestamps    # some of them
+    python bench/mutation.py --list             # the modules and their tests
+
+mutmut 3 has one configuration per tree, so one module is run at a time in its own copy of the
+tree, ``mutants/<module>/``: the ``[tool.mutmut]`` of pyproject.toml with ``only_mutate`` set to
+that module and the test selection set to its own test files (MODULES below). That keeps a run
+to the few tests that can catch a bug there; mutmut then runs, for each mutant, only the tests
+that called the mutated function. Each run is bounded (``--timeout``); a module cut short is
+reported as such, never as a score.
+
+The table of TESTING.md between its mutation markers is rewritten with the rows of the modules
+run (the others' rows are kept); ``mutants/<module>/survivors.txt`` holds each survivor's diff,
+to be killed by a test or explained as equivalent in TESTING.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TESTING_MD = REPO / "TESTING.md"
+BEGIN, END = "<!-- mutation:begin (bench/mutation.py) -->", "<!-- mutation:end -->"
+COPIED = ("health", "store", "console", "tests", "pyproject.toml")
+
+# module -> (file, its own tests), in the order a run goes: the gate, the timestamps, the calendar
+# and the rules first (a bug there is a wrong decision in the loop or a wrong status).
+MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "gate": (
+        "health/gate.py",
+        (
+            "tests/test_gate.py",
+            "tests/test_gate_abutting_sessions.py",
+            "tests/test_gate_ok_reason.py",
+            "tests/test_gate_reasons.py",
+            "tests/test_boundaries.py",
+        ),
+    ),
+    "timestamps": (
+        "health/timestamps.py",
+        ("tests/test_timestamps.py", "tests/test_timestamp_range.py", "tests/test_timestamp_edges.py"),
+    ),
+    "calendar": (
+        "health/calendar.py",
+        (
+            "tests/test_lunch_break_counts.py",
+            "tests/test_gate_reasons.py",
+            "tests/test_calendar_record.py",
+            "tests/test_overnight_sessions.py",
+            "tests/test_gate.py",
+            "tests/test_gate_abutting_sessions.py",
+        ),
+    ),
+    "rules": (
+        "health/rules.py",
+        ("tests/test_analysis_scenarios.py", "tests/test_boundaries.py", "tests/test_lunch_break_counts.py"),
+    ),
+    "analysis": (
+        "health/analysis.py",
+        (
+            "tests/test_analysis_scenarios.py",
+            "tests/test_boundaries.py",
+            "tests/test_lunch_break_counts.py",
+            "tests/test_restarts.py",
+        ),
+    ),
+    "recorder": (
+        "store/recorder.py",
+        (
+            "tests/test_recorder.py",
+            "tests/test_recorder_fresh_store.py",
+            "tests/test_recorder_poison.py",
+            "tests/test_events.py",
+        ),
+    ),
+    "reader": (
+        "store/reader.py",
+        (
+            "tests/test_readers_leave_a_crash_alone.py",
+            "tests/test_calendar_record.py",
+            "tests/test_liveness.py",
+            "tests/test_watchdog.py",
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Score:
+    module: str
+    file: str
+    mutants: int
+    killed: int  # caught by a failing test or a timeout
+    survived: int
+    no_tests: int  # no selected test calls the mutated function
+    seconds: float
+    complete: bool
+
+    @property
+    def score(self) -> float:
+        return 100.0 * self.killed / self.mutants if self.mutants else 0.0
+
+    def row(self) -> str:
+        score = f"{self.score:.1f} %" if self.complete else f"incomplete ({self.score:.1f} % so far)"
+        return (
+            f"| {self.file} | {self.mutants} | {self.killed} | {self.survived + self.no_tests} | "
+            f"{score} | {self.seconds / 60:.1f} min |"
+        )
+
+
+def say(*a: object) -> None:
+    print(*a, file=sys.stderr, flush=True)
+
+
+def toml_list(values: list[str]) -> str:
+    return json.dumps(values)  # a JSON array of strings is a TOML array
+
+
+def module_pyproject(text: str, file: str, tests: tuple[str, ...]) -> str:
+    """pyproject.toml with ``[tool.mutmut]`` narrowed to one module and its tests."""
+
+    def narrowed(m: re.Match) -> str:
+        table = m.group(0)
+        table = re.sub(r"(?ms)^only_mutate = \[.*?\]\n", f"only_mutate = {toml_list([file])}\n", table)
+        return re.sub(
+            r"(?m)^pytest_add_cli_args_test_selection = .*\n",
+            f"pytest_add_cli_args_test_selection = {toml_list(list(tests))}\n",
+            table,
+        )
+
+    out, n = re.subn(r"(?ms)^\[tool\.mutmut\]\n.*?(?=^\[)", narrowed, text)
+    if n != 1:
+        raise SystemExit("bench/mutation.py: pyproject.toml has no [tool.mutmut] table")
+    return out
+
+
+def prepare(name: str) -> Path:
+    file, tests = MODULES[name]
+    work = REPO / "mutants" / name
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", ".hypothesis")
+    for item in COPIED:
+        src = REPO / item
+        if src.is_dir():
+            shutil.copytree(src, work / item, ignore=ignore)
+        else:
+            shutil.copy2(src, work / item)
+    (work / "pyproject.toml").write_text(module_pyproject((REPO / "pyproject.toml").read_text(), file, tests))
+    return work
+
+
+def mutmut(work: Path, *args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "mutmut", *args],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ | {"PYTHONDONTWRITEBYTECODE": "1"},
+    )
+
+
+def run_module(name: str, jobs: int, timeout: float) -> Score:
+    file, tests = MODULES[name]
+    work = prepare(name)
+    say(f"{name}: mutating {file} against {len(tests)} test files in {work.relative_to(REPO)}/")
+    started = time.monotonic()
+    complete = True
+    try:
+        run = mutmut(work, "run", "--max-children", str(jobs), timeout=timeout)
+        (work / "run.log").write_text(run.stdout + run.stderr)
+        if run.returncode != 0:
+            say(f"{name}: mutmut run failed (exit {run.returncode}), see {work / 'run.log'}")
+            complete = False
+    except subprocess.TimeoutExpired as exc:
+        say(f"{name}: cut short after {timeout:.0f} s (--timeout)")
+        (work / "run.log").write_text(str(exc.stdout or "") + str(exc.stderr or ""))
+        complete = False
+    seconds = time.monotonic() - started
+    mutmut(work, "export-cicd-stats")
+    stats_file = work / "mutants" / "mutmut-cicd-stats.json"
+    stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
+    survivors = [
+        line.split(":")[0].strip()
+        for line in mutmut(work, "results").stdout.splitlines()
+        if line.strip().endswith((": survived", ": no tests"))
+    ]
+    with open(work / "survivors.txt", "w") as out:
+        for mutant in survivors:
+            out.write(mutmut(work, "show", mutant).stdout + "\n")
+    killed = stats.get("killed", 0) + stats.get("timeout", 0)
+    counted = killed + stats.get("survived", 0) + stats.get("no_tests", 0)
+    complete = complete and counted == stats.get("total", -1)
+    return Score(
+        module=name,
+        file=file,
+        mutants=counted,
+        killed=killed,
+        survived=stats.get("survived", 0),
+        no_tests=stats.get("no_tests", 0),
+        seconds=seconds,
+        complete=complete,
+    )
+
+
+def write_table(scores: list[Score]) -> None:
+    """Rewrite the table between the markers of TESTING.md: these rows new, the others kept."""
+    text = TESTING_MD.read_text()
+    if BEGIN not in text or END not in text:
+        raise SystemExit(f"bench/mutation.py: {TESTING_MD.name} has no mutation markers")
+    head, rest = text.split(BEGIN, 1)
+    old, tail = rest.split(END, 1)
+    rows = {m.group(1): m.group(0) for m in re.finditer(r"(?m)^\| (\S+\.py) \|.*\|$", old)}
+    for s in scores:
+        rows[s.file] = s.row()
+    order = [file for file, _ in MODULES.values()]
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = os.getloadavg()[0]
+    table = "\n".join(
+        [
+            "",
+            f"Last run {when}, mutmut 3.8.1, load average {load:.1f} on {os.cpu_count()} cores "
+            f"({', '.join(s.module for s in scores)}).",
+            "",
+            "| module | mutants | killed | survived | score | run time |",
+            "|---|---:|---:|---:|---:|---:|",
+            *[rows[f] for f in order if f in rows],
+            "",
+        ]
+    )
+    TESTING_MD.write_text(head + BEGIN + table + END + tail)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
+    p.add_argument("--jobs", type=int, default=2, help="mutants tested at once (default 2)")
+    p.add_argument("--timeout", type=float, default=900, help="seconds per module before it is cut short")
+    p.add_argument("--list", action="store_true", help="list the modules and their tests")
+    p.add_argument("--no-write", action="store_true", help="do not update TESTING.md")
+    args = p.parse_args(argv)
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        p.error(f"unknown module {', '.join(unknown)} (choose from {', '.join(MODULES)})")
+    if args.list:
+        for name, (file, tests) in MODULES.items():
+            print(f"{name:11} {file:22} {' '.join(tests)}")
+        return 0
+    os.nice(10)  # a shared machine: the other work goes first
+    scores = []
+    for name in args.modules or list(MODULES):
+        score = run_module(name, args.jobs, args.timeout)
+        scores.append(score)
+        say(score.row())
+        if not args.no_write:
+            write_table(scores)
+    print("| module | mutants | killed | survived | score | run time |")
+    for s in scores:
+        print(s.row())
+    return 0 if all(s.complete and s.score >= 90 for s in scores) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
