@@ -18,7 +18,7 @@ from datetime import date, datetime
 from health import intervals as iv
 from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
-from health.gate import FUTURE, PREVIOUS_SESSION, STALE
+from health.gate import FUTURE, PREVIOUS_SESSION, STALE, WHOLE_HOUR_SLACK
 from health.liveness import is_silent, up_until
 from health.process import restart_command
 from health.report import (
@@ -37,8 +37,6 @@ from health.report import (
 )
 from health.restarts import Restart, find_restarts, last_beats
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
-
-WHOLE_HOUR_SLACK = 120.0  # seconds around a whole-hour offset still read as a tz label error
 
 
 @dataclass(frozen=True)

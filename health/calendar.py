@@ -299,7 +299,9 @@ class MarketCalendar:
                     f"last session {self.last_day.isoformat()}"
                 )
             prev = self._session(len(closes) - 1)
-            return MarketState("post_close", None, prev, None)
+            # After the last session of the range, on its day: that session, as on any other day.
+            today = prev if prev.day == self.local_date(ts) else None
+            return MarketState("post_close", today, prev, None)
         if i == 0 and ts < self._opens[0]:
             raise CalendarRangeError(
                 f"{self.local_date(ts).isoformat()} is before the {self.code} calendar's "
