@@ -170,6 +170,7 @@ def _future_reason(ahead: float) -> str:
         (2 * 3600.0 - WHOLE_HOUR_SLACK, 2),
         (2 * 3600.0 + WHOLE_HOUR_SLACK + 1, None),
         (5 * 3600.0, 5),
+        (2000 * 3600.0, 2000),  # 83 days: still a whole number of hours
         (1.5 * 3600.0, None),  # half way between two whole hours
         (0.95 * 3600.0, None),  # 3 minutes short of an hour
         (600.0, None),

@@ -115,3 +115,11 @@ def test_clock_epoch_refuses_with_one_line(value, exc, message) -> None:
     with pytest.raises(exc) as refused:
         clock_epoch(value)
     assert message in str(refused.value), str(refused.value)
+
+
+@pytest.mark.parametrize("naive", [datetime(2025, 12, 10, 11), datetime(1, 1, 1)], ids=["today", "year-1"])
+def test_a_naive_clock_is_told_to_return_an_aware_datetime(naive: datetime) -> None:
+    """Said as such even for a naive time that has no timestamp at all (year 1)."""
+    with pytest.raises(ValueError) as refused:
+        clock_epoch(naive)
+    assert str(refused.value) == "clock() returned a naive datetime; return an aware one"
