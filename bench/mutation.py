@@ -45,11 +45,6 @@ HEADER = (
 EQUIVALENT_ROW = re.compile(r"(?m)^\| (\S+\.py) \| (\S+) \| `(.+?)` \| .+\|$")
 COPIED = ("health", "store", "console", "tests", "pyproject.toml")
 
-# mutmut's process_isolation per module (pyproject.toml's, "forkserver", otherwise): "fork" starts
-# each mutant's tests from the process that ran the stats, four times faster, and is exact for a
-# module whose objects the tests build afresh. Not for the calendar: get_calendar caches the
-# calendars that process built, and the mutants of the code building them would go untested.
-FORK_SAFE = {"gate", "timestamps", "rules", "analysis", "recorder", "reader"}
 
 # module -> (file, its own tests), in the order a run goes: the gate, the timestamps, the calendar
 # and the rules first (a bug there is a wrong decision in the loop or a wrong status).
@@ -71,6 +66,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "calendar": (
         "health/calendar.py",
         (
+            "tests/test_calendar_edges.py",
             "tests/test_lunch_break_counts.py",
             "tests/test_gate_reasons.py",
             "tests/test_calendar_record.py",
@@ -181,13 +177,11 @@ def equivalents() -> set[tuple[str, str, str]]:
     return {(m.group(1), m.group(2), m.group(3)) for m in EQUIVALENT_ROW.finditer(text)}
 
 
-def module_pyproject(text: str, file: str, tests: tuple[str, ...], fork: bool) -> str:
+def module_pyproject(text: str, file: str, tests: tuple[str, ...]) -> str:
     """pyproject.toml with ``[tool.mutmut]`` narrowed to one module and its tests."""
 
     def narrowed(m: re.Match) -> str:
         table = m.group(0)
-        if fork:
-            table = re.sub(r"(?m)^process_isolation = .*\n", 'process_isolation = "fork"\n', table)
         table = re.sub(r"(?ms)^only_mutate = \[.*?\]\n", f"only_mutate = {toml_list([file])}\n", table)
         return re.sub(
             r"(?m)^pytest_add_cli_args_test_selection = .*\n",
@@ -213,7 +207,7 @@ def prepare(name: str) -> Path:
             shutil.copytree(src, work / item, ignore=ignore)
         else:
             shutil.copy2(src, work / item)
-    text = module_pyproject((REPO / "pyproject.toml").read_text(), file, tests, name in FORK_SAFE)
+    text = module_pyproject((REPO / "pyproject.toml").read_text(), file, tests)
     (work / "pyproject.toml").write_text(text)
     return work
 
@@ -241,7 +235,7 @@ def run_module(name: str, jobs: int, timeout: float) -> Score:
             cwd=work,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # its fork server and workers go with it on a timeout
+            start_new_session=True,  # its workers go with it on a timeout
             env=os.environ | {"PYTHONDONTWRITEBYTECODE": "1"},
         )
         try:
