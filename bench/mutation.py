@@ -167,7 +167,7 @@ def _without_comment(line: str) -> str:
 
 def mutated_line(diff: str) -> str:
     """The mutant's new line(s), stripped, without a trailing comment."""
-    lines = [line[1:].strip() for line in diff.splitlines() if line.startswith("+ ")]
+    lines = [line[1:].strip() for line in diff.splitlines() if line[:1] == "+" and line[:3] != "+++"]
     return " ⏎ ".join(_without_comment(line) for line in lines)
 
 

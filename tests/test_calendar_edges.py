@@ -142,6 +142,7 @@ def test_trading_days_and_their_neighbours(toy: MarketCalendar) -> None:
     assert toy.next_trading_day(WED) == THU
     assert toy.previous_trading_day(THU) == TUE
     assert toy.previous_trading_day(WED) == TUE
+    assert toy.previous_trading_day(TUE) == MON  # the first day of the range
     with pytest.raises(CalendarRangeError) as after:
         toy.next_trading_day(MON2)
     assert str(after.value) == "no TOY session after 2025-12-15 in the calendar's range"
@@ -246,6 +247,28 @@ def test_market_state_at_an_instant(toy: MarketCalendar, ts, phase, session, pre
     assert toy.is_open(ts) is (phase == "open")
 
 
+def test_the_next_session_from_the_one_before_the_last() -> None:
+    two = MarketCalendar.from_arrays(
+        **{k: v[:2] if isinstance(v, list) and k != "special_weekmasks" else v for k, v in arrays().items()}
+    )
+    assert (two.first_day, two.last_day) == (MON, TUE)
+    assert two.state(t(MON, 10)).next.day == TUE
+    assert two.state(t(MON, 12, 30)).next.day == TUE  # from the break too
+    assert two.state(t(TUE, 10)).next is None
+
+
+def test_a_range_ending_at_midnight_is_over_at_midnight() -> None:
+    """A last session closing at midnight (a market open around the clock): at that instant the
+    next day has begun, and it is outside the range."""
+    midnight = MarketCalendar.from_arrays(
+        **arrays(closes=[t(MON, 16), t(TUE, 12), t(THU, 16), t(SAT, 12), t(MON2 + timedelta(days=1), 0)])
+    )
+    assert midnight.state(t(MON2, 23, 59, 59)).phase == "open"
+    with pytest.raises(CalendarRangeError) as refused:
+        midnight.state(t(MON2 + timedelta(days=1), 0))
+    assert str(refused.value) == "2025-12-16 is after the TOY calendar's last session 2025-12-15"
+
+
 def test_state_outside_the_range(toy: MarketCalendar) -> None:
     with pytest.raises(CalendarRangeError) as before:  # before the first open: no previous session known
         toy.state(t(MON, 9, 29, 59))
@@ -265,6 +288,7 @@ def test_bounds_for_the_gate(toy: MarketCalendar) -> None:
     assert toy.bounds_at(t(MON, 16)) == (t(TUE, 9, 30), t(TUE, 12), inf, inf, t(MON, 16), t(MON, 16))
     assert toy.bounds_at(t(WED, 12)) == (t(THU, 10, 30), t(THU, 16), inf, inf, t(TUE, 12), t(TUE, 12))
     assert toy.bounds_at(t(TUE, 9)) == (t(TUE, 9, 30), t(TUE, 12), inf, inf, t(MON, 16), t(MON, 16))
+    assert toy.bounds_at(t(MON, 9, 30))[:2] == (t(MON, 9, 30), t(MON, 16))  # the first open itself
     for outside in (t(MON2, 16), t(MON, 9, 29, 59), t(MON, 9, 30) - 7 * 86400):
         with pytest.raises(CalendarRangeError) as refused:
             toy.bounds_at(outside)
@@ -303,6 +327,10 @@ def test_day_bounds_across_a_dst_change() -> None:
     start, end = day_bounds(date(2025, 11, 2), ny)  # 25 hours
     assert end - start == 25 * 3600
     assert day_bounds(MON, TZ) == (t(MON, 0), t(TUE, 0))
+
+
+def test_the_default_calendar_is_the_new_york_stock_exchange() -> None:
+    assert (MarketCalendar().code, MarketCalendar().tz_name) == ("XNYS", "America/New_York")
 
 
 def test_an_unknown_code_is_one_clear_error() -> None:
