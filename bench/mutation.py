@@ -78,14 +78,20 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "rules": (
         "health/rules.py",
-        ("tests/test_analysis_scenarios.py", "tests/test_boundaries.py", "tests/test_lunch_break_counts.py"),
+        (
+            "tests/test_rule_messages.py",
+            "tests/test_boundaries.py",
+            "tests/test_lunch_break_counts.py",
+            "tests/test_analysis_scenarios.py",
+        ),
     ),
     "analysis": (
         "health/analysis.py",
         (
-            "tests/test_analysis_scenarios.py",
             "tests/test_boundaries.py",
             "tests/test_lunch_break_counts.py",
+            "tests/test_rule_messages.py",
+            "tests/test_analysis_scenarios.py",
             "tests/test_restarts.py",
         ),
     ),

@@ -10,7 +10,7 @@ from health.analysis import DayInputs, SourceInputs, analyze
 from health.calendar import get_calendar
 from health.report import HealthReport
 from health.simulation import at
-from store.records import GateRecord, RunRecord, SpanRecord
+from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
 
 CONFIG = {
     "check_interval_seconds": 60,
@@ -20,7 +20,13 @@ CONFIG = {
 }
 
 
-def run(start: float, stopped_at: float | None = None, source: str = "loop", **config) -> RunRecord:
+def run(
+    start: float,
+    stopped_at: float | None = None,
+    last_seen: float | None = None,
+    source: str = "loop",
+    **config,
+) -> RunRecord:
     return RunRecord(
         run_id="run-1",
         source=source,
@@ -31,7 +37,7 @@ def run(start: float, stopped_at: float | None = None, source: str = "loop", **c
         config=CONFIG | config,
         started_at=start,
         stopped_at=stopped_at,
-        last_seen=stopped_at,
+        last_seen=last_seen if last_seen is not None else stopped_at,
     )
 
 
@@ -66,14 +72,23 @@ def day_report(
     signals: tuple[tuple[float, float], ...] = (),
     gate: tuple[GateRecord, ...] = (),
     now: float | None = None,
+    stopped: bool = True,
+    alerts: tuple[AlertRecord, ...] = (),
+    events: tuple[EventRecord, ...] = (),
+    later_starts: tuple[float, ...] = (),
+    alive: bool | None = None,
     **config,
 ) -> HealthReport:
-    """The report of ``day`` for one loop that ran (clean stop at its last beat) with these
-    spans, signals and gate buckets; judged the morning after unless ``now`` is given."""
+    """The report of ``day`` for one loop that ran with these spans, signals and gate buckets
+    (a clean stop at its last beat unless ``stopped`` is False); judged the morning after unless
+    ``now`` is given."""
     cal = get_calendar(calendar)
-    first = min([s.start for s in spans] + [a for a, _ in signals] + [g.first_at for g in gate])
-    last = max([s.end for s in spans] + [a for a, _ in signals] + [g.last_at for g in gate])
-    the_run = run(first, stopped_at=last, **config)
+    if now is None:
+        now = at(day, 23, 59, calendar=calendar) + 12 * 3600
+    times = [s.start for s in spans] + [a for a, _ in signals] + [g.first_at for g in gate]
+    first = min(times, default=now - 60)
+    last = max([s.end for s in spans] + [a for a, _ in signals] + [g.last_at for g in gate], default=None)
+    the_run = run(first, stopped_at=last if stopped else None, last_seen=last, **config)
     source = SourceInputs(
         source="loop",
         runs=(the_run,),
@@ -83,7 +98,9 @@ def day_report(
         last_activity=max((s.end for s in spans), default=None),
         config=the_run.config,
         latest_run=the_run,
+        alerts=alerts,
+        events=events,
+        later_starts=later_starts,
     )
-    if now is None:
-        now = at(day, 23, 59, calendar=calendar) + 12 * 3600
-    return analyze(DayInputs(day=day, calendar=cal, now=now, sources=(source,)))
+    inputs = DayInputs(day=day, calendar=cal, now=now, sources=(source,), alive=lambda run: alive)
+    return analyze(inputs)
