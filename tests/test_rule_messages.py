@@ -241,11 +241,11 @@ def test_store_errors_first_outage_and_dropped_events() -> None:
 
 # -- data --------------------------------------------------------------------------------------------
 def test_stale_signals_with_their_numbers() -> None:
-    t1, t2 = at(WED, 10), at(WED, 11)
-    rep = day_report(WED, spans=(span(OPEN, CLOSE),), signals=((t1, t1 - 7200), (t2, t2 - 30)))
+    t1, t2, t3 = at(WED, 10), at(WED, 11), at(WED, 17)  # the last one after hours
+    rep = day_report(WED, spans=(span(OPEN, CLOSE),), signals=((t1, t1 - 7200), (t2, t2 - 30), (t3, t3 - 30)))
     assert messages(rep, IssueCode.STALE_DATA) == [
-        "STALE DATA: 1 of 2 signals used data older than 1h 00m or from a previous session "
-        "(data up to 2h 00m old; newest data 2025-12-10 10:59:30 EST)"
+        "STALE DATA: 1 of 3 signals used data older than 1h 00m or from a previous session "
+        "(data up to 2h 00m old; newest data 2025-12-10 16:59:30 EST)"
     ]
 
 
@@ -287,11 +287,12 @@ def test_future_data_and_a_whole_hour_offset() -> None:
         "3 data timestamps in the future (beyond 5s); 3 signals' data is 1h 00m ahead of the clock: "
         "a time-zone label error?"
     ]
-    behind = tuple((t1 + 60 * i, t1 + 60 * i - 5 * 3600) for i in range(3))  # five hours behind
-    rep = day_report(WED, spans=(span(OPEN, CLOSE),), signals=behind, max_data_age_hours=24)
-    assert messages(rep, IssueCode.TIMING_ANOMALY) == [
-        "3 signals' data is 5h 00m behind the clock: a time-zone label error?"
-    ]
+    for hours in (1, 5):
+        behind = tuple((t1 + 60 * i, t1 + 60 * i - hours * 3600) for i in range(3))
+        rep = day_report(WED, spans=(span(OPEN, CLOSE),), signals=behind, max_data_age_hours=24)
+        assert messages(rep, IssueCode.TIMING_ANOMALY) == [
+            f"3 signals' data is {hours}h 00m behind the clock: a time-zone label error?"
+        ]
 
 
 def test_a_whole_hour_offset_seen_only_by_the_gate() -> None:
