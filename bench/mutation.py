@@ -98,6 +98,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "recorder": (
         "store/recorder.py",
         (
+            "tests/test_recorder_aggregates.py",
             "tests/test_recorder.py",
             "tests/test_recorder_fresh_store.py",
             "tests/test_recorder_poison.py",
