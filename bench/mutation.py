@@ -88,6 +88,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "analysis": (
         "health/analysis.py",
         (
+            "tests/test_analysis_facts.py",
             "tests/test_boundaries.py",
             "tests/test_lunch_break_counts.py",
             "tests/test_rule_messages.py",

@@ -25,10 +25,11 @@ def run(
     stopped_at: float | None = None,
     last_seen: float | None = None,
     source: str = "loop",
+    run_id: str = "run-1",
     **config,
 ) -> RunRecord:
     return RunRecord(
-        run_id="run-1",
+        run_id=run_id,
         source=source,
         pid=4242,
         host="trading-host",
@@ -41,8 +42,8 @@ def run(
     )
 
 
-def span(start: float, end: float, seq: int = 0, source: str = "loop") -> SpanRecord:
-    return SpanRecord("run-1", seq, source, start, end, beats=max(1, int((end - start) // 60) + 1))
+def span(start: float, end: float, seq: int = 0, source: str = "loop", run_id: str = "run-1") -> SpanRecord:
+    return SpanRecord(run_id, seq, source, start, end, beats=max(1, int((end - start) // 60) + 1))
 
 
 def gate_bucket(
@@ -77,6 +78,8 @@ def day_report(
     events: tuple[EventRecord, ...] = (),
     later_starts: tuple[float, ...] = (),
     alive: bool | None = None,
+    extra_runs: tuple[RunRecord, ...] = (),
+    overrides: dict | None = None,
     **config,
 ) -> HealthReport:
     """The report of ``day`` for one loop that ran with these spans, signals and gate buckets
@@ -91,7 +94,7 @@ def day_report(
     the_run = run(first, stopped_at=last if stopped else None, last_seen=last, **config)
     source = SourceInputs(
         source="loop",
-        runs=(the_run,),
+        runs=(the_run, *extra_runs),
         spans=spans,
         gate=gate,
         signals=signals,
@@ -102,5 +105,7 @@ def day_report(
         events=events,
         later_starts=later_starts,
     )
-    inputs = DayInputs(day=day, calendar=cal, now=now, sources=(source,), alive=lambda run: alive)
+    inputs = DayInputs(
+        day=day, calendar=cal, now=now, sources=(source,), alive=lambda run: alive, overrides=overrides or {}
+    )
     return analyze(inputs)

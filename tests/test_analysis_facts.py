@@ -1,0 +1,156 @@
+"""The analysis' facts, field by field (the JSON of docs/CONTRACT.md §3 is made of them): the
+window of a past, a current and a future date, the session block of a holiday, uptime and its
+intervals at the edges of a day, the threshold overrides, and the whole-hour offset read from
+the gate's refusals (majority, slack, other codes in between)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from day_inputs import day_report, gate_bucket, run, span
+
+from health.calendar import day_bounds, get_calendar
+from health.codes import IssueCode
+from health.gate import FUTURE, STALE
+from health.simulation import at
+
+WED, THU = date(2025, 12, 10), date(2025, 12, 11)
+THANKSGIVING = date(2025, 11, 27)
+OPEN, CLOSE = at(WED, 9, 30), at(WED, 16, 0)
+TZ = get_calendar("XNYS").tz
+DAY_START, DAY_END = day_bounds(WED, TZ)
+
+
+# -- the window ------------------------------------------------------------------------------------
+def test_the_window_of_a_past_a_current_and_a_future_date() -> None:
+    past = day_report(WED)
+    assert (past.window_start, past.window_end, past.is_today) == (DAY_START, DAY_END, False)
+    now = at(WED, 11)
+    today = day_report(WED, now=now)
+    assert (today.window_start, today.window_end, today.is_today) == (DAY_START, now, True)
+    future = day_report(THU, now=now)
+    assert (future.window_end, future.is_today) == (day_bounds(THU, TZ)[1], False)
+    assert future.sources[0].uptime.window_seconds == 24 * 3600
+
+
+def test_the_first_and_the_last_instant_of_a_day() -> None:
+    first = day_report(WED, now=DAY_START)
+    assert first.is_today and first.window_end == DAY_START
+    up = first.sources[0].uptime
+    assert (up.window_seconds, up.pct, up.seconds) == (0.0, 0.0, 0.0)
+    nxt = day_report(WED, now=DAY_END)  # midnight: the next day has begun
+    assert not nxt.is_today and nxt.window_end == DAY_END
+
+
+# -- the session block -----------------------------------------------------------------------------
+def test_a_holiday_has_no_session_and_its_name() -> None:
+    rep = day_report(THANKSGIVING)
+    s = rep.session
+    assert (s.is_trading_day, s.open, s.close, s.early_close, s.holiday, s.phase) == (
+        False,
+        None,
+        None,
+        False,
+        "Thanksgiving",
+        None,
+    )
+    today = day_report(THANKSGIVING, now=at(THANKSGIVING, 11))
+    assert today.session.phase == "closed"
+
+
+def test_a_past_trading_day_has_no_phase_today_has_one() -> None:
+    assert day_report(WED).session.phase is None
+    assert day_report(WED, now=at(WED, 11)).session.phase == "open"
+    s = day_report(date(2025, 11, 28)).session  # the early close
+    assert (s.early_close, s.open, s.close) == (
+        True,
+        at(date(2025, 11, 28), 9, 30),
+        at(date(2025, 11, 28), 13),
+    )
+
+
+# -- uptime ------------------------------------------------------------------------------------------
+def test_uptime_intervals_and_shares() -> None:
+    rep = day_report(WED, spans=(span(OPEN, at(WED, 12)), span(at(WED, 13), CLOSE, 1)), stopped=False)
+    up = rep.sources[0].uptime
+    assert up.intervals == ((OPEN, at(WED, 12) + 120), (at(WED, 13), CLOSE + 120))
+    assert up.seconds == (at(WED, 12) + 120 - OPEN) + (CLOSE + 120 - at(WED, 13))
+    assert up.window_seconds == 24 * 3600
+    assert up.pct == 100.0 * up.seconds / (24 * 3600)
+    assert up.rth_up_seconds == (at(WED, 12) + 120 - OPEN) + (CLOSE - at(WED, 13))
+    (gap,) = up.gaps
+    assert (gap.source, gap.start, gap.end) == ("loop", at(WED, 12), at(WED, 13))
+
+
+def test_coverage_one_second_after_the_open() -> None:
+    rep = day_report(WED, spans=(span(OPEN - 60, OPEN),), now=OPEN + 1, stopped=False)
+    assert rep.session.elapsed_rth_seconds == 1
+    assert rep.sources[0].uptime.rth_coverage_pct == 100.0
+
+
+def test_a_span_keeps_its_own_runs_heartbeat_window() -> None:
+    """Each span's up-time follows the check interval of the run that beat (2 x 5 s here), and a
+    span whose run is not in the window's list falls back to the recorded thresholds."""
+    fast = run(OPEN - 60, run_id="fast", check_interval_seconds=5)
+    rep = day_report(
+        WED,
+        spans=(span(OPEN, at(WED, 10), run_id="fast"), span(at(WED, 11), at(WED, 12), run_id="gone")),
+        extra_runs=(fast,),
+        stopped=False,
+    )
+    assert rep.sources[0].uptime.intervals == ((OPEN, at(WED, 10) + 10), (at(WED, 11), at(WED, 12) + 120))
+
+
+def test_threshold_overrides_replace_the_recorded_ones() -> None:
+    spans = (span(OPEN, at(WED, 10)), span(at(WED, 10, 20), CLOSE, 1))  # a 20-minute silence
+    assert day_report(WED, spans=spans).sources[0].uptime.gaps == ()
+    rep = day_report(WED, spans=spans, overrides={"max_gap_seconds": 600.0})
+    assert rep.sources[0].thresholds.max_gap_seconds == 600.0
+    assert len(rep.sources[0].uptime.gaps) == 1
+
+
+# -- the whole-hour offset from the gate --------------------------------------------------------------
+def _offset(*buckets, signals=()):
+    rep = day_report(WED, spans=(span(OPEN, CLOSE),), gate=buckets, signals=signals)
+    s = rep.sources[0].signals
+    return s.whole_hour_offset, s.whole_hour_count, s.whole_hour_from_gate
+
+
+def test_the_gate_sees_a_whole_hour_offset_among_other_refusals() -> None:
+    stale_first = gate_bucket(STALE, at(WED, 9, 40), count=3, age=7200.0)
+    ahead = gate_bucket(FUTURE, at(WED, 10), count=4, age=-3600.0)
+    assert _offset(stale_first, ahead) == (-1, 4, True)
+
+
+def test_the_gates_offset_has_the_reports_slack() -> None:
+    assert _offset(gate_bucket(FUTURE, at(WED, 10), age=-(3600.0 + 120))) == (-1, 1, True)
+    assert _offset(gate_bucket(FUTURE, at(WED, 10), age=-(3600.0 - 120))) == (-1, 1, True)
+    assert _offset(gate_bucket(FUTURE, at(WED, 10), age=-(3600.0 + 121))) == (None, 0, False)
+    assert _offset(gate_bucket(FUTURE, at(WED, 10), age=-2000 * 3600.0)) == (-2000, 1, True)
+
+
+def test_seconds_ahead_are_no_whole_hour_offset() -> None:
+    assert _offset(gate_bucket(FUTURE, at(WED, 10), count=9, age=-10.0)) == (None, 0, False)
+
+
+def test_the_gates_offset_needs_half_of_the_future_refusals() -> None:
+    hour = gate_bucket(FUTURE, at(WED, 10), count=3, age=-3600.0)
+    assert _offset(hour, gate_bucket(FUTURE, at(WED, 11), count=3, age=-10.0)) == (
+        -1,
+        3,
+        True,
+    )  # exactly half
+    assert _offset(hour, gate_bucket(FUTURE, at(WED, 11), count=4, age=-10.0)) == (None, 0, False)
+    assert _offset(hour, gate_bucket(FUTURE, at(WED, 11), count=6, age=-10.0)) == (None, 0, False)
+
+
+def test_the_signals_offset_wins_over_the_gates() -> None:
+    t = at(WED, 10)
+    signals = tuple((t + 60 * i, t + 60 * i + 3600) for i in range(3))  # an hour ahead
+    two_hours = gate_bucket(FUTURE, at(WED, 11), count=9, age=-7200.0)
+    assert _offset(two_hours, signals=signals) == (-1, 3, False)
+    rep = day_report(WED, spans=(span(OPEN, CLOSE),), gate=(two_hours,), signals=signals)
+    assert [i.message for i in rep.issues if i.code == IssueCode.TIMING_ANOMALY] == [
+        "12 data timestamps in the future (beyond 5s); 3 signals' data is 1h 00m ahead of the clock: "
+        "a time-zone label error?"
+    ]
