@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from day_inputs import day_report, gate_bucket, run, span
 
 from health.calendar import day_bounds, get_calendar
 from health.codes import IssueCode
-from health.gate import FUTURE, STALE
+from health.gate import FUTURE, OK, STALE
 from health.simulation import at
 
 WED, THU = date(2025, 12, 10), date(2025, 12, 11)
@@ -154,3 +155,54 @@ def test_the_signals_offset_wins_over_the_gates() -> None:
         "12 data timestamps in the future (beyond 5s); 3 signals' data is 1h 00m ahead of the clock: "
         "a time-zone label error?"
     ]
+
+
+# -- signals and the gate's counts ----------------------------------------------------------------
+def test_signal_counts_ages_and_hours() -> None:
+    t10, t11 = at(WED, 10), at(WED, 11)
+    prev_close = at(date(2025, 12, 9), 16)
+    signals = (
+        (t10, t10 - 3600.0),  # exactly the age limit: not stale
+        (t10 + 60, t10 + 60 - 3600.001),  # a hair older: stale
+        (t11, prev_close),  # the previous session's close itself: stale whatever its age
+        (t11 + 60, t11 + 60 - 30),
+    )
+    rep = day_report(WED, spans=(span(OPEN, CLOSE),), signals=signals, max_data_age_hours=24)
+    s = rep.sources[0].signals
+    assert (s.total, s.rth, s.after_hours, s.stale, s.future) == (4, 4, 0, 1, 0)
+    assert s.hourly == {10: 2, 11: 2}
+    assert s.max_data_age == t11 - prev_close
+    assert s.median_data_age == pytest.approx(3600.0005, abs=1e-6)
+    assert s.newest_data_ts == t11 + 60 - 30
+    strict = day_report(WED, spans=(span(OPEN, CLOSE),), signals=signals)
+    assert strict.sources[0].signals.stale == 2
+
+
+def test_no_signals_no_ages() -> None:
+    s = day_report(WED, spans=(span(OPEN, CLOSE),)).sources[0].signals
+    assert (s.total, s.max_data_age, s.median_data_age, s.newest_data_ts, s.hourly) == (
+        0,
+        None,
+        None,
+        None,
+        {},
+    )
+
+
+def test_the_gates_counts_by_hour_and_code() -> None:
+    buckets = (
+        gate_bucket(OK, at(WED, 10), count=5, age=2.0, allowed=True),
+        gate_bucket(OK, at(WED, 10, 5), count=7, age=3.0, allowed=True),
+        gate_bucket(STALE, at(WED, 10, 10), count=2, age=7200.0),
+        gate_bucket(FUTURE, at(WED, 11), count=3, age=-60.0),
+    )
+    g = day_report(WED, spans=(span(OPEN, CLOSE),), gate=buckets).sources[0].gate
+    assert (g.allowed, g.blocked, g.by_code, g.future) == (12, 5, {STALE: 2, FUTURE: 3}, 3)
+    assert (g.hourly_allowed, g.hourly_blocked) == ({10: 12}, {10: 2, 11: 3})
+    assert (g.last_at, g.last_reason) == (at(WED, 11), FUTURE)
+    assert (g.stale_rth, g.stale_first, g.stale_last, g.stale_max_age) == (
+        2,
+        at(WED, 10, 10),
+        at(WED, 10, 10),
+        7200.0,
+    )
