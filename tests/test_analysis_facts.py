@@ -206,3 +206,81 @@ def test_the_gates_counts_by_hour_and_code() -> None:
         at(WED, 10, 10),
         7200.0,
     )
+
+
+# -- the lifecycle ----------------------------------------------------------------------------------
+def test_starts_and_clean_stops_counted_in_the_window() -> None:
+    edge_runs = (
+        run(DAY_START, stopped_at=DAY_START + 60, run_id="at-start"),  # starts at the window's start: counted
+        run(
+            DAY_START - 600, stopped_at=DAY_START, run_id="stops-at-start"
+        ),  # its stop counted, not its start
+        run(DAY_END - 60, stopped_at=DAY_END, run_id="stops-at-end"),  # stop at the end: outside
+        run(DAY_END, run_id="at-end"),  # starts at the end: outside
+    )
+    rep = day_report(WED, spans=(span(OPEN, CLOSE),), extra_runs=edge_runs)
+    life = rep.sources[0].lifecycle
+    # the loop's own run (started at the open) and three of the four above
+    assert (life.starts, life.clean_stops) == (3, 3)
+
+
+def test_store_errors_still_firing_and_dropped_events() -> None:
+    from store.records import AlertRecord, EventRecord
+
+    alerts = (
+        AlertRecord(
+            1, "loop", IssueCode.STORE_ERROR, "critical", "disk full", at(WED, 10), False, "loop", None
+        ),
+        AlertRecord(
+            2, "loop", IssueCode.STORE_ERROR, "critical", "disk full", at(WED, 10, 5), True, "loop", None
+        ),
+        AlertRecord(3, "loop", IssueCode.STALE_DATA, "warning", "stale", at(WED, 10, 6), False, "loop", None),
+    )
+    events = (
+        EventRecord(1, "loop", "run-1", at(WED, 10), "dropped_events", '{"count": 7}'),
+        EventRecord(2, "loop", "run-1", at(WED, 11), "dropped_events", '{"count": 5}'),
+        EventRecord(3, "loop", "run-1", at(WED, 12), "dropped_events", "{}"),
+        EventRecord(4, "loop", "run-1", at(WED, 12), "replaced_events", '{"count": 100}'),
+    )
+    life = day_report(WED, spans=(span(OPEN, CLOSE),), alerts=alerts, events=events).sources[0].lifecycle
+    assert life.store_errors == ((at(WED, 10), "disk full"),)
+    assert life.dropped_events == 12
+
+
+def test_the_latest_run_as_the_report_names_it() -> None:
+    rep = day_report(
+        WED,
+        spans=(span(OPEN, CLOSE),),
+        alive=True,
+        log_files=["/var/log/loop.log"],
+        orig_argv=["python3", "-m", "strategies.loop", "--live"],
+        executable="/opt/venv/bin/python",
+        cwd="/srv/desk",
+    )
+    latest = rep.sources[0].lifecycle.latest
+    assert (latest.run_id, latest.pid, latest.host, latest.alive) == ("run-1", 4242, "trading-host", True)
+    assert latest.log_files == ("/var/log/loop.log",)
+    assert latest.restart_command == "cd /srv/desk && /opt/venv/bin/python -m strategies.loop --live"
+
+
+# -- gaps ----------------------------------------------------------------------------------------------
+def test_beats_closer_than_their_up_window_leave_no_silence() -> None:
+    """Spans 100 s apart (a beat keeps the loop up 120 s) are one stretch of activity."""
+    spans = (span(OPEN, at(WED, 11)), span(at(WED, 11) + 100, CLOSE, 1))
+    assert day_report(WED, spans=spans, overrides={"max_gap_seconds": 60.0}).sources[0].uptime.gaps == ()
+    spans = (span(OPEN, at(WED, 11)), span(at(WED, 11) + 130, CLOSE, 1))
+    (gap,) = day_report(WED, spans=spans, overrides={"max_gap_seconds": 60.0}).sources[0].uptime.gaps
+    assert (gap.start, gap.end) == (at(WED, 11), at(WED, 11) + 130)
+
+
+def test_a_gap_is_ongoing_only_when_it_reaches_now() -> None:
+    now = at(WED, 12)
+    for resumed, ongoing in ((now - 1, True), (now - 1.5, False)):
+        spans = (span(OPEN, at(WED, 10)), span(resumed, resumed + 0.5, 1))
+        (gap,) = day_report(WED, spans=spans, now=now, stopped=False).sources[0].uptime.gaps
+        assert gap.ongoing is ongoing, resumed
+    spans = (span(OPEN, at(WED, 10)),)
+    (gap,) = day_report(WED, spans=spans, now=now, stopped=False).sources[0].uptime.gaps
+    assert (gap.end, gap.ongoing) == (now, True)
+    (gap,) = day_report(WED, spans=spans, stopped=False).sources[0].uptime.gaps  # judged the next day
+    assert (gap.end, gap.ongoing) == (CLOSE, False)
