@@ -284,3 +284,85 @@ def test_a_gap_is_ongoing_only_when_it_reaches_now() -> None:
     assert (gap.end, gap.ongoing) == (now, True)
     (gap,) = day_report(WED, spans=spans, stopped=False).sources[0].uptime.gaps  # judged the next day
     assert (gap.end, gap.ongoing) == (CLOSE, False)
+
+
+# -- the signals' whole-hour offset ---------------------------------------------------------------
+def _signals_offset(offsets: list[float]):
+    t = at(WED, 10)
+    signals = tuple((t + 60 * i, t + 60 * i - age) for i, age in enumerate(offsets))
+    s = day_report(WED, spans=(span(OPEN, CLOSE),), signals=signals, max_data_age_hours=48).sources[0].signals
+    return s.whole_hour_offset, s.whole_hour_count
+
+
+def test_the_signals_whole_hour_offset() -> None:
+    assert _signals_offset([3600.0] * 2) == (None, 0)  # two signals are too few to say
+    assert _signals_offset([3600.0] * 3) == (1, 3)
+    assert _signals_offset([3600.0 + 120, 3600.0 - 120, 3600.0]) == (1, 3)  # the 120 s slack
+    assert _signals_offset([3600.0 + 121, 3600.0 + 121, 3600.0]) == (None, 0)
+    assert _signals_offset([3600.0, 3600.0, 30.0, 30.0]) == (1, 2)  # exactly half
+    assert _signals_offset([3600.0, 3600.0, 30.0, 30.0, 30.0]) == (None, 0)
+    assert _signals_offset([-7200.0] * 3 + [30.0]) == (-2, 3)
+    assert _signals_offset([2000 * 3600.0] * 3) == (2000, 3)
+    assert _signals_offset([30.0] * 5) == (None, 0)
+
+
+# -- unclean exits ------------------------------------------------------------------------------------
+def test_unclean_exits_field_by_field() -> None:
+    stopped = run(OPEN - 600, stopped_at=OPEN - 300, last_seen=OPEN - 300, run_id="a-stopped")
+    died = run(OPEN - 200, last_seen=at(WED, 10), run_id="b-died")
+    at_start = run(DAY_START - 600, last_seen=DAY_START, run_id="c-at-start")
+    at_end = run(DAY_END - 600, last_seen=DAY_END, run_id="d-at-end")
+    rep = day_report(
+        WED,
+        spans=(span(OPEN, at(WED, 11)),),
+        extra_runs=(stopped, died, at_start, at_end),
+        stopped=False,
+        alive=False,
+    )
+    exits = {u.run_id: u for u in rep.sources[0].lifecycle.unclean_exits}
+    assert set(exits) == {"b-died", "c-at-start", "run-1"}
+    u = exits["b-died"]
+    assert (u.source, u.pid, u.host, u.started_at, u.last_seen, u.why) == (
+        "loop",
+        4242,
+        "trading-host",
+        OPEN - 200,
+        at(WED, 10),
+        "restarted",
+    )
+    u = exits["run-1"]
+    assert (u.source, u.pid, u.host, u.last_seen, u.why) == (
+        "loop",
+        4242,
+        "trading-host",
+        at(WED, 11),
+        "restarted",
+    )
+
+
+def test_a_silent_run_whose_process_cannot_be_checked() -> None:
+    spans = (span(OPEN, at(WED, 10)),)
+    quiet = day_report(WED, spans=spans, stopped=False, now=at(WED, 10, 30))  # silent 30 min: the limit
+    assert quiet.sources[0].lifecycle.unclean_exits == ()
+    rep = day_report(WED, spans=spans, stopped=False, now=at(WED, 10, 30) + 1)
+    (u,) = rep.sources[0].lifecycle.unclean_exits
+    assert (u.run_id, u.source, u.pid, u.host, u.started_at, u.last_seen, u.why) == (
+        "run-1",
+        "loop",
+        4242,
+        "trading-host",
+        OPEN,
+        at(WED, 10),
+        "silent",
+    )
+    gone = day_report(WED, spans=spans, stopped=False, now=at(WED, 10, 5), alive=False)
+    (u,) = gone.sources[0].lifecycle.unclean_exits
+    assert (u.run_id, u.source, u.pid, u.host, u.started_at, u.last_seen, u.why) == (
+        "run-1",
+        "loop",
+        4242,
+        "trading-host",
+        OPEN,
+        at(WED, 10),
+        "process gone",
+    )
