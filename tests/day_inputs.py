@@ -80,6 +80,9 @@ def day_report(
     alive: bool | None = None,
     extra_runs: tuple[RunRecord, ...] = (),
     overrides: dict | None = None,
+    previous_run: RunRecord | None = None,
+    previous_last_beat: float | None = None,
+    store_path: str = "",
     **config,
 ) -> HealthReport:
     """The report of ``day`` for one loop that ran with these spans, signals and gate buckets
@@ -104,8 +107,16 @@ def day_report(
         alerts=alerts,
         events=events,
         later_starts=later_starts,
+        previous_run=previous_run,
+        previous_last_beat=previous_last_beat,
     )
     inputs = DayInputs(
-        day=day, calendar=cal, now=now, sources=(source,), alive=lambda run: alive, overrides=overrides or {}
+        day=day,
+        calendar=cal,
+        now=now,
+        sources=(source,),
+        alive=lambda run: alive,
+        overrides=overrides or {},
+        store_path=store_path,
     )
     return analyze(inputs)

@@ -366,3 +366,42 @@ def test_a_silent_run_whose_process_cannot_be_checked() -> None:
         at(WED, 10),
         "process gone",
     )
+
+
+# -- restarts and the report's own facts ----------------------------------------------------------------
+def test_a_restart_after_a_crash_before_the_window() -> None:
+    tue = date(2025, 12, 9)
+    crashed = run(at(tue, 9, 30), last_seen=at(tue, 12), run_id="prev")
+    rep = day_report(
+        WED,
+        spans=(span(OPEN, CLOSE),),
+        previous_run=crashed,
+        previous_last_beat=at(tue, 15),  # its last heartbeat, newer than its last_seen
+    )
+    (r,) = rep.sources[0].lifecycle.restarts
+    assert (r.at, r.run_id, r.previous_run_id, r.exit, r.ended) == (
+        OPEN,
+        "run-1",
+        "prev",
+        "crash",
+        at(tue, 15),
+    )
+    unknown_beat = day_report(WED, spans=(span(OPEN, CLOSE),), previous_run=crashed)
+    (r,) = unknown_beat.sources[0].lifecycle.restarts
+    assert r.ended == at(tue, 12)
+
+
+def test_the_reports_own_facts() -> None:
+    now = at(WED, 11)
+    rep = day_report(
+        WED, spans=(span(OPEN, at(WED, 10, 59)),), now=now, store_path="/srv/health.db", stopped=False
+    )
+    assert (rep.day, rep.calendar, rep.tz_name, rep.now, rep.generated_at) == (
+        WED,
+        "XNYS",
+        "America/New_York",
+        now,
+        now,
+    )
+    assert rep.store_path == "/srv/health.db"
+    assert (rep.totals.signals, rep.totals.last_activity) == (0, at(WED, 10, 59))
