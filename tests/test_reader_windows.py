@@ -324,3 +324,142 @@ def test_a_read_of_a_file_gone_bad_is_store_unavailable(store: Path) -> None:
         store.write_bytes(b"\x00" * store.stat().st_size)  # overwritten in place
         with pytest.raises(StoreUnavailable, match=f"cannot read health store {store}"):
             r.sources()
+
+
+# -- more edges --------------------------------------------------------------------------------------
+def _empty_store(path: Path) -> Path:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    migrate(conn)
+    conn.close()
+    return path
+
+
+def test_a_version_1_store_is_read(tmp_path: Path) -> None:
+    import sqlite_utils
+
+    from store.schema import MIGRATIONS
+
+    path = tmp_path / "v1.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    MIGRATIONS[1](sqlite_utils.Database(conn))
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO runs (run_id, source, started_at) VALUES ('r', 'old', 1.0)")
+    conn.close()
+    with StoreReader(path) as r:
+        assert r.schema_version == 1
+        assert r.sources() == ["old"]
+        assert r.calendar_header("XNYS") is None  # no recordings before schema 3
+
+
+def test_a_snapshot_of_a_store_no_loop_has_open_creates_nothing_beside_it(tmp_path: Path) -> None:
+    store = _empty_store(tmp_path / "health.db")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["health.db"]
+    with StoreReader(store, snapshot=True) as r:
+        assert r.sources() == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["health.db"]
+    with StoreReader(store) as r:  # a live reader shares the WAL index with the loop's writer
+        r.sources()
+        assert "health.db-shm" in {p.name for p in tmp_path.iterdir()}
+
+
+def test_a_reader_is_used_from_the_consoles_worker_threads(store: Path) -> None:
+    import threading
+
+    with StoreReader(store) as r:
+        got: list = []
+        worker = threading.Thread(target=lambda: got.append(r.sources()))
+        worker.start()
+        worker.join(10)
+        assert got == [["a", "b"]]
+
+
+def test_runs_with_only_a_start_are_all_runs(store: Path) -> None:
+    with StoreReader(store) as r:
+        assert len(r.runs(T)) == len(r.runs()) == 6
+        assert len(r.runs(end=END)) == 6
+
+
+def test_spans_have_no_slack_unless_asked(tmp_path: Path) -> None:
+    path = _empty_store(tmp_path / "s.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("INSERT INTO spans VALUES ('r', 0, 'a', ?, ?, 3)", (T - 100, T - 0.5))
+    conn.close()
+    with StoreReader(path) as r:
+        assert r.spans(T, END) == []
+        assert [s.end for s in r.spans(T, END, slack=1)] == [T - 0.5]
+
+
+def test_gate_buckets_straddling_the_windows_end_and_the_newest_buckets_only(tmp_path: Path) -> None:
+    path = _empty_store(tmp_path / "g.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    newest = int(END) - 300  # the newest bucket: it starts inside the window and ends after it
+    rows = [
+        ("a", newest, "ok", 1, 1, 1, 1, 1, END - 10, END + 10, "straddles the end", END - 11),
+        ("a", newest - 7200, "ok", 1, 1, 1, 1, 1, T - 3600, T - 3600, "two hours before the newest", 0),
+        ("a", newest - 7201, "ok", 1, 1, 1, 1, 1, T - 3601, T - 3601, "older", 0),
+        ("b", newest - 4 * 3600, "stale", 0, 2, 5, 6, 11, T - 9000, T - 9000, "much older", 0),
+    ]
+    conn.executemany("INSERT INTO gate VALUES (?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+    conn.close()
+    with StoreReader(path) as r:
+        assert [g.last_reason for g in r.gate(T, END)] == ["straddles the end"]
+        newest_first = r.last_gate(limit=10)
+        assert [g.last_reason for g in newest_first] == ["straddles the end", "two hours before the newest"]
+        g = newest_first[0]
+        assert (g.source, g.bucket, g.code, g.allowed, g.count, g.last_at) == (
+            "a",
+            newest,
+            "ok",
+            True,
+            1,
+            END + 10,
+        )
+        assert [g.allowed for g in r.last_gate(before=T, limit=10)] == [True, True]
+
+
+def test_the_newest_signals_are_two_hundred_unless_asked(tmp_path: Path) -> None:
+    path = _empty_store(tmp_path / "n.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executemany(
+        "INSERT INTO signals (source, run_id, at, symbol, data_ts) VALUES ('a', 'r', ?, 'S', ?)",
+        [(T + i, T + i - 1) for i in range(201)],
+    )
+    conn.close()
+    with StoreReader(path) as r:
+        got = r.newest_signal_times()
+        assert len(got) == 200 and got[0] == (T + 200, T + 199) and got[-1] == (T + 1, T)
+
+
+def test_alert_records_field_by_field(store: Path) -> None:
+    with StoreReader(store) as r:
+        by_window = r.alerts(T - 10, END + 10)
+        by_id = r.alerts_since_id(0)
+        assert by_window == by_id
+        assert [
+            (a.id, a.source, a.code, a.severity, a.message, a.at, a.resolved, a.origin, a.detail)
+            for a in by_id
+        ] == [
+            (1, "a", "NO_ACTIVITY", "critical", "silent", T - 1, False, "loop", None),
+            (2, "a", "NO_ACTIVITY", "critical", "silent", T, False, "loop", None),
+            (3, "b", "STALE_DATA", "warning", "stale", T + 5, True, "watchdog", "{}"),
+            (4, "a", "STALE_DATA", "warning", "stale", END, False, "watchdog", None),
+        ]
+        assert len(r.alerts_since_id(0, limit=2)) == 2
+
+
+def test_a_recorded_calendar_is_read_back(tmp_path: Path) -> None:
+    from datetime import date
+
+    from health.simulation import SimClock, at, monitor
+
+    path = tmp_path / "cal.db"
+    with monitor(path, SimClock(at(date(2025, 12, 10), 10, 0))) as mon:
+        mon.record_activity()
+    with StoreReader(path) as r:
+        header = r.calendar_header("XNYS")
+        assert header is not None and header.code == "XNYS" and header.timezone == "America/New_York"
+        rows = r.calendar_rows(header)
+        assert rows is not None and rows.header == header
+        assert len(rows.sessions) > 200
+        assert r.calendar_header("XHKG") is None
