@@ -303,3 +303,21 @@ def test_a_whole_hour_offset_seen_only_by_the_gate() -> None:
         "9 data timestamps in the future (beyond 5s); 9 gate decisions' data is 1h 00m ahead of the clock: "
         "a time-zone label error?"
     ]
+
+
+def test_zero_coverage_judged_at_the_close_itself_is_during_the_session() -> None:
+    rep = day_report(WED, now=CLOSE)
+    assert messages(rep, IssueCode.ZERO_RTH_COVERAGE) == [
+        "ZERO RTH coverage: the loop was not up at all during the session (09:30 EST–16:00 EST, "
+        "6h 30m of market hours)"
+    ]
+
+
+def test_six_gaps_list_five_and_one_more() -> None:
+    starts = [at(WED, 9, 30) + i * 3000 for i in range(7)]
+    rep = day_report(
+        WED, spans=(*(span(s, s + 600, i) for i, s in enumerate(starts)), span(at(WED, 15, 10), CLOSE, 9))
+    )
+    (message,) = messages(rep, IssueCode.UPTIME_GAP)
+    assert message.startswith("6 silences longer than 0h 30m inside RTH: ")
+    assert message.endswith("13:00 EST–13:40 EST (40m 00s) and 1 more")
