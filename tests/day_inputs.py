@@ -83,6 +83,7 @@ def day_report(
     previous_run: RunRecord | None = None,
     previous_last_beat: float | None = None,
     store_path: str = "",
+    latest: bool = True,
     **config,
 ) -> HealthReport:
     """The report of ``day`` for one loop that ran with these spans, signals and gate buckets
@@ -103,7 +104,7 @@ def day_report(
         signals=signals,
         last_activity=max((s.end for s in spans), default=None),
         config=the_run.config,
-        latest_run=the_run,
+        latest_run=the_run if latest else None,
         alerts=alerts,
         events=events,
         later_starts=later_starts,

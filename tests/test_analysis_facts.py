@@ -195,10 +195,11 @@ def test_the_gates_counts_by_hour_and_code() -> None:
         gate_bucket(OK, at(WED, 10, 5), count=7, age=3.0, allowed=True),
         gate_bucket(STALE, at(WED, 10, 10), count=2, age=7200.0),
         gate_bucket(FUTURE, at(WED, 11), count=3, age=-60.0),
+        gate_bucket(FUTURE, at(WED, 10, 15), count=1, age=-60.0),
     )
     g = day_report(WED, spans=(span(OPEN, CLOSE),), gate=buckets).sources[0].gate
-    assert (g.allowed, g.blocked, g.by_code, g.future) == (12, 5, {STALE: 2, FUTURE: 3}, 3)
-    assert (g.hourly_allowed, g.hourly_blocked) == ({10: 12}, {10: 2, 11: 3})
+    assert (g.allowed, g.blocked, g.by_code, g.future) == (12, 6, {STALE: 2, FUTURE: 4}, 4)
+    assert (g.hourly_allowed, g.hourly_blocked) == ({10: 12}, {10: 3, 11: 3})
     assert (g.last_at, g.last_reason) == (at(WED, 11), FUTURE)
     assert (g.stale_rth, g.stale_first, g.stale_last, g.stale_max_age) == (
         2,
@@ -242,7 +243,9 @@ def test_store_errors_still_firing_and_dropped_events() -> None:
         EventRecord(3, "loop", "run-1", at(WED, 12), "dropped_events", "{}"),
         EventRecord(4, "loop", "run-1", at(WED, 12), "replaced_events", '{"count": 100}'),
     )
-    life = day_report(WED, spans=(span(OPEN, CLOSE),), alerts=alerts, events=events).sources[0].lifecycle
+    source = day_report(WED, spans=(span(OPEN, CLOSE),), alerts=alerts, events=events).sources[0]
+    assert source.alerts == alerts
+    life = source.lifecycle
     assert life.store_errors == ((at(WED, 10), "disk full"),)
     assert life.dropped_events == 12
 
@@ -405,3 +408,57 @@ def test_the_reports_own_facts() -> None:
     )
     assert rep.store_path == "/srv/health.db"
     assert (rep.totals.signals, rep.totals.last_activity) == (0, at(WED, 10, 59))
+
+
+def test_stale_refusals_reaching_into_rth_and_their_extremes() -> None:
+    from store.records import GateRecord
+
+    def bucket(code, first_at, last_at, count, max_age):
+        return GateRecord(
+            "loop",
+            int(first_at // 300) * 300,
+            code,
+            False,
+            count,
+            4000.0,
+            max_age,
+            0.0,
+            first_at,
+            last_at,
+            code,
+            None,
+        )
+
+    buckets = (
+        bucket(STALE, at(WED, 15, 58), at(WED, 16, 2), 2, 7300.0),  # reaches past the close: in RTH
+        bucket(STALE, at(WED, 10), at(WED, 10, 4), 3, 9000.0),
+        bucket("previous_session", at(WED, 10), at(WED, 10, 2), 1, 5000.0),
+        bucket(STALE, at(WED, 17), at(WED, 17, 4), 5, 99999.0),  # after hours: not counted
+    )
+    g = day_report(WED, spans=(span(OPEN, CLOSE),), gate=buckets).sources[0].gate
+    assert (g.stale_rth, g.stale_first, g.stale_last, g.stale_max_age) == (
+        6,
+        at(WED, 10),
+        at(WED, 16, 2),
+        9000.0,
+    )
+
+
+def test_no_latest_run_no_latest() -> None:
+    assert day_report(WED, spans=(span(OPEN, CLOSE),), latest=False).sources[0].lifecycle.latest is None
+
+
+def test_restarts_at_the_windows_edges() -> None:
+    tue = date(2025, 12, 9)
+    crashed = run(at(tue, 9, 30), last_seen=at(tue, 12), run_id="prev")
+    at_midnight = day_report(WED, spans=(span(DAY_START, CLOSE),), previous_run=crashed)
+    assert [r.at for r in at_midnight.sources[0].lifecycle.restarts] == [DAY_START]
+    next_midnight = run(DAY_END, last_seen=DAY_END + 60, run_id="tomorrow")
+    rep = day_report(WED, spans=(span(OPEN, at(WED, 11)),), extra_runs=(next_midnight,), stopped=False)
+    assert rep.sources[0].lifecycle.restarts == ()
+
+
+def test_a_gap_up_to_the_close_judged_at_the_close_is_over() -> None:
+    rep = day_report(WED, spans=(span(OPEN, at(WED, 15)),), now=CLOSE, stopped=False)
+    (gap,) = rep.sources[0].uptime.gaps
+    assert (gap.end, gap.ongoing) == (CLOSE, False)
