@@ -21,7 +21,7 @@ from health.acks import ack_states
 from health.cadence import Cadence, CadenceFacts, judge_hours
 from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
-from health.gate import FUTURE, PREVIOUS_SESSION, STALE
+from health.gate import FUTURE, PREVIOUS_SESSION, STALE, WHOLE_HOUR_SLACK
 from health.liveness import is_silent, up_intervals, up_window
 from health.process import is_backtest, restart_command
 from health.report import (
@@ -42,8 +42,6 @@ from health.report import (
 from health.restarts import Restart, find_restarts, last_beats
 from store.acks import AckRecord
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
-
-WHOLE_HOUR_SLACK = 120.0  # seconds around a whole-hour offset still read as a tz label error
 
 
 @dataclass(frozen=True)

@@ -298,8 +298,10 @@ class MarketCalendar:
                     f"{self.local_date(ts).isoformat()} is after the {self.code} calendar's "
                     f"last session {self.last_day.isoformat()}"
                 )
+            # After the last session's close, on its day (a later day raised above): that
+            # session is the day's, as on any other day.
             prev = self._session(len(closes) - 1)
-            return MarketState("post_close", None, prev, None)
+            return MarketState("post_close", prev, prev, None)
         if i == 0 and ts < self._opens[0]:
             raise CalendarRangeError(
                 f"{self.local_date(ts).isoformat()} is before the {self.code} calendar's "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from zoneinfo import ZoneInfo
 
 # Epoch magnitudes: seconds stay below 1e11 until the year 5138; milliseconds below 1e14
@@ -76,12 +76,13 @@ def clock_epoch(value: object) -> float:
     if type(value) is float and 0 < value <= MAX_EPOCH:
         return value
     if isinstance(value, datetime):
-        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
-            raise ValueError("clock() returned a naive datetime; return an aware one")
-        try:
-            ts = value.timestamp()
+        try:  # a tzinfo whose utcoffset raises is no valid time either, as in to_epoch
+            aware = value.tzinfo is not None and value.tzinfo.utcoffset(value) is not None
+            ts = value.timestamp() if aware else 0.0
         except Exception as exc:
             raise ValueError(f"clock() returned {value!r:.80}, not a valid time: {exc}") from None
+        if not aware:
+            raise ValueError("clock() returned a naive datetime; return an aware one")
     elif isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"clock() must return an aware datetime or epoch seconds, not {value!r:.80}")
     else:
@@ -100,7 +101,3 @@ def resolve_tz(name_or_tz: str | tzinfo) -> tzinfo:
     if isinstance(name_or_tz, tzinfo):
         return name_or_tz
     return ZoneInfo(name_or_tz)
-
-
-def from_epoch(ts: float, tz: tzinfo = UTC) -> datetime:
-    return datetime.fromtimestamp(ts, tz)
