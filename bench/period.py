@@ -126,7 +126,7 @@ def main() -> None:
         md_row(["---"] * 4),
         md_row(
             [
-                "the year's range / one day's report, process wall time",
+                f"the range {start}..{end} / one day's report, process wall time",
                 f"<= {TARGET:.0f}x",
                 f"{ratio:.1f}x ({year_key.median * 1e3:.0f} ms vs {one.median * 1e3:.0f} ms); CPU {cpu_ratio:.1f}x",
                 verdict(ratio <= TARGET),
