@@ -67,7 +67,7 @@ class HealthConsole(App[int]):
     TITLE = "Production Health"
     # The screens' stylesheets, loaded by the app (Textual loads a Screen's own CSS_PATH
     # only for pushed screens, not for the default one); rules are scoped by screen type.
-    CSS_PATH: ClassVar[list[str]] = ["screens/dashboard.tcss", "screens/browser.tcss"]
+    CSS_PATH: ClassVar[list[str]] = ["screens/dashboard.tcss", "screens/browser.tcss", "screens/period.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", tooltip="Quit (the store is left exactly as it was)"),
         Binding("question_mark", "help", "Keys", key_display="?", tooltip="This list of keys"),
@@ -159,6 +159,8 @@ class HealthConsole(App[int]):
                 return
         self.snapshot = snapshot
         self.dashboard.snapshot = snapshot
+        if snapshot.report is not None:  # a backtest's store says so in the header
+            self.title = f"{self.TITLE} · BACKTEST" if snapshot.report.backtest else self.TITLE
         self._show_alert_state()
 
     def on_watchdog_seen(self, message: WatchdogSeen) -> None:
@@ -261,6 +263,17 @@ class HealthConsole(App[int]):
         else:
             self.push_screen(BrowserScreen(self.ctx))
 
+    def open_replay(self, day: date) -> None:
+        """``day`` on the dashboard as it was live, from its session's open (midnight on a day
+        without one), paused, over this one (console/screens/replay.py)."""
+        from console.replay_clock import ReplayClock
+        from console.screens.replay import ReplayScreen
+        from health.calendar import day_bounds
+
+        session = self.ctx.calendar.session(day)
+        start = session.open_ts if session else day_bounds(day, self.ctx.calendar.tz)[0]
+        self.push_screen(ReplayScreen(self.ctx, ReplayClock(start, limit=self.ctx.now)))
+
     def action_dashboard(self) -> None:
         while len(self.screen_stack) > 1 and self.screen is not self.dashboard:
             self.pop_screen()
@@ -285,6 +298,7 @@ class HealthConsole(App[int]):
             ),
             ("Dashboard", list(DashboardScreen.BINDINGS)),
             ("Issues panel", list(IssuesPanel.BINDINGS)),
+            ("Replay (--at, or v in the date browser)", _replay_bindings()),
             *(
                 [
                     (
@@ -328,6 +342,12 @@ class HealthConsole(App[int]):
         yield SystemCommand("Refresh", "Re-read the store now (r)", self.action_refresh_store)
         yield SystemCommand("Help: every key", "The keys of every screen (?)", self.action_help)
         yield from super().get_system_commands(screen)
+
+
+def _replay_bindings() -> list:
+    from console.screens.replay import ReplayScreen
+
+    return list(ReplayScreen.BINDINGS)
 
 
 def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | None = None) -> int:

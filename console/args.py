@@ -169,6 +169,18 @@ def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> 
             help="log files of the loop to scan (repeatable)",
         )
     else:
+        period = p.add_argument_group("a period (one row per day, the totals; exit code: the worst day's)")
+        period.add_argument(
+            "--from", dest="from_date", metavar="DATE", help="the first day (YYYY-MM-DD, 'yesterday')"
+        )
+        period.add_argument("--to", dest="to_date", metavar="DATE", help="the last day (default: today)")
+        period.add_argument(
+            "--compare",
+            metavar="NAME",
+            help="per day, the signals one run made that the other did not, and why: --source's run "
+            "against loop NAME of the store, or the backtest store backtests/NAME.db beside it "
+            "(exit 1 when they drifted)",
+        )
         p.add_argument(
             "--notify",
             action="store_true",
@@ -412,3 +424,11 @@ def store_calendar_code(args: argparse.Namespace, reader) -> str:
     from health.loader import recorded_code
 
     return args.calendar or recorded_code(reader) or "XNYS"
+
+
+def read_flag_day(flag: str, text: str, tz: tzinfo, now: float) -> date:
+    """A day flag (``--from``, ``--to``) as ``read_day`` reads it; a bad one is a usage error."""
+    try:
+        return read_day(text, tz, now)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None

@@ -159,6 +159,10 @@ def _report_cmd(prog: str, description: str, diagnostics: bool = False):
             from console.ready import ready_main
 
             return ready_main(args, clock_of(args))
+        if not diagnostics and (args.from_date or args.to_date or args.compare):
+            from console.period_cli import period_main
+
+            return period_main(args, clock_of(args), _emit)
         report, store = _make_report(args, clock_of(args))
         if not diagnostics:
             _print_report(report, args)

@@ -46,6 +46,8 @@ def render_report(report: HealthReport) -> RenderableType:
     icon, style = STATUS_STYLE.get(report.status, ("?", "bold"))
     parts: list[RenderableType] = []
     title = Text(f"PRODUCTION HEALTH REPORT: {report.day.isoformat()}", style="bold")
+    if report.backtest:
+        title.append(" · BACKTEST (simulated run)", style="bold magenta")
     title.append(f"   {report.calendar} · {report.tz_name}", style="dim")
     parts.append(Rule(title, style="bold", characters="═"))
     parts.append(Text.assemble((f"{icon} OVERALL STATUS: {report.status}", style)))
@@ -73,7 +75,7 @@ def render_report(report: HealthReport) -> RenderableType:
     parts.append(_section("SYSTEM UPTIME"))
     multi = len(report.sources) > 1
     for x in report.sources:
-        rows: list[tuple[str, str | Text]] = [("Loop", Text(clean(x.source), style="bold"))]
+        rows: list[tuple[str, str | Text]] = [("Loop", _loop_name(x))]
         cov_style = (
             "green" if (x.uptime.rth_coverage_pct or 0) >= x.thresholds.min_rth_coverage_pct else "red"
         )
@@ -94,7 +96,9 @@ def render_report(report: HealthReport) -> RenderableType:
         )
         rows.append(("Last activity", _t(report, x.uptime.last_activity)))
         run = x.lifecycle.latest
-        if run is not None and run.pid is not None:
+        if x.backtest:
+            rows.append(("Process", "none: a backtest, driven by its simulated clock"))
+        elif run is not None and run.pid is not None:
             alive = {True: "running now", False: "not running now", None: "state unknown (other host)"}[
                 run.alive
             ]
@@ -129,7 +133,7 @@ def render_report(report: HealthReport) -> RenderableType:
     for x in report.sources:
         rows = []
         if multi:
-            rows.append(("Loop", Text(clean(x.source), style="bold")))
+            rows.append(("Loop", _loop_name(x)))
         rows.append(
             (
                 "Signals",
@@ -224,6 +228,13 @@ def render_report(report: HealthReport) -> RenderableType:
             parts.extend(_step(n, clean(step, one_line=True)))
     parts.append(Rule(style="dim", characters="═"))
     return Group(*parts)
+
+
+def _loop_name(x) -> Text:
+    text = Text(clean(x.source), style="bold")
+    if x.backtest:
+        text.append(" (backtest)", style="magenta")
+    return text
 
 
 _TRAILING_COMMAND = re.compile(r"^(?P<prose>.*\S)\s+`(?P<command>[^`]+)`$")

@@ -21,9 +21,9 @@ from health.acks import ack_states
 from health.cadence import Cadence, CadenceFacts, judge_hours
 from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
-from health.gate import FUTURE, PREVIOUS_SESSION, STALE
+from health.gate import FUTURE, PREVIOUS_SESSION, STALE, WHOLE_HOUR_SLACK
 from health.liveness import is_silent, up_intervals, up_window
-from health.process import restart_command
+from health.process import is_backtest, restart_command
 from health.report import (
     Duplicate,
     Gap,
@@ -43,8 +43,6 @@ from health.restarts import Restart, find_restarts, last_beats
 from store.acks import AckRecord
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
 
-WHOLE_HOUR_SLACK = 120.0  # seconds around a whole-hour offset still read as a tz label error
-
 
 @dataclass(frozen=True)
 class SourceInputs:
@@ -63,6 +61,10 @@ class SourceInputs:
     # its last heartbeat: whether that start was a restart (health/restarts.py).
     previous_run: RunRecord | None = None
     previous_last_beat: float | None = None
+    # The signals already summed up (health/period.py, from SQLite's aggregates), in place of
+    # ``signals``: the counts the rules read, exact; no median or hourly profile.
+    signal_summary: Signals | None = None
+    signal_counts: tuple[tuple[float, int], ...] | None = None  # (time, signals) pairs with it
     cadence: Cadence | None = None  # the signals a session hour should hold (health/cadence.py)
 
 
@@ -114,7 +116,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     th = Thresholds.from_config(src.config, **inp.overrides)
     sess = cal.session(inp.day)
     rth = iv.clip(sess.rth_intervals(), win_start, win_end) if sess else []
-    signals = _signals(src, cal, sess, th)
+    signals = src.signal_summary or _signals(src, cal, sess, th)
     gate = _gate(src, cal, sess, win_start)
     if signals.whole_hour_offset is None and gate.future:
         # The gate refused the data as future (so no signal shows the offset): naive UTC read
@@ -133,6 +135,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
         gate=gate,
         lifecycle=_lifecycle(inp, src, th, win_start, win_end),
         alerts=tuple(src.alerts),
+        backtest=src.latest_run is not None and is_backtest(src.latest_run),
         cadence=_cadence(src, sess, uptime, win_end),
     )
 
@@ -142,9 +145,8 @@ def _cadence(src: SourceInputs, sess, uptime: Uptime, win_end: float) -> Cadence
     (health/cadence.py); None on a day without a session."""
     if sess is None:
         return None
-    hours = judge_hours(
-        sess, win_end, ((at, 1) for at, _ in src.signals), uptime.intervals, src.gate, src.cadence
-    )
+    counts = src.signal_counts if src.signal_counts is not None else ((at, 1) for at, _ in src.signals)
+    hours = judge_hours(sess, win_end, counts, uptime.intervals, src.gate, src.cadence)
     return CadenceFacts(src.cadence, hours)
 
 
@@ -325,10 +327,10 @@ def _lifecycle(
 
 
 def _restarts(inp: DayInputs, src: SourceInputs, win_start: float, win_end: float) -> tuple[Restart, ...]:
-    runs = list(src.runs)
+    runs = [r for r in src.runs if not is_backtest(r)]  # a simulation has no process to restart
     beats = last_beats(src.spans)
     prev = src.previous_run
-    if prev is not None and all(r.run_id != prev.run_id for r in runs):
+    if prev is not None and not is_backtest(prev) and all(r.run_id != prev.run_id for r in runs):
         runs.append(prev)
         if src.previous_last_beat is not None:
             beats[prev.run_id] = max(beats.get(prev.run_id, src.previous_last_beat), src.previous_last_beat)
@@ -393,7 +395,7 @@ def _unclean_exits(
     runs = sorted(src.runs, key=lambda r: r.started_at)
     starts = [r.started_at for r in runs] + list(src.later_starts)
     for run in runs:
-        if run.stopped_at is not None:
+        if run.stopped_at is not None or is_backtest(run):  # a simulation has no process to lose
             continue
         last = run.last_seen or run.started_at
         if not lo <= last < hi:

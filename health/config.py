@@ -42,6 +42,8 @@ class MonitorConfig:
     max_buffered_events: int = 100_000  # held in memory while the store is unavailable
     repeat_interval_minutes: float = 60  # a firing alert is repeated this often
     flap_seconds: float = 120  # a condition that clears within this is never sent
+    # A simulated run (README, "Backtests"): driven by ``clock``, no process of its own to check.
+    backtest: bool = False
     # Fewest signals a session hour should hold (NO_SIGNALS below it); None: learned from the
     # loop's own recent sessions, 0: never judged (health/cadence.py).
     min_signals_per_hour: float | None = None
@@ -89,6 +91,13 @@ class MonitorConfig:
             raise TypeError("MonitorConfig.alert_callback must be callable")
         if self.clock is not None and not callable(self.clock):
             raise TypeError("MonitorConfig.clock must be callable")
+        if not isinstance(self.backtest, bool):
+            raise TypeError(f"MonitorConfig.backtest must be True or False, not {self.backtest!r:.60}")
+        if self.backtest and self.clock is None:
+            raise ValueError(
+                "MonitorConfig.backtest needs a clock: pass clock=... returning the simulated time "
+                "of the bar being processed"
+            )
 
     @property
     def max_data_age_seconds(self) -> float:
@@ -114,6 +123,7 @@ class MonitorConfig:
             "flap_seconds": self.flap_seconds,
             "min_signals_per_hour": self.min_signals_per_hour,
             "alert_callback": self.alert_callback is not None,
+            "backtest": self.backtest,
         }
 
 

@@ -24,6 +24,10 @@ CALENDAR = "calendar"
 
 REASON_CODES = (OK, FUTURE, CLOSED, BREAK, PREVIOUS_SESSION, STALE, CALENDAR)
 
+# Seconds around a whole-hour offset still read as a time-zone label error: here in a future
+# refusal's sentence, and by the report over the same refusals (health/analysis.py).
+WHOLE_HOUR_SLACK = 120.0
+
 
 @dataclass(frozen=True, slots=True)
 class GateDecision:
@@ -109,7 +113,8 @@ class Gate:
     def _future_reason(self, ahead: float) -> str:
         hours = ahead / 3600
         hint = ""
-        if hours >= 0.95 and abs(hours - round(hours)) * 3600 <= 120:
+        # In whole seconds, as the report judges it: in hours, 1h 02m 00s came out 120.0000000004 s.
+        if hours >= 0.95 and abs(ahead - round(hours) * 3600) <= WHOLE_HOUR_SLACK:
             hint = f" — a whole {round(hours)}h offset: a time-zone label error?"
         return (
             f"data timestamp is {fmt_duration(ahead)} in the future "

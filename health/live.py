@@ -14,7 +14,7 @@ from health.codes import IssueCode, Status
 from health.gate import CLOSED
 from health.liveness import data_age, is_up
 from health.loader import ReportUnavailable, load_day
-from health.process import process_alive, runs_here
+from health.process import is_backtest, process_alive, runs_here
 from health.report import HealthReport, Thresholds
 from health.rules import status_of
 from store.reader import StoreReader
@@ -152,7 +152,12 @@ def take_snapshot(
                 age_trend=trend,
                 recent_after_hours=after_hours,
                 store_error=store_error,
-                process_unseen=proc_alive is None and latest is not None and runs_here(latest),
+                process_unseen=(
+                    proc_alive is None
+                    and latest is not None
+                    and runs_here(latest)
+                    and not is_backtest(latest)
+                ),
                 last_signal=newest_signal[0][0] if newest_signal else None,
             )
         )

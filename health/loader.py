@@ -8,7 +8,7 @@ import time
 from datetime import date, datetime, timedelta
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
-from health.cadence import LOOKBACK_SESSIONS, Cadence, judge_hours, learn
+from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, judge_hours, learn
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
 from health.calendar_record import calendar_for
 from health.liveness import up_intervals
@@ -36,7 +36,10 @@ def load_day(
     source: str | None = None,
     overrides: dict | None = None,
     alive=process_alive,
+    with_signals: bool = True,
 ) -> DayInputs:
+    """The day's inputs from the store; ``with_signals=False`` leaves the signals and the
+    learned cadence out, for a caller that sums them up in SQLite (health/period.py)."""
     calendar.check_range(day)
     win_start, win_end, _ = window(day, calendar, now)
     first = reader.first_record_at()
@@ -74,7 +77,7 @@ def load_day(
                 runs=tuple(runs),
                 spans=tuple(reader.spans(win_start, win_end, name, slack=MAX_INTERVAL_SLACK)),
                 gate=tuple(reader.gate(win_start, win_end, name)),
-                signals=tuple(reader.signal_times(win_start, win_end, name)),
+                signals=tuple(reader.signal_times(win_start, win_end, name)) if with_signals else (),
                 alerts=tuple(reader.alerts(win_start, win_end, name)),
                 events=tuple(reader.events(win_start, win_end, name)),
                 last_activity=reader.last_activity(name, before=win_end),
@@ -83,7 +86,10 @@ def load_day(
                 latest_run=config_run,
                 previous_run=previous,
                 previous_last_beat=previous_beat,
-                cadence=expected_cadence(reader, calendar, day, name, config_run.config),
+                # health/period.py learns it for a whole period at once.
+                cadence=expected_cadence(reader, calendar, day, name, config_run.config)
+                if with_signals
+                else None,
             )
         )
     if not inputs:
@@ -191,7 +197,7 @@ _learned_lock = threading.Lock()
 
 
 def expected_cadence(
-    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict, judge=judge_hours
 ) -> Cadence | None:
     """The signal cadence ``source`` is held to on ``day`` (health/cadence.py): its own
     setting, else learned from its sessions before that day. The learned figure depends only
@@ -204,7 +210,7 @@ def expected_cadence(
     with _learned_lock:
         if key in _learned:
             return _learned[key]
-    cadence = _learn_cadence(reader, calendar, day, source)
+    cadence = _learn_cadence(reader, calendar, day, source, judge)
     with _learned_lock:
         if len(_learned) > 256:
             _learned.clear()
@@ -212,7 +218,10 @@ def expected_cadence(
     return cadence
 
 
-def _learn_cadence(reader: StoreReader, calendar: MarketCalendar, day: date, source: str) -> Cadence | None:
+def _learn_cadence(
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, judge=judge_hours
+) -> Cadence | None:
+    """``judge``: judge_hours, or a caller's that remembers its answers (health/period_cadence.py)."""
     sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
     sessions = sessions[-LOOKBACK_SESSIONS:]
     if not sessions:
@@ -223,6 +232,7 @@ def _learn_cadence(reader: StoreReader, calendar: MarketCalendar, day: date, sou
         return None
     default = Thresholds.from_config(next(iter(runs.values())).config).check_interval_seconds
     up = up_intervals(reader.spans(start, end, source, slack=MAX_INTERVAL_SLACK), runs, default, end)
-    gate = reader.gate(start, end, source)
+    # Only the data refusals count (judge_hours filters them again): filtered once, not per session.
+    gate = [g for g in reader.gate(start, end, source) if not g.allowed and g.code in DATA_REFUSALS]
     counts = reader.signal_counts(start, end, source)
-    return learn([judge_hours(s, s.close_ts, counts, up, gate, None) for s in sessions])
+    return learn([judge(s, s.close_ts, counts, up, gate, None) for s in sessions])

@@ -34,7 +34,8 @@ from health.process import start_identity
 from health.sdnotify import SdNotifier, SystemdEnv
 from health.timestamps import clock_epoch, resolve_tz, to_epoch
 from store.events import ALERT, GATE, SIGNAL
-from store.paths import resolve_store_path
+from store.null_recorder import NullRecorder
+from store.paths import keeps_nothing, run_store_path
 from store.recorder import Recorder, RunInfo
 
 log = logging.getLogger("production_health")
@@ -83,7 +84,8 @@ class ProductionMonitor:
         self.naive_tz = resolve_tz(config.naive_timezone or self.calendar.tz)
         self.gate = Gate(self.calendar, config.max_data_age_seconds, config.future_tolerance_seconds)
         self.source = config.source
-        self.store_path = resolve_store_path(config.store_path)
+        self.backtest = config.backtest
+        self.store_path = run_store_path(config.store_path, config.backtest, config.source)
         self._clock = config.clock
         self._now = time.time if config.clock is None else self._injected_now
         self._last_now: float | None = None
@@ -92,16 +94,22 @@ class ProductionMonitor:
         self._alert_thread: threading.Thread | None = None
         self._alert_lock = threading.Lock()  # one delivery thread at a time; never held in a callback
         self._closed = False
-        self._systemd = SystemdEnv.read()
-        self.recorder = Recorder(
-            self.store_path,
-            self._run_info(),
-            flush_interval=config.flush_interval_seconds,
-            max_pending=config.max_buffered_events,
-            gate_bucket=gate_bucket_seconds,
-            on_failure=self._store_failed,
-            on_recover=self._store_recovered,
-        )
+        # A backtest is no process to supervise: no systemd, no hang watch, and no alerts
+        # unless the caller asks for them (README, "Backtests").
+        self._systemd = SystemdEnv(None, None, None, None) if self.backtest else SystemdEnv.read()
+        self._quiet = self.backtest and config.alert_callback is None
+        if keeps_nothing(config.store_path):
+            self.recorder = NullRecorder(self._run_info())
+        else:
+            self.recorder = Recorder(
+                self.store_path,
+                self._run_info(),
+                flush_interval=config.flush_interval_seconds,
+                max_pending=config.max_buffered_events,
+                gate_bucket=gate_bucket_seconds,
+                on_failure=self._store_failed,
+                on_recover=self._store_recovered,
+            )
         # The readers answer from the sessions the gate uses, recorded in the store by the
         # writer thread after the loop's first events (docs/ARCHITECTURE.md).
         record_calendar(self.recorder, self.calendar)
@@ -109,9 +117,10 @@ class ProductionMonitor:
         self._beat = self.recorder.beat
         self._evaluate = self.gate.evaluate
         self._sd: SdNotifier | None = None
-        self._start_notify()
         self.hang = self._hang_watch()
-        self.hang.start()
+        if not self.backtest:
+            self._start_notify()
+            self.hang.start()
         _LIVE.add(self)
 
     def _injected_now(self) -> float:
@@ -136,7 +145,8 @@ class ProductionMonitor:
         thresholds["log_files"] = _log_files()
         thresholds["timezone"] = self.calendar.tz_name
         thresholds["wall_started_at"] = time.time()  # real time, for the pid-reuse check
-        thresholds.update(start_identity(os.getpid()))  # the exact one, where the OS tells it
+        if not self.backtest:  # a backtest's process is never checked (health/process.py)
+            thresholds.update(start_identity(os.getpid()))  # the exact one, where the OS tells it
         systemd = self._systemd.record()
         if systemd:  # how the run may end (killed by systemd's watchdog): health/restarts.py
             thresholds["systemd"] = systemd
@@ -245,7 +255,7 @@ class ProductionMonitor:
 
     # -- in-process alerts ------------------------------------------------------------------
     def _fire(self, code: IssueCode, message: str, now: float) -> None:
-        if code in self._firing:
+        if code in self._firing or self._quiet:
             return
         alert = self._alert(code, message, now, resolved=False)
         self._firing[code] = alert
@@ -342,7 +352,8 @@ class ProductionMonitor:
         self._put = self.recorder.put
         self._beat = self.recorder.beat
         self.hang = self._hang_watch()  # the parent's thread did not survive the fork
-        self.hang.start()
+        if not self.backtest:
+            self.hang.start()
 
     # -- in-process hang detection (health/hang.py) ------------------------------------------
     def _hang_watch(self) -> HangWatch:

@@ -124,6 +124,12 @@ def inspect_pid(run: RunRecord) -> ProcState:
     return state
 
 
+def is_backtest(run: RunRecord) -> bool:
+    """A simulated run (MonitorConfig(backtest=True)): its pid and host are those of the
+    backtester, never a loop to check, restart or page about."""
+    return bool(run.config.get("backtest"))
+
+
 def runs_here(run: RunRecord) -> bool:
     """Did the run's process run on this host, so that it can be inspected from here?"""
     return run.pid is not None and run.host == socket.gethostname()
@@ -132,7 +138,7 @@ def runs_here(run: RunRecord) -> bool:
 def process_alive(run: RunRecord) -> bool | None:
     """Is the run's process alive? None when it ran on another host or cannot be seen now:
     unknown is never reported as gone."""
-    if not runs_here(run):
+    if not runs_here(run) or is_backtest(run):
         return None
     kind = inspect_pid(run).kind
     if kind in ("denied", "unknown"):
@@ -192,6 +198,8 @@ def restart_command(run: RunRecord) -> str | None:
     from its working directory, with the very interpreter it ran on (its venv's, not whatever
     ``python`` means here), its interpreter options, ``-m module`` or its script, and its
     arguments. None when it cannot be said (started with ``-c`` or from stdin)."""
+    if is_backtest(run):
+        return None
     config = run.config
     orig = config.get("orig_argv")
     if isinstance(orig, list) and orig and all(isinstance(a, str) for a in orig):

@@ -34,7 +34,7 @@ from health.codes import CheckStatus, ExitCode, IssueCode, Readiness
 from health.diagnostics.clock import CLOCK_TOLERANCE_SECONDS, ntp_synchronized
 from health.durations import fmt_duration, fmt_limit
 from health.liveness import is_up
-from health.process import process_alive, restart_command, runs_here
+from health.process import is_backtest, process_alive, restart_command, runs_here
 from health.report import Thresholds
 from store.reader import StoreReader
 from store.records import RunRecord
@@ -190,7 +190,9 @@ def _recent_loops(reader: StoreReader, now: float) -> list[str]:
         seen = max(
             v for v in (beat, run.last_seen if run else None, run.started_at if run else None, -1.0) if v
         )
-        if seen >= since:
+        if seen >= since and not (
+            run is not None and is_backtest(run)
+        ):  # a backtest has no open to be ready for
             out.append(name)
     return out
 

@@ -8,6 +8,7 @@ import shlex
 import socket
 from datetime import datetime
 
+from health.backtest_advice import backtest_recommendation
 from health.codes import IssueCode
 from health.durations import fmt_duration, fmt_limit
 from health.report import Issue, Recommendation, SessionInfo, SourceAnalysis
@@ -94,6 +95,10 @@ def recommend(
 def _for(
     group: str, issue: Issue, x: SourceAnalysis, tz, multi: bool, store_path: str
 ) -> Recommendation | None:
+    if x.backtest:  # bars and a data set, not a process to restart
+        advice = backtest_recommendation(group, issue, x, tz, multi)
+        if advice is not None or group not in (IssueCode.STORE_ERROR, IssueCode.NO_SIGNALS):
+            return advice
     name = f" ({x.source})" if multi else ""
     sev = issue.severity
     if group == "down":

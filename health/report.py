@@ -215,6 +215,7 @@ class SourceAnalysis:
     gate: GateStats
     lifecycle: Lifecycle
     alerts: tuple[AlertRecord, ...] = ()  # the day's alert transitions (monitor and watchdog)
+    backtest: bool = False  # a simulated run (MonitorConfig(backtest=True)), as it recorded
     cadence: CadenceFacts | None = None  # session hours against the expected signal cadence
 
 
@@ -292,6 +293,11 @@ class HealthReport:
     @property
     def exit_code(self) -> ExitCode:
         return self.status.exit_code
+
+    @property
+    def backtest(self) -> bool:
+        """The report is of a backtest: its loops recorded simulated runs."""
+        return bool(self.sources) and all(x.backtest for x in self.sources)
 
     def iso(self, ts: float | None) -> str | None:
         return None if ts is None else datetime.fromtimestamp(ts, self.tz).isoformat()

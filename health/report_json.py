@@ -28,6 +28,8 @@ def report_json(report: HealthReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "generated_at": iso(report.generated_at),
         "store": report.store_path,
+        # Only in a backtest's report: a production report keeps its fields (docs/CONTRACT.md §3).
+        **({"backtest": True} if report.backtest else {}),
         "session": {
             "is_trading_day": s.is_trading_day,
             "open": iso(s.open),
@@ -93,6 +95,7 @@ def _source_json(report: HealthReport, x: SourceAnalysis) -> dict[str, Any]:
     latest = life.latest
     out = {
         "source": x.source,
+        **({"backtest": True} if x.backtest else {}),
         "thresholds": {
             "check_interval_seconds": th.check_interval_seconds,
             "max_data_age_hours": th.max_data_age_seconds / 3600,

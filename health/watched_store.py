@@ -131,7 +131,9 @@ class WatchedStore:
                 self._setup(reader)
             now = self.clock()
             snap = take_snapshot(reader, self.calendar, now)
-            conditions = evaluate_conditions(snap)
+            # A backtest in the store pages nobody (README, "Backtests"): its loop has no process.
+            simulated = {x.source for x in snap.report.sources if x.backtest} if snap.report else set()
+            conditions = [c for c in evaluate_conditions(snap) if c.source not in simulated]
             acks = reader.acks(now, now + 1)
             if self.metrics:
                 self._count(reader)

@@ -11,10 +11,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from store import signal_sums
 from store.acks import AckRecord, ack_from_row
 from store.calendars import CalendarHeader, CalendarRows, read_header, read_rows
 from store.paths import file_identity
@@ -121,6 +122,13 @@ class StoreReader:
             )
         return rows[0][0] if rows else None
 
+    def first_activity_after(self, source: str, t: float) -> float | None:
+        """The first heartbeat of ``source`` at or after ``t``: when a silence ended."""
+        rows = self._q(  # a span starting after t ends after it: the end index finds it
+            "SELECT min(start) FROM spans WHERE end >= ? AND start >= ? AND source = ?", (t, t, source)
+        )
+        return rows[0][0] if rows else None
+
     # -- windows ------------------------------------------------------------------------
     def runs(
         self, start: float | None = None, end: float | None = None, source: str | None = None
@@ -187,8 +195,14 @@ class StoreReader:
         )
         return [SpanRecord(*r) for r in rows]
 
-    def gate(self, start: float, end: float, source: str | None = None) -> list[GateRecord]:
+    def gate(
+        self, start: float, end: float, source: str | None = None, codes: Sequence[str] | None = None
+    ) -> list[GateRecord]:
+        """The gate's buckets overlapping [start, end); ``codes``: only those reason codes."""
         cond, params = self._src(source)
+        if codes is not None:
+            cond += f" AND code IN ({','.join('?' * len(codes))})"
+            params = (*params, *codes)
         rows = self._q(
             "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
             f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? AND bucket < ?{cond} "
@@ -234,6 +248,12 @@ class StoreReader:
             f"SELECT at, data_ts FROM signals WHERE at >= ? AND at < ?{cond} ORDER BY at",
             (start, end, *params),
         )
+
+    def signal_summaries(
+        self, pieces: Sequence[tuple[int, str, float, float, float | None, float, float]]
+    ) -> dict[int, tuple[int, int, int, float | None, float | None, int]]:
+        """Signals summed up per piece of time in SQLite (store/signal_sums.py)."""
+        return signal_sums.summaries(self._q, pieces)
 
     def signal_counts(
         self, start: float, end: float, source: str | None = None, width: int = 60

@@ -273,6 +273,7 @@ _PROBE = textwrap.dedent(
         "stdout": out.getvalue(),
         "pandas": "pandas" in sys.modules,
         "exchange_calendars": "exchange_calendars" in sys.modules,
+        "numpy": "numpy" in sys.modules,
     }))
     """
 )
@@ -290,6 +291,7 @@ _WATCHDOG = textwrap.dedent(
         "stdout": f"{dog.calendar.code} {dog.calendar.recorded}",
         "pandas": "pandas" in sys.modules,
         "exchange_calendars": "exchange_calendars" in sys.modules,
+        "numpy": "numpy" in sys.modules,
     }))
     """
 )
@@ -312,7 +314,7 @@ def _probe(store_path: Path, what: str, day: date = date(2025, 12, 10)) -> dict:
 @pytest.mark.parametrize("what", ["--json", "--nagios", "text", "--notify", "diagnose", "watchdog"])
 def test_a_report_of_a_recorded_date_imports_neither_pandas_nor_exchange_calendars(awkward, what) -> None:
     found = _probe(awkward[0], what)
-    assert (found["pandas"], found["exchange_calendars"]) == (False, False), found
+    assert (found["pandas"], found["exchange_calendars"], found["numpy"]) == (False, False, False), found
     assert found["stdout"].strip()
 
 

@@ -12,8 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import count
 
+from console.app import HealthConsole
 from console.args import UsageError
-from console.replay import ReplayClock, ReplayConsole, parse_at
+from console.replay import ReplayConsole
+from console.replay_clock import ReplayClock, parse_at
+from console.screens.browser import BrowserScreen
+from console.screens.dashboard import DashboardScreen
+from console.screens.replay import ReplayScreen
 from console.widgets import StatusLine, UptimePanel
 from health.calendar import get_calendar
 from health.simulation import SimClock, at, monitor, run_loop
@@ -60,49 +65,89 @@ async def test_replay_shows_the_panels_as_they_were_and_steps_and_plays_forward(
     digest = hashlib.sha256(friday.read_bytes()).hexdigest()
     real = Real()
     clock = ReplayClock(at(FRI, 10, 30), 60.0, real=real, limit=lambda: at(FRI, 23, 0))
-    app = ReplayConsole(friday, calendar="XNYS", clock=clock, poll_interval=0.02)
+    app = ReplayConsole(
+        friday,
+        calendar="XNYS",
+        clock=lambda: at(FRI, 23, 0),
+        replay=clock,
+        replay_poll=0.02,
+        poll_interval=0.02,
+        alive=lambda run: None,
+    )
+    screen = app.replay_screen
 
     def snap_at(t: float):
-        return lambda: app.snapshot is not None and app.snapshot.now == t
+        return lambda: screen.snapshot is not None and screen.snapshot.now == t
 
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, snap_at(at(FRI, 10, 30)), "the snapshot of 10:30")
         await pilot.pause()
-        snap = app.snapshot
-        assert app.title == "REPLAY Fri 2025-11-28 10:30:00 EST ❚❚ ×60"
+        snap = screen.snapshot
+        assert screen.title == "REPLAY Fri 2025-11-28 10:30:00 EST ❚❚ ×60"
         assert snap.market.is_open and snap.report.to_json()["signals"]["total"] == signals_by(
             friday, at(FRI, 10, 30)
         )
         assert snap.sources[0].process_alive is None  # a process alive now says nothing of then
-        assert "replay:" in app.dashboard.query_one(StatusLine).render().plain
-        assert "RTH coverage 100.0%" in app.dashboard.query_one(UptimePanel).text()
+        assert "replay:" in screen.query_one(StatusLine).render().plain
+        assert "RTH coverage 100.0%" in screen.query_one(UptimePanel).text()
 
         for _ in range(3):  # 10:45, 11:00, 11:15: the loop is down, as it was
             await pilot.press("greater_than_sign")
         await until(pilot, snap_at(at(FRI, 11, 0) + 15 * 60), "11:15")
-        assert not app.snapshot.sources[0].up_at(at(FRI, 11, 15))
-        assert "DOWN" in app.dashboard.query_one(UptimePanel).text()
+        assert not screen.snapshot.sources[0].up_at(at(FRI, 11, 15))
+        assert "DOWN" in screen.query_one(UptimePanel).text()
 
         await pilot.press("space")  # play, at 60x: 90 real seconds are 90 minutes
         real.t += 90
         await until(pilot, snap_at(at(FRI, 12, 45)), "12:45, played")
-        assert "▶ ×60" in app.title and app.snapshot.market.is_open
+        assert "▶ ×60" in screen.title and screen.snapshot.market.is_open
         await pilot.press("space", "plus")  # paused; faster for later
         assert clock.speed == 300 and not clock.playing
 
         for _ in range(16):  # 12:45 + 16 min: past the 13:00 early close
             await pilot.press("full_stop")
         await until(pilot, snap_at(at(FRI, 13, 1)), "13:01")
-        closed = app.snapshot
+        closed = screen.snapshot
         assert not closed.market.is_open
         assert closed.report.to_json()["session"]["close"] == "2025-11-28T13:00:00-05:00"
         assert closed.report.to_json()["signals"]["total"] == signals_by(friday, at(FRI, 13, 1))
 
         await pilot.press("less_than_sign")  # back: 12:46, open again
         await until(pilot, snap_at(at(FRI, 12, 46)), "12:46, stepped back")
-        assert app.snapshot.market.is_open
+        assert screen.snapshot.market.is_open
+
+        await pilot.press("escape")  # the live dashboard beneath, at its own now, untouched
+        assert isinstance(app.screen, DashboardScreen) and not isinstance(app.screen, ReplayScreen)
+        await until(pilot, lambda: app.snapshot is not None, "the live snapshot")
+        assert app.snapshot.now == at(FRI, 23, 0) and screen.watch._stop.is_set()  # its watch ended
         await pilot.press("q")
     assert hashlib.sha256(friday.read_bytes()).hexdigest() == digest  # read-only
+
+
+async def test_the_date_browser_replays_its_date_from_the_open(friday: Path) -> None:
+    app = HealthConsole(
+        friday,
+        calendar="XNYS",
+        clock=lambda: at(date(2025, 12, 1), 12),
+        browse=True,
+        start_day=FRI,
+        poll_interval=0.02,
+        refresh_seconds=3600.0,
+        alive=lambda run: None,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, BrowserScreen) and app.screen.day == FRI, "Fri")
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen), "the replay")
+        replay = app.screen
+        await until(pilot, lambda: replay.snapshot is not None, "its snapshot")
+        assert replay.snapshot.now == at(FRI, 9, 30) and replay.snapshot.market.is_open
+        assert replay.title == "REPLAY Fri 2025-11-28 09:30:00 EST ❚❚ ×60"
+        await pilot.press("a")  # no ack from the past
+        assert isinstance(app.screen, ReplayScreen)
+        await pilot.press("escape")
+        assert isinstance(app.screen, BrowserScreen)
+        await pilot.press("q")
 
 
 def test_the_replay_clock_plays_pauses_and_stops_at_the_present():

@@ -80,11 +80,12 @@ class DashboardScreen(Screen):
         clock: Callable[[], float],
         source: str | None = None,
         *,
+        id: str = "dashboard",
         desk: bool = False,
     ) -> None:
         """``desk``: the console watches several stores; the desk's table replaces the one
         store's loop table, and the panels show the loop chosen there."""
-        super().__init__(id="dashboard")
+        super().__init__(id=id)
         self.calendar = calendar
         self.clock = clock
         self.desk = desk
