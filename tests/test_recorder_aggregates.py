@@ -243,3 +243,27 @@ def test_a_dropped_row_is_logged_once_with_why(store_path: Path, caplog) -> None
         f"health store {store_path}: 1 event(s) the store cannot take dropped "
         "(IntegrityError: NOT NULL constraint failed: signals.symbol); further ones are counted, not logged"
     ]
+
+
+def test_a_store_that_stays_locked_is_said_once_and_at_close(store_path: Path, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="production_health")
+    rec = _recorder(store_path, max_pending=10, busy_timeout=0.05)
+    other = sqlite3.connect(store_path, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        for i in range(3):
+            rec.put((SIGNAL, T + i, f"S{i}", T, None))
+        assert not rec.flush(0.5)
+        assert not rec.close(timeout=0.5)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        f"cannot write health store {store_path}: OperationalError: database is locked; "
+        "buffering events in memory (up to 10)",
+        f"health store {store_path}: closing with 3 events not written",
+    ]
+    assert all(r.exc_info is None for r in caplog.records)  # a locked store is no traceback
