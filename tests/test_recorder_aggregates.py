@@ -190,12 +190,16 @@ def test_flush_after_close_says_whether_anything_is_left(store_path: Path) -> No
     assert query(store_path, "SELECT count(*) FROM signals") == [(1,)]
 
 
-def test_close_is_quick_when_everything_is_written(store_path: Path) -> None:
+def test_close_is_quick_and_quiet_when_everything_is_written(store_path: Path, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="production_health")
     rec = _recorder(store_path, flush_interval=0.25)
     rec.put((SIGNAL, T, "A", T, None))
     started = time.monotonic()
     assert rec.close(timeout=5.0)
     assert time.monotonic() - started < 2.5
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 def test_a_beat_at_the_same_instant_is_the_same_span(store_path: Path) -> None:
