@@ -123,6 +123,8 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
                 )
             ),
             "tests/test_recorder_fresh_store.py::test_schema_and_run_exist_when_the_constructor_returns",
+            "tests/test_calendar_record.py::test_the_writer_thread_records_it_once_and_skips_the_same_recording",
+            "tests/test_calendar_record.py::test_the_recording_never_holds_back_the_loops_events",
         ),
     ),
     "reader": (

@@ -315,10 +315,13 @@ def test_unclean_exits_field_by_field() -> None:
     died = run(OPEN - 200, last_seen=at(WED, 10), run_id="b-died")
     at_start = run(DAY_START - 600, last_seen=DAY_START, run_id="c-at-start")
     at_end = run(DAY_END - 600, last_seen=DAY_END, run_id="d-at-end")
+    old = run(
+        DAY_START - 86400, last_seen=DAY_START - 80000, run_id="e-old"
+    )  # first in order, out of the window
     rep = day_report(
         WED,
         spans=(span(OPEN, at(WED, 11)),),
-        extra_runs=(stopped, died, at_start, at_end),
+        extra_runs=(old, stopped, died, at_start, at_end),
         stopped=False,
         alive=False,
     )

@@ -463,3 +463,63 @@ def test_a_recorded_calendar_is_read_back(tmp_path: Path) -> None:
         assert rows is not None and rows.header == header
         assert len(rows.sessions) > 200
         assert r.calendar_header("XHKG") is None
+
+
+def test_an_empty_store_has_no_newest_gate_buckets(tmp_path: Path) -> None:
+    with StoreReader(_empty_store(tmp_path / "e.db")) as r:
+        assert r.last_gate() == []
+        assert r.last_gate(source="a", limit=5) == []
+
+
+def test_the_alerts_since_an_id_are_two_hundred_unless_asked(tmp_path: Path) -> None:
+    path = _empty_store(tmp_path / "a.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.executemany(
+        "INSERT INTO alerts (source, code, severity, message, at, resolved, origin) "
+        "VALUES ('a', 'X', 'warning', 'm', ?, 0, 'loop')",
+        [(T + i,) for i in range(201)],
+    )
+    conn.close()
+    with StoreReader(path) as r:
+        got = r.alerts_since_id(0)
+        assert len(got) == 200 and got[0].id == 1 and got[-1].id == 200
+
+
+def test_run_rows_with_missing_parts(tmp_path: Path) -> None:
+    path = _empty_store(tmp_path / "r.db")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(
+        "INSERT INTO runs (run_id, source, argv, version, config, started_at, stopped_at) "
+        "VALUES ('r', 'a', '[\"loop.py\", \"--live\"]', NULL, NULL, ?, ?)",
+        (T, T + 60),
+    )
+    conn.close()
+    with StoreReader(path) as r:
+        (run,) = r.runs()
+        assert (run.argv, run.version, run.config, run.started_at, run.stopped_at, run.last_seen) == (
+            ("loop.py", "--live"),
+            None,
+            {},
+            T,
+            T + 60,
+            None,
+        )
+
+
+@pytest.mark.parametrize("table", ["calendars", "calendar_sessions"])
+def test_a_recorded_calendar_that_cannot_be_read_is_store_unavailable(tmp_path: Path, table: str) -> None:
+    from datetime import date
+
+    from health.simulation import SimClock, at, monitor
+
+    path = tmp_path / "cal.db"
+    with monitor(path, SimClock(at(date(2025, 12, 10), 10, 0))) as mon:
+        mon.record_activity()
+    with StoreReader(path) as r:
+        header = r.calendar_header("XNYS")
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"DROP TABLE {table}")
+    conn.close()
+    with StoreReader(path) as r, pytest.raises(StoreUnavailable) as refused:
+        r.calendar_header("XNYS") if table == "calendars" else r.calendar_rows(header)
+    assert str(refused.value) == f"cannot read health store {path}: no such table: {table}"

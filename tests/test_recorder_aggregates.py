@@ -190,9 +190,84 @@ def test_flush_after_close_says_whether_anything_is_left(store_path: Path) -> No
     assert query(store_path, "SELECT count(*) FROM signals") == [(1,)]
 
 
-def test_close_is_quick_when_everything_is_written(store_path: Path) -> None:
+def test_close_is_quick_and_quiet_when_everything_is_written(store_path: Path, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="production_health")
     rec = _recorder(store_path, flush_interval=0.25)
     rec.put((SIGNAL, T, "A", T, None))
     started = time.monotonic()
     assert rec.close(timeout=5.0)
     assert time.monotonic() - started < 2.5
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_beat_at_the_same_instant_is_the_same_span(store_path: Path) -> None:
+    rec = _recorder(store_path)
+    rec.beat(T)
+    rec.beat(T)
+    assert rec.close()
+    assert spans(store_path) == [(1, T, T, 2)]
+
+
+def test_replaced_and_dropped_rows_are_counted_across_batches_and_logged_once(
+    store_path: Path, caplog
+) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="production_health")
+    rec = _recorder(store_path)
+    for batch in range(2):
+        rec.put((SIGNAL, T + batch, "bad\udc80", T, None))  # replaced: a lone surrogate
+        rec.put((SIGNAL, T + batch, None, T, None))  # dropped: symbol is NOT NULL
+        rec.put((SIGNAL, T + batch, f"OK{batch}", T, None))
+        assert rec.flush(5.0)
+    assert rec.close()
+    assert (rec.replaced_events, rec.dropped_events, rec.written_events) == (2, 2, 4)
+    counts = query(store_path, "SELECT kind, detail FROM events ORDER BY id")
+    assert counts.count(("replaced_events", '{"count": 1}')) == 2
+    assert counts.count(("dropped_events", '{"count": 1}')) == 2
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warnings == [
+        f"health store {store_path}: 1 event(s) stored with text replaced (UnicodeEncodeError: "
+        "'utf-8' codec can't encode character '\\udc80' in position 3: surrogates not allowed); "
+        "further ones are counted, not logged"
+    ]
+
+
+def test_a_dropped_row_is_logged_once_with_why(store_path: Path, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="production_health")
+    rec = _recorder(store_path)
+    rec.put((SIGNAL, T, None, T, None))
+    rec.put((SIGNAL, T, "OK", T, None))
+    assert rec.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == [
+        f"health store {store_path}: 1 event(s) the store cannot take dropped "
+        "(IntegrityError: NOT NULL constraint failed: signals.symbol); further ones are counted, not logged"
+    ]
+
+
+def test_a_store_that_stays_locked_is_said_once_and_at_close(store_path: Path, caplog) -> None:
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="production_health")
+    rec = _recorder(store_path, max_pending=10, busy_timeout=0.05)
+    other = sqlite3.connect(store_path, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        for i in range(3):
+            rec.put((SIGNAL, T + i, f"S{i}", T, None))
+        assert not rec.flush(0.5)
+        assert not rec.close(timeout=0.5)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [
+        f"cannot write health store {store_path}: OperationalError: database is locked; "
+        "buffering events in memory (up to 10)",
+        f"health store {store_path}: closing with 3 events not written",
+    ]
+    assert all(r.exc_info is None for r in caplog.records)  # a locked store is no traceback
