@@ -495,6 +495,24 @@ def bad(stores, tmp_path_factory) -> dict[str, Result]:
     )
     runs["console-unknown-flag"] = (("--report", "--bogus"), {"prog": "health-console"})
     runs["console-json-without-report"] = (("--json", "--store", healthy), {"prog": "health-console"})
+    runs["console-report-two-stores"] = (
+        ("--report", "--store", healthy, "--store", str(garbage)),
+        {"prog": "health-console"},
+    )
+    runs["console-ack-two-stores"] = (
+        ("--ack", "NO_ACTIVITY", "--for", "1h", "--reason", "x", "--store", healthy, "--store", str(garbage)),
+        {"prog": "health-console"},
+    )
+    runs["console-at-two-stores"] = (
+        ("--at", "2025-12-10 10:30", "--store", healthy, "--store", str(garbage)),
+        {"prog": "health-console"},
+    )
+    runs["console-same-store-twice"] = (("--store", healthy, "--store", healthy), {"prog": "health-console"})
+    # A desk with a garbage store gets as far as the console (which needs a terminal here).
+    runs["console-desk-without-terminal"] = (
+        ("--store", healthy, "--store", str(garbage), "--store", str(missing)),
+        {"prog": "health-console"},
+    )
     runs["diagnose-bad-date"] = (("--store", healthy, "--date", "2025-1-1x"), {"prog": "diagnose-production"})
     runs["diagnose-missing-store"] = (("--store", str(missing), "--json"), {"prog": "diagnose-production"})
     out = run_many(runs)
@@ -523,6 +541,11 @@ BAD_CASES = [
     ("console-bad-date", "yesterdayish"),
     ("console-unknown-flag", "--bogus"),
     ("console-json-without-report", "--report"),
+    ("console-report-two-stores", "--report takes one store"),
+    ("console-ack-two-stores", "--ack takes one store"),
+    ("console-at-two-stores", "--at takes one store"),
+    ("console-same-store-twice", "the same store as --store"),
+    ("console-desk-without-terminal", "needs a terminal"),
     ("diagnose-bad-date", "2025-1-1x"),
     ("diagnose-missing-store", "does not exist"),
 ]
