@@ -1,4 +1,5 @@
-"""What the benchmark scripts (bench/recorder.py, bench/report.py, bench/console.py) share:
+"""What the benchmark scripts (bench/recorder.py, bench/report.py, bench/console.py,
+bench/startup.py) share:
 the machine the run was on, the load average, the formatting of their sections, and the
 read-modify-write of their own section of BENCHMARKS.md.
 

@@ -12,6 +12,9 @@ row counts every 75 ms):
    baselines measured in the same run: one ``INSERT`` + ``COMMIT`` per heartbeat into a WAL
    SQLite file (``synchronous=NORMAL``), and ``exchange_calendars``' ``is_open_on_minute``
    per gate call.
+   Beside them, interleaved in the same run, prometheus_client's ``Counter.inc()``:
+   ``record_activity``, the gate's allowed path and ``record_signal`` without details as
+   multiples of it, the metric a loop would otherwise keep.
 2. Sustained throughput: N ``record_signal`` calls as fast as possible, then ``flush()``;
    events/s from the first call to the end of the flush, and the row count in the store.
    Then the commit lag of a loop busy in Python recording 1k and 10k signals/s (what a SIGKILL
@@ -74,6 +77,14 @@ TARGET_ACT_P999_US = 50.0
 TARGET_ACT_MAX_US = 2000.0
 TARGET_GATE_MEDIAN_US = 5.0
 TARGET_EVENTS_PER_S = 100_000
+# Our calls as multiples of prometheus_client's Counter.inc(), measured interleaved in the
+# same run: what a loop pays for the hook beside the metric it would otherwise keep.
+TARGET_VS_COUNTER = {
+    "record_activity": 1.0,  # below 1x
+    "should_generate_signals (allowed)": 3.0,
+    "record_signal (no details)": 3.0,
+}
+VS_COUNTER_CHUNKS = 20
 TARGET_YEAR_BYTES = 5_000_000
 
 
@@ -248,6 +259,78 @@ def _noop() -> None:
     return None
 
 
+def time_calls2(fn, a, b, n: int) -> list[int]:
+    pc = time.perf_counter_ns
+    lat = [0] * n
+    for i in range(n):
+        t0 = pc()
+        fn(a, b)
+        lat[i] = pc() - t0
+    return lat
+
+
+def phase_vs_counter(res: Results, store: Path, n: int) -> None:
+    """prometheus_client's Counter.inc() and our three calls, interleaved in chunks so that
+    each meets the same machine, every call timed like the others (perf_counter_ns around it:
+    the timer floor is measured with them)."""
+    from prometheus_client import CollectorRegistry, Counter
+
+    from health import MonitorConfig, ProductionMonitor
+    from health.calendar import get_calendar
+
+    sim_start, _ = rth_instant(get_calendar("XNYS"))
+    counter = Counter("bench_loop_iterations", "Loop iterations", registry=CollectorRegistry())
+    with (
+        ProductionMonitor(MonitorConfig(store_path=str(store), source="bench-vs-counter")) as mon,
+        ProductionMonitor(
+            MonitorConfig(
+                store_path=str(store), source="bench-vs-counter-rth", clock=realtime_clock(sim_start)
+            )
+        ) as mon_rth,
+    ):
+        data_ts = sim_start - 5.0
+        allowed, reason = mon_rth.should_generate_signals(data_ts)
+        if not allowed:
+            raise RuntimeError(f"gate refused on the simulated RTH instant: {reason}")
+        runs = {
+            "Counter.inc()": lambda k: time_calls0(counter.inc, k),
+            "timer floor (empty call)": lambda k: time_calls0(_noop, k),
+            "record_activity": lambda k: time_calls0(mon.record_activity, k),
+            "should_generate_signals (allowed)": lambda k: time_calls1(
+                mon_rth.should_generate_signals, data_ts, k
+            ),
+            "record_signal (no details)": lambda k: time_calls2(mon_rth.record_signal, "AAPL", data_ts, k),
+        }
+        for run in runs.values():
+            run(2000)  # warm up
+        ns: dict[str, list[int]] = {k: [] for k in runs}
+        chunk = max(1, n // VS_COUNTER_CHUNKS)
+        with GcWatch() as watch:
+            for i in range(VS_COUNTER_CHUNKS):
+                order = list(runs.items())
+                if i % 2:
+                    order.reverse()
+                for name, run in order:
+                    ns[name] += run(chunk)
+        mon_rth.flush(60)
+    notes = {
+        "Counter.inc()": f"prometheus_client {_version('prometheus_client')}, a Counter in its own registry",
+        "record_activity": "system clock (the production path)",
+        "should_generate_signals (allowed)": f"injected clock inside RTH, data 5 s old: {reason!r}",
+        "record_signal (no details)": "record_signal('AAPL', data_ts), injected clock inside RTH",
+    }
+    res.vs_counter = [Latency.of(k, v, notes.get(k, ""), watch.summary()) for k, v in ns.items()]
+
+
+def _version(dist: str) -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "?"
+
+
 def store_breakdown(path: Path) -> dict:
     """Rows per table, and bytes per table and per index (dbstat, when compiled in)."""
     with contextlib.closing(sqlite3.connect(ro_uri(path), uri=True)) as conn:
@@ -320,6 +403,7 @@ class Results:
     sim_instant: str = ""
     real_gate_path: str = ""
     elapsed: float = 0.0
+    vs_counter: list[Latency] = field(default_factory=list)
 
     def lat(self, name: str) -> Latency:
         return next(x for x in self.latencies if x.name == name)
@@ -365,6 +449,39 @@ def holiday_gate_latency(store: Path, n: int) -> Latency:
     )
 
 
+def sd_notify_latency(store: Path, n: int) -> Latency:
+    """record_activity in a loop run by a Type=notify unit with WatchdogSec= (health/sdnotify.py):
+    each call adds a monotonic-time comparison; a WATCHDOG=1 datagram leaves every half
+    WATCHDOG_USEC, to a real AF_UNIX socket bound here as systemd's would be."""
+    import socket
+
+    from health import MonitorConfig, ProductionMonitor
+
+    path = store.parent / "notify.sock"
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(path))
+    receiver.setblocking(False)
+    env = {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "200000", "WATCHDOG_PID": str(os.getpid())}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        with ProductionMonitor(MonitorConfig(store_path=str(store), source="bench-sd-notify")) as mon:
+            lat = measure("record_activity (systemd watchdog)", mon.record_activity, n)
+        pings = 0
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                pings += receiver.recv(4096).startswith(b"WATCHDOG=1")
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        receiver.close()
+    lat.note = f"NOTIFY_SOCKET + WATCHDOG_USEC=0.2 s: {pings} WATCHDOG=1 datagrams received"
+    return lat
+
+
 def phase_latency(res: Results, store: Path, naive_db: Path, n: int, n_slow: int) -> None:
     import exchange_calendars as xcals
     import pandas as pd
@@ -381,6 +498,7 @@ def phase_latency(res: Results, store: Path, naive_db: Path, n: int, n_slow: int
         res.latencies.append(
             measure("record_activity (system clock)", mon.record_activity, n, note="production path")
         )
+        res.latencies.append(sd_notify_latency(store, n))
         sim = realtime_clock(sim_start)
         with ProductionMonitor(
             MonitorConfig(store_path=str(store), source="bench-injected-clock", clock=sim)
@@ -784,6 +902,7 @@ def targets(res: Results) -> list[tuple[str, str, str, bool]]:
             f"{tp['events_per_s']:,.0f} events/s, {tp['rows']:,}/{tp['n']:,} rows ({tp['lost']:,} lost)",
             tp["events_per_s"] >= TARGET_EVENTS_PER_S and tp["lost"] == 0,
         ),
+        *vs_counter_targets(res),
         (
             "store, 1 year of 1 Hz heartbeats, 1,000 restarts",
             f"<= {TARGET_YEAR_BYTES / 1e6:g} MB",
@@ -791,6 +910,45 @@ def targets(res: Results) -> list[tuple[str, str, str, bool]]:
             year["bytes"] <= TARGET_YEAR_BYTES,
         ),
     ]
+
+
+def vs_counter_targets(res: Results) -> list[tuple[str, str, str, bool]]:
+    if not res.vs_counter:
+        return []
+    by = {x.name: x for x in res.vs_counter}
+    inc = by["Counter.inc()"].median
+    out = []
+    for name, limit in TARGET_VS_COUNTER.items():
+        ratio = by[name].median / inc
+        goal = f"< {limit:g}x Counter.inc()" if limit == 1.0 else f"<= {limit:g}x Counter.inc()"
+        ok = ratio < limit if limit == 1.0 else ratio <= limit
+        out.append((f"{name} median", goal, f"{ratio:.2f}x ({fmt_us(by[name].median)} vs {fmt_us(inc)})", ok))
+    return out
+
+
+def render_vs_counter(res: Results) -> list[str]:
+    by = {x.name: x for x in res.vs_counter}
+    inc, floor = by["Counter.inc()"], by["timer floor (empty call)"]
+    out = [
+        "### Beside prometheus_client's `Counter.inc()` (same run, interleaved)",
+        "",
+        f"{VS_COUNTER_CHUNKS} rounds, each call timed like the others with `perf_counter_ns` around it; "
+        f"{inc.n:,} calls each. The last column takes the timer floor out of both sides.",
+        "",
+        "| call | median | p99 | p99.9 | × Counter.inc() | × Counter.inc(), floor subtracted | note |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for x in res.vs_counter:
+        if x.name == floor.name:
+            out.append(f"| {x.name} | {fmt_us(x.median)} | {fmt_us(x.p99)} | {fmt_us(x.p999)} | | | |")
+            continue
+        net = (x.median - floor.median) / max(1e-9, inc.median - floor.median)
+        out.append(
+            f"| {x.name} | {fmt_us(x.median)} | {fmt_us(x.p99)} | {fmt_us(x.p999)} | "
+            f"{x.median / inc.median:.2f}x | {net:.2f}x | {x.note} |"
+        )
+    out.append("")
+    return out
 
 
 def render(res: Results, info: dict) -> str:
@@ -840,6 +998,8 @@ def render(res: Results, info: dict) -> str:
         )
         w(f"| {label} | {ratios} |")
     w("")
+    if res.vs_counter:
+        out.extend(render_vs_counter(res))
     tp = res.throughput
     w("### Sustained throughput into the store")
     w("")
@@ -958,6 +1118,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             say(f"latency: {n:,} calls each ...")
             phase_latency(res, store, naive_db, n, n_slow)
+            say(f"beside Counter.inc(): {n:,} calls each, interleaved ...")
+            phase_vs_counter(res, store, n)
             say(f"throughput: {n_signals:,} signals ...")
             phase_throughput(res, store, n_signals)
             say("commit lag under a CPU-bound loop ...")

@@ -78,16 +78,21 @@ from bench._common import (  # noqa: E402
     write_section,
 )
 from health.analysis import DayInputs, SourceInputs, analyze, window  # noqa: E402
+from health.cadence import LOOKBACK_SESSIONS, Cadence, judge_hours, learn  # noqa: E402
 from health.calendar import MarketCalendar, day_bounds, get_calendar  # noqa: E402
+from health.calendar_record import header_of, rows_of  # noqa: E402
 from health.config import MonitorConfig  # noqa: E402
 from health.gate import CLOSED, OK, Gate  # noqa: E402
-from health.loader import MAX_INTERVAL_SLACK, build_report, load_day, process_alive  # noqa: E402
+from health.liveness import up_intervals  # noqa: E402
+from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, build_report, load_day, process_alive  # noqa: E402
 from health.monitor import (  # noqa: E402
     CLOSED_BUCKET_SECONDS,
     GATE_BUCKET_SECONDS,
     package_version,
 )
+from health.report import Thresholds  # noqa: E402
 from health.simulation import SYMBOLS, SimClock, at, monitor, run_loop  # noqa: E402
+from store.calendars import write_calendar  # noqa: E402
 from store.reader import StoreReader, _run  # noqa: E402
 from store.records import AlertRecord, EventRecord, GateRecord, SpanRecord  # noqa: E402
 from store.schema import SCHEMA_VERSION, migrate  # noqa: E402
@@ -408,6 +413,8 @@ def make_year_store(path: Path, final: Path, p: Params, template: dict) -> dict:
     planned = time.perf_counter() - t0
 
     conn = create_store(path)
+    # The calendar, as the loop records it on start (store/calendars.py): reports read it.
+    write_calendar(conn, header_of(cal), lambda: rows_of(cal))
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
         "INSERT INTO runs (run_id, source, pid, host, argv, version, config, started_at, "
@@ -659,6 +666,36 @@ def validate(year: Path, oneday: Path, cal: MarketCalendar, p: Params, now: floa
 # ------------------------------------------------------------------------------------------
 # the naive baseline: every row into Python, filtered by the window in Python
 # ------------------------------------------------------------------------------------------
+def naive_cadence(cal, d: date, name: str, runs, spans, gate, signals, config: dict):
+    """The loop's signal cadence as the loader finds it (health/cadence.py), from the rows
+    already in Python: its setting, else learned from its last sessions' rows, each filtered
+    here, one signal at a time."""
+    rate = Thresholds.from_config(config).min_signals_per_hour
+    if rate is not None:
+        return Cadence(rate, "config")
+    sessions = cal.sessions_between(d - timedelta(days=LOOKBACK_DAYS), d - timedelta(days=1))[
+        -LOOKBACK_SESSIONS:
+    ]
+    if not sessions:
+        return None
+    lo, hi = sessions[0].open_ts, sessions[-1].close_ts
+    mine = {
+        r.run_id: r for r in runs if r.started_at < hi and (r.stopped_at or r.last_seen or r.started_at) >= lo
+    }
+    if not mine:
+        return None
+    default = Thresholds.from_config(next(iter(mine.values())).config).check_interval_seconds
+    sp = [s for s in spans if s.source == name and s.end >= lo - MAX_INTERVAL_SLACK and s.start < hi]
+    up = up_intervals(sorted(sp, key=lambda s: s.start), mine, default, hi)
+    g = [
+        x
+        for x in gate
+        if x.source == name and lo - 3600 <= x.bucket < hi and x.last_at >= lo and x.first_at < hi
+    ]
+    sig = [(s[3], 1) for s in signals if s[1] == name and lo <= s[3] < hi]
+    return learn([judge_hours(sess, sess.close_ts, sig, up, g, None) for sess in sessions])
+
+
 def naive_report(path: Path, d: date, code: str, now: float):
     cal = get_calendar(code)
     win_start, win_end, _ = window(d, cal, now)
@@ -751,6 +788,7 @@ def naive_report(path: Path, d: date, code: str, now: float):
                 config=config_run.config,
                 later_starts=tuple(r.started_at for r in mine if r.started_at >= win_end),
                 latest_run=config_run,
+                cadence=naive_cadence(cal, d, name, mine, spans, gate, signals, config_run.config),
             )
         )
     return analyze(
@@ -858,10 +896,12 @@ t = [time.perf_counter()]
 import console.cli; t.append(time.perf_counter())
 import store.reader; t.append(time.perf_counter())
 import health.loader; t.append(time.perf_counter())
-import exchange_calendars; t.append(time.perf_counter())
-from health.calendar import get_calendar; cal = get_calendar(sys.argv[3]); t.append(time.perf_counter())
 from datetime import date
-rep = health.loader.build_report(sys.argv[1], date.fromisoformat(sys.argv[2]), sys.argv[3])
+from health.calendar_record import calendar_for
+day = date.fromisoformat(sys.argv[2])
+reader = health.loader.open_store(sys.argv[1])
+cal = calendar_for(reader, sys.argv[3], day); t.append(time.perf_counter())
+rep = health.loader.report_of(reader, cal, day, time.time()); reader.close()
 t.append(time.perf_counter())
 import json; text = json.dumps(rep.to_json(), ensure_ascii=False, indent=2); t.append(time.perf_counter())
 print(json.dumps([b - a for a, b in zip(t, t[1:])]))
@@ -870,9 +910,8 @@ PHASES = (
     "import console.cli",
     "import store.reader",
     "import health.loader (analysis, report, rules)",
-    "import exchange_calendars",
-    "get_calendar('XNYS'): exchange_calendars builds the sessions, preloaded as floats",
-    "build_report(): open the store, queries, analysis",
+    "open the store; the calendar as the loop recorded it (exchange_calendars if not)",
+    "the report: queries, analysis",
     "json.dumps of the report",
 )
 
@@ -1074,9 +1113,12 @@ def render(r: dict) -> str:
         chain, heavy = r["chain"]
         w("")
         w(
-            "`python -X importtime` of the report process, the chain that first imports pandas "
-            "(cumulative ms): "
-            + " → ".join(f"`{m}` {c:.0f}" for m, c in chain)
+            (
+                "`python -X importtime` of the report process, the chain that first imports pandas "
+                "(cumulative ms): " + " → ".join(f"`{m}` {c:.0f}" for m, c in chain)
+                if chain
+                else "`python -X importtime` of the report process: pandas is not imported"
+            )
             + ". Cumulative by package (nested ones overlap): "
             + ", ".join(f"{k} {v:.0f} ms" for k, v in heavy.items() if v)
             + "."
@@ -1276,17 +1318,21 @@ def main(argv: list[str] | None = None) -> int:
         f"not parse every run of the store ({n_runs:,} here, one per restart) into a RunRecord."
     )
     ph = phases["year"]
-    fixed = sum(v for k, v in ph.items() if k.startswith(("import", "get_calendar")))
-    own = ph["build_report(): open the store, queries, analysis"]
+    fixed = sum(v for k, v in ph.items() if k.startswith(("import", "open the store")))
+    own = ph["the report: queries, analysis"]
     slowest = max(proc["year"].hi, proc["oneday"].hi)
     chain = [m for m, _c in res["chain"][0] if m != "pandas"]
-    via = f"first imported by `{chain[-1]}`" if chain else "not imported"
+    via = (
+        f"pandas is imported, first by `{chain[-1]}`"
+        if chain
+        else "neither pandas nor exchange_calendars is imported: the calendar comes from the store"
+    )
     notes.append(
-        f"Process: of {ms(ph['total wall'])} wall, {ms(fixed)} are imports and building the calendar "
-        f"(pandas, {via}, is needed by exchange_calendars to build the sessions), {ms(own)} the report "
-        f"itself, the rest interpreter start-up and exit. So the process does not grow with the store; "
-        f"its margin to 1 s is import time, and it shrinks when the machine is busy (the slowest run "
-        f"here: {ms(slowest)}; load average {max(load):.1f} on {os.cpu_count()} CPUs)."
+        f"Process: of {ms(ph['total wall'])} wall, {ms(fixed)} are imports and reading the calendar "
+        f"the loop recorded ({via}; bench/startup.py measures the processes against the import of "
+        f"exchange_calendars), {ms(own)} the report itself, the rest interpreter start-up and exit. "
+        f"So the process does not grow with the store (the slowest run here: {ms(slowest)}; load "
+        f"average {max(load):.1f} on {os.cpu_count()} CPUs)."
     )
     if not (ok_a and ok_ar) or args.profile:
         say("profiling the analysis (cProfile)")

@@ -16,12 +16,13 @@ from collections.abc import Sequence
 
 from console.args import (
     UsageError,
-    calendar_code,
     clock_of,
-    console_parser,
     instant_of,
+    known_calendar,
+    parse_console_args,
     parse_day,
     report_parser,
+    store_calendar_code,
 )
 from health.codes import CheckStatus, ExitCode, Status
 
@@ -39,24 +40,44 @@ def _fail(prog: str, reason: str, fmt: str | None, prefix: str = "") -> int:
 
 
 def _make_report(args, clock):
-    from health.calendar import CalendarError, get_calendar
-    from health.loader import build_report
+    """The report the arguments ask for, on one read-only connection to the store; the
+    calendar as a loop recorded it there, so that exchange_calendars (and pandas) is imported
+    only when the store cannot answer (health/calendar_record.py)."""
+    import contextlib
+    from datetime import UTC, datetime
+
+    from health.calendar import CalendarError
+    from health.calendar_record import calendar_for, recorded_timezone
+    from health.loader import ReportUnavailable, open_store, report_of
     from store.paths import resolve_store_path
+    from store.reader import StoreUnavailable
 
     store = resolve_store_path(args.store)
     now = instant_of(clock)
-    code = calendar_code(args, store)
-    try:
-        cal = get_calendar(code)
-    except CalendarError as exc:
-        raise UsageError(str(exc)) from None
-    day = parse_day(args.date, cal.tz, now)
     overrides = {
         "max_data_age_seconds": args.max_data_age_hours * 3600 if args.max_data_age_hours else None,
         "max_gap_seconds": args.max_gap_minutes * 60 if args.max_gap_minutes else None,
         "min_rth_coverage_pct": args.min_coverage,
     }
-    return build_report(store, day, code, args.source, now, overrides), store
+    try:
+        reader = open_store(store)
+    except ReportUnavailable:
+        # Bad arguments are said first, store or none (exit 3 either way).
+        if args.calendar:
+            known_calendar(args.calendar)
+        parse_day(args.date, UTC, now)
+        raise
+    with contextlib.closing(reader):
+        try:
+            code = store_calendar_code(args, reader)
+            tz = recorded_timezone(reader, code) or known_calendar(code).tz
+            day = parse_day(args.date, tz, now) or datetime.fromtimestamp(now, tz).date()
+            cal = calendar_for(reader, code, day)
+        except CalendarError as exc:
+            raise UsageError(str(exc)) from None
+        except StoreUnavailable as exc:
+            raise ReportUnavailable(str(exc)) from None
+        return report_of(reader, cal, day, now, args.source, overrides), store
 
 
 def _print_report(report, args) -> None:
@@ -111,12 +132,13 @@ def _run(prog: str, fn, argv: Sequence[str]) -> int:
     _utf8_stdout()
     from health.calendar import CalendarError
     from health.loader import ReportUnavailable
+    from store.acks import AckError
 
     try:
         return fn(argv)
     except UsageError as exc:
         return _fail(prog, str(exc), fmt, prefix="error: ")
-    except (ReportUnavailable, CalendarError) as exc:
+    except (ReportUnavailable, CalendarError, AckError) as exc:
         return _fail(prog, str(exc), fmt)
     except KeyboardInterrupt:
         return 130
@@ -133,6 +155,14 @@ def _run(prog: str, fn, argv: Sequence[str]) -> int:
 def _report_cmd(prog: str, description: str, diagnostics: bool = False):
     def main(argv: Sequence[str]) -> int:
         args = report_parser(prog, description, diagnostics=diagnostics).parse_args(argv)
+        if getattr(args, "ready", False):
+            from console.ready import ready_main
+
+            return ready_main(args, clock_of(args))
+        if not diagnostics and (args.from_date or args.to_date or args.compare):
+            from console.period_cli import period_main
+
+            return period_main(args, clock_of(args), _emit)
         report, store = _make_report(args, clock_of(args))
         if not diagnostics:
             _print_report(report, args)
@@ -212,7 +242,7 @@ def diagnose_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _console(argv: Sequence[str]) -> int:
-    args = console_parser().parse_args(argv)
+    args = parse_console_args(argv)
     clock = clock_of(args)
     if args.report:
         report, _ = _make_report(args, clock)
@@ -220,13 +250,73 @@ def _console(argv: Sequence[str]) -> int:
         return report.exit_code
     if args.json or args.nagios:
         raise UsageError("--json and --nagios need --report")
+    if args.at is not None and (args.watch or args.systemd or args.ack or args.import_file):
+        raise UsageError("--at replays the dashboard: not with --watch, --systemd, --ack or --import")
+    _check_mode_flags(args)
+    if args.ack is not None:
+        from console.ack import ack_main
+
+        return ack_main(args, clock)
+    if args.import_file is not None:
+        from console.backfill import import_main
+
+        return import_main(args)
+    if args.systemd:
+        from console.systemd_units import systemd_main
+
+        return systemd_main(args)
     if args.watch:
         from console.watch import watch_main
 
         return watch_main(args, clock)
+    if args.at is not None and (args.demo or args.date is not None):
+        raise UsageError("--at replays the dashboard: not with --demo or --date")
+    if args.at is not None:
+        from console.replay import run_replay  # Textual is imported only here
+
+        return run_replay(args)
+    first = None
+    if not args.demo and len(args.stores) == 1:  # the store's first look, taken while Textual is imported
+        from console.first_snapshot import FirstLook
+        from store.paths import resolve_store_path
+
+        first = FirstLook(resolve_store_path(args.store), args.calendar, clock, args.source)
     from console.app import run_app  # Textual is imported only here
 
-    return run_app(args, clock)
+    return run_app(args, clock, first)
+
+
+_WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url", "ready_minutes")
+_SYSTEMD_FLAGS = ("user", "loop_command", "watchdog_sec")
+_ACK_FLAGS = ("ack_for", "reason", "by")
+_IMPORT_FLAGS = (
+    "format",
+    "timestamp_column",
+    "symbol_column",
+    "data_timestamp_column",
+    "kind_column",
+    "timezone",
+    "check_interval",
+    "skip_bad_lines",
+)
+
+
+def _check_mode_flags(args) -> None:
+    """A mode's flags without the mode would be ignored in silence: say so instead."""
+    for mode, flags in (
+        ("--watch", _WATCH_FLAGS),
+        ("--systemd", _SYSTEMD_FLAGS),
+        ("--ack", _ACK_FLAGS),
+        ("--import", _IMPORT_FLAGS),
+    ):
+        if getattr(args, "import_file" if mode == "--import" else mode[2:]):
+            continue
+        given = [
+            name for name in flags if getattr(args, name) is not None and getattr(args, name) is not False
+        ]
+        if given:
+            flag = "for" if given[0] == "ack_for" else given[0].replace("_", "-")
+            raise UsageError(f"--{flag} needs {mode}")
 
 
 def health_console_main(argv: Sequence[str] | None = None) -> int:

@@ -9,18 +9,22 @@ heartbeats whose RTH part is longer than ``max_uptime_gap_minutes``.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from health import intervals as iv
+from health.acks import ack_states
+from health.cadence import Cadence, CadenceFacts, judge_hours
 from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
-from health.gate import FUTURE, PREVIOUS_SESSION, STALE
-from health.liveness import is_silent, up_until
-from health.process import restart_command
+from health.gate import FUTURE, PREVIOUS_SESSION, STALE, WHOLE_HOUR_SLACK
+from health.liveness import is_silent, up_intervals, up_window
+from health.process import is_backtest, restart_command
 from health.report import (
+    Duplicate,
     Gap,
     GateStats,
     HealthReport,
@@ -34,7 +38,9 @@ from health.report import (
     UnexpectedExit,
     Uptime,
 )
-from health.signal_tally import WHOLE_HOUR_SLACK, SignalTally
+from health.restarts import Restart, find_restarts, last_beats
+from health.signal_tally import SignalTally
+from store.acks import AckRecord
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
 
 
@@ -51,6 +57,15 @@ class SourceInputs:
     config: dict = field(default_factory=dict)  # the newest recorded run config
     later_starts: tuple[float, ...] = ()  # the first start of this source after the window, if any
     latest_run: RunRecord | None = None
+    # The run before the window's first run, when that one started inside the window, and
+    # its last heartbeat: whether that start was a restart (health/restarts.py).
+    previous_run: RunRecord | None = None
+    previous_last_beat: float | None = None
+    # The signals already summed up (health/period.py, from SQLite's aggregates), in place of
+    # ``signals``: the counts the rules read, exact; no median or hourly profile.
+    signal_summary: Signals | None = None
+    signal_counts: tuple[tuple[float, int], ...] | None = None  # (time, signals) pairs with it
+    cadence: Cadence | None = None  # the signals a session hour should hold (health/cadence.py)
     # The signals already tallied (the live view keeps one up to date); ``signals`` is then
     # not read.
     signal_tally: SignalTally | None = None
@@ -65,6 +80,8 @@ class DayInputs:
     store_path: str = ""
     alive: Callable[[RunRecord], bool | None] = lambda run: None  # pid alive on this host?
     overrides: dict = field(default_factory=dict)  # threshold flags
+    acks: tuple[AckRecord, ...] = ()  # operators' acks in force at some point of the day
+    ack_resolutions: tuple[AlertRecord, ...] = ()  # the watchdog's resolutions while they ran
 
 
 def window(day: date, calendar: MarketCalendar, now: float) -> tuple[float, float, bool]:
@@ -102,7 +119,11 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     th = Thresholds.from_config(src.config, **inp.overrides)
     sess = cal.session(inp.day)
     rth = iv.clip(sess.rth_intervals(), win_start, win_end) if sess else []
-    signals = _signals(src, cal, th)
+    if src.signal_summary is not None:
+        signals, counts = src.signal_summary, src.signal_counts
+    else:
+        tally = _tally(src, cal, th)
+        signals, counts = tally.signals(), tally.minute_counts()
     gate = _gate(src, cal, sess, win_start)
     if signals.whole_hour_offset is None and gate.future:
         # The gate refused the data as future (so no signal shows the offset): naive UTC read
@@ -112,15 +133,72 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
             signals = replace(
                 signals, whole_hour_offset=hours, whole_hour_count=count, whole_hour_from_gate=True
             )
+    uptime = _uptime(inp, src, th, sess, rth, win_start, win_end)
     return SourceAnalysis(
         source=src.source,
         thresholds=th,
-        uptime=_uptime(inp, src, th, sess, rth, win_start, win_end),
+        uptime=uptime,
         signals=signals,
         gate=gate,
         lifecycle=_lifecycle(inp, src, th, win_start, win_end),
         alerts=tuple(src.alerts),
+        backtest=src.latest_run is not None and is_backtest(src.latest_run),
+        cadence=_cadence(src, counts, sess, uptime, win_end),
     )
+
+
+def _cadence(src: SourceInputs, counts, sess, uptime: Uptime, win_end: float) -> CadenceFacts | None:
+    """The session's hours that have passed against the loop's expected cadence
+    (health/cadence.py); None on a day without a session. ``counts``: (time, signals) pairs,
+    per minute (session hours start and end on whole minutes), else one per signal."""
+    if sess is None:
+        return None
+    if counts is None:
+        counts = [(at, 1) for at, _ in src.signals]
+    hours = judge_hours(sess, win_end, counts, uptime.intervals, src.gate, src.cadence)
+    return CadenceFacts(src.cadence, hours)
+
+
+def _duplicates(inp: DayInputs, src: SourceInputs, win_start: float, win_end: float) -> tuple[Duplicate, ...]:
+    """Runs of this loop that beat at the same time for longer than two check intervals: two
+    processes, not a restart. Their overlap may begin before the window (spans are read with
+    slack), so one that runs across midnight is still seen whole."""
+    runs = {r.run_id: r for r in src.runs}
+    beats: dict[str, list[tuple[float, float]]] = {}
+    for span in src.spans:
+        beats.setdefault(span.run_id, []).append((span.start, span.end))
+    order = sorted(beats, key=lambda rid: min(s for s, _ in beats[rid]))
+    out = []
+    for a, b in itertools.combinations(order, 2):
+        both = iv.intersect(iv.merge(beats[a]), iv.merge(beats[b]))
+        seconds = iv.total(both)
+        ra, rb = runs.get(a), runs.get(b)
+        intervals = [r.heartbeat_interval for r in (ra, rb) if r is not None] or [60.0]
+        if (
+            not both
+            or seconds <= up_window(max(intervals))
+            or both[-1][1] < win_start
+            or both[0][0] >= win_end
+        ):
+            continue
+        recent = inp.now - up_window(max(intervals))
+        ongoing = (
+            win_start <= inp.now < win_end + 1
+            and all(max(e for _, e in beats[rid]) >= recent for rid in (a, b))
+            and all(r is None or r.stopped_at is None or r.stopped_at > inp.now for r in (ra, rb))
+        )
+        out.append(
+            Duplicate(
+                src.source,
+                (a, ra.pid if ra else None, ra.host if ra else None),
+                (b, rb.pid if rb else None, rb.host if rb else None),
+                both[0][0],
+                both[-1][1],
+                seconds,
+                ongoing,
+            )
+        )
+    return tuple(out)
 
 
 def _uptime(
@@ -128,15 +206,8 @@ def _uptime(
 ) -> Uptime:
     """Each span keeps the loop up until its last beat's up-window ends (health/liveness.py)."""
     runs = {r.run_id: r for r in src.runs}
-    ups = []
-    beats = []
-    for span in src.spans:
-        run = runs.get(span.run_id)
-        interval = run.heartbeat_interval if run else th.check_interval_seconds
-        end = up_until(span.end, interval, run.stopped_at if run else None)
-        ups.append((span.start, min(end, inp.now)))
-        beats.append((span.start, span.end))
-    up = iv.merge(ups)
+    beats = [(span.start, span.end) for span in src.spans]
+    up = up_intervals(src.spans, runs, th.check_interval_seconds, inp.now)
     up_in_window = iv.clip(up, win_start, win_end)
     uptime = iv.total(up_in_window)
     window_seconds = max(0.0, win_end - win_start)
@@ -154,15 +225,15 @@ def _uptime(
     )
 
 
-def _signals(src: SourceInputs, cal: MarketCalendar, th: Thresholds) -> Signals:
-    """The signals section, from the loop's tally (health/signal_tally.py): the live view
-    hands in the one it keeps up to date, a report tallies the day's signals here."""
+def _tally(src: SourceInputs, cal: MarketCalendar, th: Thresholds) -> SignalTally:
+    """The loop's signals, tallied (health/signal_tally.py): the live view hands in the one it
+    keeps up to date, a report tallies the day's signals here."""
     tally = src.signal_tally
     if tally is None:
-        return SignalTally(cal, th).extend(src.signals).signals()
+        return SignalTally(cal, th).extend(src.signals)
     if tally.thresholds != th or tally.calendar is not cal:
         raise ValueError(f"signal tally of {src.source!r} was kept for other thresholds or another calendar")
-    return tally.signals()
+    return tally
 
 
 def _gate(src: SourceInputs, cal: MarketCalendar, sess, win_start: float) -> GateStats:
@@ -224,6 +295,8 @@ def _lifecycle(
         dropped_events=sum(
             int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events"
         ),
+        restarts=_restarts(inp, src, win_start, win_end),
+        duplicates=_duplicates(inp, src, win_start, win_end),
         latest=None
         if latest is None
         else LatestRun(
@@ -235,6 +308,18 @@ def _lifecycle(
             restart_command=restart_command(latest),
         ),
     )
+
+
+def _restarts(inp: DayInputs, src: SourceInputs, win_start: float, win_end: float) -> tuple[Restart, ...]:
+    runs = [r for r in src.runs if not is_backtest(r)]  # a simulation has no process to restart
+    beats = last_beats(src.spans)
+    prev = src.previous_run
+    if prev is not None and not is_backtest(prev) and all(r.run_id != prev.run_id for r in runs):
+        runs.append(prev)
+        if src.previous_last_beat is not None:
+            beats[prev.run_id] = max(beats.get(prev.run_id, src.previous_last_beat), src.previous_last_beat)
+    found = find_restarts(runs, beats, inp.calendar)
+    return tuple(r for r in found if win_start <= r.at < win_end)
 
 
 def _gaps(source, beats, rth, sess, win_end, th: Thresholds, now: float) -> list[Gap]:
@@ -273,12 +358,14 @@ def _unclean_exits(
     runs = sorted(src.runs, key=lambda r: r.started_at)
     starts = [r.started_at for r in runs] + list(src.later_starts)
     for run in runs:
-        if run.stopped_at is not None:
+        if run.stopped_at is not None or is_backtest(run):  # a simulation has no process to lose
             continue
         last = run.last_seen or run.started_at
         if not lo <= last < hi:
             continue
-        later = any(s > run.started_at for s in starts)
+        # A later start after this run's last sign of life: it was replaced. One while it
+        # still beat is a second process (DUPLICATE_LOOP), judged below like any live run.
+        later = any(s > run.started_at and last <= s + up_window(run.heartbeat_interval) for s in starts)
         if later:
             out.append(
                 UnexpectedExit(run.run_id, run.source, run.pid, run.host, run.started_at, last, "restarted")
@@ -326,4 +413,5 @@ def analyze(inp: DayInputs) -> HealthReport:
         window_end=win_end,
         generated_at=inp.now,
         totals=Totals.of(sources),
+        acks=ack_states(inp.acks, inp.ack_resolutions, inp.now),
     )

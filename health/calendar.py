@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
@@ -92,46 +93,79 @@ class MarketState:
 
 
 class MarketCalendar:
-    """Sessions of one exchange calendar, preloaded as floats."""
+    """Sessions of one exchange calendar, preloaded as floats.
+
+    ``MarketCalendar(code)`` builds them with exchange_calendars (health/calendar_xcals.py);
+    ``MarketCalendar.from_arrays`` takes them as plain arrays, as a loop recorded them in the
+    store (health/calendar_record.py). Every answer depends on these arrays alone."""
 
     def __init__(self, code: str = "XNYS") -> None:
-        import exchange_calendars as xcals  # heavy import kept off module import
+        from health.calendar_xcals import BuildFailed, UnknownCode, build_arrays, build_failure
 
         try:
-            cal = xcals.get_calendar(code)
-        except xcals.errors.InvalidCalendarName:
+            arrays = build_arrays(code)  # pandas and exchange_calendars: imported only here
+        except UnknownCode:
             raise UnknownCalendarError(
                 f"unknown exchange calendar {code!r} (see exchange_calendars.get_calendar_names())"
             ) from None
-        except Exception as exc:  # a library bug or mismatch: one line, never a pandas traceback
-            raise CalendarBuildError(_build_failure(code, exc)) from exc
+        except BuildFailed as exc:
+            raise CalendarBuildError(str(exc)) from exc.__cause__
         try:
-            self._load(code, cal)
+            self._set(**arrays)
         except Exception as exc:
-            raise CalendarBuildError(_build_failure(code, exc)) from exc
+            raise CalendarBuildError(build_failure(code, exc)) from exc
 
-    def _load(self, code: str, cal) -> None:
+    @classmethod
+    def from_arrays(cls, **arrays) -> MarketCalendar:
+        """A calendar from its sessions as plain arrays (``_set``'s arguments, what ``arrays()``
+        returns): one entry per session, in order."""
+        self = cls.__new__(cls)
+        self._set(**arrays)
+        return self
+
+    def _set(
+        self,
+        *,
+        code: str,
+        version: str,
+        tz_name: str,
+        days: list[date],
+        opens: list[float],
+        closes: list[float],
+        break_starts: list[float | None],
+        break_ends: list[float | None],
+        early: set[date],
+        late: set[date],
+        weekmask: str,
+        special_weekmasks: list[tuple[date | None, date | None, str]],
+        holiday_names: dict[date, str] | None = None,
+        name_holidays: Callable[[date, date], dict[date, str]] | None = None,
+        recorded: bool = False,
+    ) -> None:
+        """Holiday names are given, or computed once, when first needed, by
+        ``name_holidays(first_day, last_day)``. ``recorded``: read back from a loop's
+        recording in the store rather than built here."""
+        if not days or not len(days) == len(opens) == len(closes) == len(break_starts) == len(break_ends):
+            raise ValueError(f"calendar {code}: sessions of unequal or zero length")
         self.code = code
-        self.tz: tzinfo = ZoneInfo(str(cal.tz))
-        self.tz_name = str(cal.tz)
-        sessions = cal.sessions
-        self._days: list[date] = [ts.date() for ts in sessions]
-        self._day_index = {d: i for i, d in enumerate(self._days)}
-        self._opens: list[float] = _epochs(cal.opens)
-        self._closes: list[float] = _epochs(cal.closes)
-        self._break_starts: list[float | None] = _epochs_or_none(cal.break_starts)
-        self._break_ends: list[float | None] = _epochs_or_none(cal.break_ends)
-        self._early = {d.date() for d in cal.early_closes}
-        self._late = {d.date() for d in cal.late_opens}
-        self._cal = cal
-        self._holiday_names: dict[date, str] | None = None  # the whole range, once needed
-        self._weekmask: str = cal.weekmask
-        self._special_weekmasks = [
-            (None if a is None else a.date(), None if b is None else b.date(), mask)
-            for a, b, mask in (getattr(cal, "special_weekmasks", None) or ())
-        ]
-        self.first_day: date = self._days[0]
-        self.last_day: date = self._days[-1]
+        self.version = version  # of exchange_calendars, which produced the sessions
+        self.recorded = recorded
+        self.tz: tzinfo = ZoneInfo(tz_name)
+        self.tz_name = tz_name
+        self._days = days
+        self._day_index = {d: i for i, d in enumerate(days)}
+        self._opens = opens
+        self._closes = closes
+        self._break_starts = break_starts
+        self._break_ends = break_ends
+        self._early = early
+        self._late = late
+        self._holiday_names = holiday_names  # the whole range, once needed
+        self._name_holidays = name_holidays
+        self._weekmask = weekmask
+        self._special_weekmasks = special_weekmasks
+        self.first_day: date = days[0]
+        self.last_day: date = days[-1]
 
     def __repr__(self) -> str:
         return f"MarketCalendar({self.code!r}, {self.first_day}..{self.last_day})"
@@ -206,23 +240,49 @@ class MarketCalendar:
         return names.get(day) or "market holiday"
 
     def load_holiday_names(self) -> dict[date, str]:
-        """Every holiday name of the calendar's range, from exchange_calendars' rules in one
-        pass (5-25 ms; XKRX 0.3 s, its lunar holidays are only named when computed over whole
-        years). Asked for one day the same rules cost as much and lose the lunar names, so the
-        monitor calls this at construction, never in a loop call (docs/CONTRACT.md §2: ~1 ms a call)."""
+        """Every holiday name of the calendar's range, computed in one pass (from
+        exchange_calendars' rules: 5-25 ms; XKRX 0.3 s, its lunar holidays are only named when
+        computed over whole years). Asked for one day the same rules cost as much and lose the
+        lunar names, so the monitor calls this at construction, never in a loop call
+        (docs/CONTRACT.md §2: ~1 ms a call)."""
         if self._holiday_names is not None:
             return self._holiday_names
         names: dict[date, str] = {}
-        try:
-            rules = self._cal.regular_holidays
-            if rules is not None:
-                found = rules.holidays(_pd_day(self.first_day), _pd_day(self.last_day), return_name=True)
-                for stamp, name in found.items():
-                    names.setdefault(stamp.date(), str(name))
-        except Exception:  # a calendar whose rules cannot name its holidays: unnamed closures
-            names = {}
+        if self._name_holidays is not None:
+            try:
+                names = self._name_holidays(self.first_day, self.last_day)
+            except Exception:  # a calendar whose rules cannot name its holidays: unnamed closures
+                names = {}
         self._holiday_names = names
         return names
+
+    @property
+    def weekmask(self) -> str:
+        """The exchange's regular trading week, Monday first ("1111100")."""
+        return self._weekmask
+
+    @property
+    def special_weekmasks(self) -> list[tuple[date | None, date | None, str]]:
+        """(first day or None, last day or None, weekmask) where the week differed."""
+        return list(self._special_weekmasks)
+
+    def arrays(self) -> dict:
+        """The sessions as plain arrays, ``from_arrays``' arguments (holiday names computed)."""
+        return {
+            "code": self.code,
+            "version": self.version,
+            "tz_name": self.tz_name,
+            "days": self._days,
+            "opens": self._opens,
+            "closes": self._closes,
+            "break_starts": self._break_starts,
+            "break_ends": self._break_ends,
+            "early": self._early,
+            "late": self._late,
+            "weekmask": self._weekmask,
+            "special_weekmasks": self._special_weekmasks,
+            "holiday_names": self.load_holiday_names(),
+        }
 
     # -- sessions by instant (hot path) ------------------------------------------------
     def local_date(self, ts: float) -> date:
@@ -238,8 +298,10 @@ class MarketCalendar:
                     f"{self.local_date(ts).isoformat()} is after the {self.code} calendar's "
                     f"last session {self.last_day.isoformat()}"
                 )
+            # After the last session's close, on its day (a later day raised above): that
+            # session is the day's, as on any other day.
             prev = self._session(len(closes) - 1)
-            return MarketState("post_close", None, prev, None)
+            return MarketState("post_close", prev, prev, None)
         if i == 0 and ts < self._opens[0]:
             raise CalendarRangeError(
                 f"{self.local_date(ts).isoformat()} is before the {self.code} calendar's "
@@ -340,50 +402,22 @@ class MarketCalendar:
             t = hi
         return out
 
+    def rth_parts(self, start: float, end: float) -> list[tuple[float, float, float]]:
+        """The RTH inside [start, end) as (lo, hi, cutoff) pieces, breaks cut out: every instant
+        of a piece is one ``is_open`` says is open, and ``previous_session_close`` of it is the
+        piece's cutoff. For aggregating a window's signals without asking per signal."""
+        out: list[tuple[float, float, float]] = []
+        i = bisect.bisect_right(self._closes, start)
+        while i < len(self._closes) and self._opens[i] < end:
+            lo, hi = max(self._opens[i], start), min(self._closes[i], end)
+            bs, be = self._break_starts[i], self._break_ends[i]
+            pieces = [(lo, hi)] if bs is None or be is None else [(lo, min(hi, bs)), (max(lo, be), hi)]
+            out += [(a, b, self._cutoff(i)) for a, b in pieces if a < b]
+            i += 1
+        return out
+
     def fmt(self, ts: float, pattern: str = "%a %Y-%m-%d %H:%M %Z") -> str:
         return datetime.fromtimestamp(ts, self.tz).strftime(pattern)
-
-
-def _utc_ns(series):
-    """int64 UTC nanoseconds of a datetime Series, tz-aware or not (``Series.values`` on a
-    tz-aware Series is deprecated in pandas 3.1 and changes meaning in pandas 4)."""
-    if getattr(series.dt, "tz", None) is not None:
-        series = series.dt.tz_convert(None)
-    return series.to_numpy(dtype="datetime64[ns]").astype("int64")
-
-
-def _epochs(series) -> list[float]:
-    return [float(v) / 1e9 for v in _utc_ns(series)]
-
-
-def _epochs_or_none(series) -> list[float | None]:
-    mask = series.isna().to_numpy()
-    values = _utc_ns(series)
-    return [None if m else float(v) / 1e9 for m, v in zip(mask, values, strict=True)]
-
-
-def _build_failure(code: str, exc: BaseException) -> str:
-    from importlib import metadata
-
-    def version(dist: str) -> str:
-        try:
-            return metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            return "?"
-
-    detail = " ".join(f"{type(exc).__name__}: {exc}".split())
-    if len(detail) > 200:
-        detail = detail[:199] + "…"
-    return (
-        f"cannot build the {code} exchange calendar with exchange_calendars "
-        f"{version('exchange-calendars')} and pandas {version('pandas')}: {detail}"
-    )
-
-
-def _pd_day(day: date):
-    import pandas as pd
-
-    return pd.Timestamp(day)
 
 
 @functools.lru_cache(maxsize=16)

@@ -68,7 +68,7 @@ class DayTail:
 
     def _catch_up(self, reader, calendar, day, now, source) -> None:
         version = reader.data_version()
-        key = (id(reader), id(calendar), day, source, reader.schema_cookie())
+        key = (id(reader), id(calendar), day, source, increments.schema_cookie(reader))
         if key == self._key and self._reader is reader and self._seen == (version, now):
             return  # nothing committed and no time passed since the last look
         ids = increments.last_ids(reader)

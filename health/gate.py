@@ -24,6 +24,10 @@ CALENDAR = "calendar"
 
 REASON_CODES = (OK, FUTURE, CLOSED, BREAK, PREVIOUS_SESSION, STALE, CALENDAR)
 
+# Seconds around a whole-hour offset still read as a time-zone label error: here in a future
+# refusal's sentence, and by the report over the same refusals (health/analysis.py).
+WHOLE_HOUR_SLACK = 120.0
+
 
 @dataclass(frozen=True, slots=True)
 class GateDecision:
@@ -52,6 +56,8 @@ class Gate:
         self._prev_cutoff = float("-inf")  # data at or before this is the previous session's
         self._closed_minute = -1
         self._closed_reason = ("", "")
+        self._ok_key = None  # what the last "ok" sentence was made for (see _ok)
+        self._ok_reason = ""
 
     def _load(self, now: float) -> None:
         (self._open, self._close, self._bs, self._be, self._valid_from, self._prev_cutoff) = (
@@ -82,7 +88,15 @@ class Gate:
             )
         if age > self.max_age:
             return False, STALE, f"data is {fmt_duration(age)} old (limit {self._limit_text})", age
-        return True, OK, f"ok: market open, data {fmt_duration(age)} old", age
+        # The allowed path, the loop's usual one: the sentence depends on the age only through
+        # what fmt_duration shows of it (whole seconds under a minute, else the seconds' floor),
+        # so it is made once per shown value, not on every call (bench/recorder.py).
+        a = age if age >= 0 else -age
+        key = int(a) if a >= 60 else -1 - round(a)
+        if key != self._ok_key:
+            self._ok_key = key
+            self._ok_reason = f"ok: market open, data {fmt_duration(age)} old"
+        return True, OK, self._ok_reason, age
 
     def in_rth(self, now: float) -> bool:
         """Is ``now`` inside a session (breaks excluded)? The cached bounds, no allocation."""
@@ -99,7 +113,8 @@ class Gate:
     def _future_reason(self, ahead: float) -> str:
         hours = ahead / 3600
         hint = ""
-        if hours >= 0.95 and abs(hours - round(hours)) * 3600 <= 120:
+        # In whole seconds, as the report judges it: in hours, 1h 02m 00s came out 120.0000000004 s.
+        if hours >= 0.95 and abs(ahead - round(hours) * 3600) <= WHOLE_HOUR_SLACK:
             hint = f" — a whole {round(hours)}h offset: a time-zone label error?"
         return (
             f"data timestamp is {fmt_duration(ahead)} in the future "

@@ -3,12 +3,16 @@ and every query bounded by the day's window."""
 
 from __future__ import annotations
 
+import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
+from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, judge_hours, learn
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
+from health.calendar_record import calendar_for
+from health.liveness import up_intervals
 from health.process import process_alive
 from health.report import HealthReport, Thresholds
 from store.reader import StoreReader, StoreUnavailable
@@ -17,6 +21,7 @@ if TYPE_CHECKING:
     from health.day_tail import DayTail
 
 MAX_INTERVAL_SLACK = 7200.0  # spans ending this long before the window can still cover it
+LOOKBACK_DAYS = 21  # calendar days that hold LOOKBACK_SESSIONS sessions, holidays included
 
 
 class ReportUnavailable(RuntimeError):
@@ -35,11 +40,14 @@ def load_day(
     source: str | None = None,
     overrides: dict | None = None,
     alive=process_alive,
+    with_signals: bool = True,
     tail: DayTail | None = None,
 ) -> DayInputs:
-    """The day's records for ``analyze``. With ``tail`` (the live view's), signals, gate
-    buckets, alerts and events come from what it kept and what is new since its last look
-    (health/day_tail.py); everything else is read here either way."""
+    """The day's inputs from the store; ``with_signals=False`` leaves the signals and the
+    learned cadence out, for a caller that sums them up in SQLite (health/period.py). With
+    ``tail`` (the live view's), signals, gate buckets, alerts and events come from what it
+    kept and what is new since its last look (health/day_tail.py); everything else is read
+    here either way."""
     calendar.check_range(day)
     win_start, win_end, _ = window(day, calendar, now)
     first = reader.first_record_at()
@@ -68,9 +76,15 @@ def load_day(
             continue  # this loop did not exist yet on that day
         next_start = reader.next_run_start(name, win_end)
         later = () if next_start is None else (next_start,)
+        previous = previous_beat = None
+        if runs and runs[0].started_at >= win_start:  # was the day's first start a restart?
+            previous = reader.last_run_before(name, runs[0].started_at)
+            if previous is not None:
+                previous_beat = reader.last_activity(name, before=runs[0].started_at)
         if tail is None:
             gate = reader.gate(win_start, win_end, name)
-            signals, tally = reader.signal_times(win_start, win_end, name), None
+            signals = reader.signal_times(win_start, win_end, name) if with_signals else ()
+            tally = None
             alerts = reader.alerts(win_start, win_end, name)
             events = reader.events(win_start, win_end, name)
         else:
@@ -93,10 +107,25 @@ def load_day(
                 config=config_run.config,
                 later_starts=later,
                 latest_run=config_run,
+                previous_run=previous,
+                previous_last_beat=previous_beat,
+                # health/period.py learns it for a whole period at once.
+                cadence=expected_cadence(reader, calendar, day, name, config_run.config)
+                if with_signals
+                else None,
             )
         )
     if not inputs:
         raise ReportUnavailable(f"{day.isoformat()} is before the store's first record")
+    # Today's window ends now, and an ack made this very second is in force.
+    ack_end = win_end + 1 if win_end >= now else win_end
+    acks = tuple(a for a in reader.acks(win_start, ack_end) if source is None or a.source in (None, source))
+    resolutions = ()
+    if acks:  # what ended them may lie after the day (an ack made at 23:00)
+        lo, hi = min(a.at for a in acks), max(a.until for a in acks)
+        resolutions = tuple(
+            a for a in reader.alerts(lo, hi + 1, source) if a.origin == "watchdog" and a.resolved
+        )
     return DayInputs(
         day=day,
         calendar=calendar,
@@ -105,7 +134,59 @@ def load_day(
         store_path=str(reader.path),
         alive=alive,
         overrides=overrides or {},
+        acks=acks,
+        ack_resolutions=resolutions,
     )
+
+
+def open_store(store_path) -> StoreReader:
+    """The store, read-only, for one report (a snapshot when no loop has it open)."""
+    try:
+        return StoreReader(store_path, snapshot=True)
+    except StoreUnavailable as exc:
+        raise ReportUnavailable(str(exc)) from None
+
+
+def recorded_code(reader: StoreReader) -> str | None:
+    """The calendar the loops recorded, when they all agree on one: ``--calendar`` is needed
+    only to override it."""
+    try:
+        runs = reader.latest_runs()
+    except StoreUnavailable:
+        return None
+    codes = {r.config.get("calendar") for r in runs if r.config.get("calendar")}
+    return codes.pop() if len(codes) == 1 else None
+
+
+def store_calendar(store_path, code: str | None = None, now: float | None = None) -> MarketCalendar:
+    """The calendar to read ``store_path`` with, for today at ``now``: ``code``, else the one
+    its loops recorded, else XNYS; as recorded in the store when it can answer
+    (health/calendar_record.py). For the console, whose calendar is chosen once at start."""
+    try:
+        reader = StoreReader(store_path, snapshot=True)
+    except StoreUnavailable:
+        return get_calendar(code or "XNYS")
+    with reader:
+        try:
+            return calendar_for(reader, code or recorded_code(reader) or "XNYS", now=now)
+        except StoreUnavailable:
+            return get_calendar(code or "XNYS")
+
+
+def report_of(
+    reader: StoreReader,
+    calendar: MarketCalendar,
+    day: date,
+    now: float,
+    source: str | None = None,
+    overrides: dict | None = None,
+) -> HealthReport:
+    try:
+        return analyze(load_day(reader, calendar, day, now, source, overrides))
+    except StoreUnavailable as exc:
+        raise ReportUnavailable(str(exc)) from None
+    except CalendarRangeError as exc:
+        raise ReportUnavailable(str(exc)) from None
 
 
 def build_report(
@@ -116,20 +197,65 @@ def build_report(
     now: float | None = None,
     overrides: dict | None = None,
 ) -> HealthReport:
-    """The whole engine behind --report, check-production-health and the console browser."""
+    """The whole engine behind --report, check-production-health and the console browser,
+    on one read-only connection; the calendar as the store recorded it, when it can answer."""
     now = time.time() if now is None else now
-    calendar = get_calendar(calendar_code)
-    day = day or today(calendar, now)
     try:
         reader = StoreReader(store_path, snapshot=True)
     except StoreUnavailable as exc:
+        get_calendar(calendar_code)  # a bad code is the first thing to say, store or none
         raise ReportUnavailable(str(exc)) from None
     try:
-        inputs = load_day(reader, calendar, day, now, source, overrides)
-        return analyze(inputs)
-    except StoreUnavailable as exc:
-        raise ReportUnavailable(str(exc)) from None
-    except CalendarRangeError as exc:
-        raise ReportUnavailable(str(exc)) from None
+        try:
+            calendar = calendar_for(reader, calendar_code, day, now)
+        except StoreUnavailable as exc:
+            raise ReportUnavailable(str(exc)) from None
+        return report_of(reader, calendar, day or today(calendar, now), now, source, overrides)
     finally:
         reader.close()
+
+
+_learned: dict[tuple, Cadence | None] = {}
+_learned_lock = threading.Lock()
+
+
+def expected_cadence(
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict, judge=judge_hours
+) -> Cadence | None:
+    """The signal cadence ``source`` is held to on ``day`` (health/cadence.py): its own
+    setting, else learned from its sessions before that day. The learned figure depends only
+    on past sessions, so it is kept per store file, loop and day (the live views ask for it
+    every few seconds)."""
+    rate = Thresholds.from_config(config).min_signals_per_hour
+    if rate is not None:
+        return Cadence(rate, "config")
+    key = (str(reader.path), reader.identity(), source, day, calendar.code)
+    with _learned_lock:
+        if key in _learned:
+            return _learned[key]
+    cadence = _learn_cadence(reader, calendar, day, source, judge)
+    with _learned_lock:
+        if len(_learned) > 256:
+            _learned.clear()
+        _learned[key] = cadence
+    return cadence
+
+
+def _learn_cadence(
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, judge=judge_hours
+) -> Cadence | None:
+    """``judge``: judge_hours, or a caller's that remembers its answers (health/period_cadence.py)."""
+    sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
+    sessions = sessions[-LOOKBACK_SESSIONS:]
+    if not sessions:
+        return None
+    start, end = sessions[0].open_ts, sessions[-1].close_ts
+    runs = {r.run_id: r for r in reader.runs(start, end, source)}
+    if not runs:
+        return None
+    default = Thresholds.from_config(next(iter(runs.values())).config).check_interval_seconds
+    up = up_intervals(reader.spans(start, end, source, slack=MAX_INTERVAL_SLACK), runs, default, end)
+    # Only the data refusals count (judge_hours filters them again): filtered once, not per session.
+    gate = [g for g in reader.gate(start, end, source) if not g.allowed and g.code in DATA_REFUSALS]
+    counts = reader.signal_counts(start, end, source)
+    return learn([judge(s, s.close_ts, counts, up, gate, None) for s in sessions])

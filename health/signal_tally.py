@@ -16,10 +16,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from health.calendar import MarketCalendar
+from health.gate import WHOLE_HOUR_SLACK  # seconds around a whole-hour offset still read as one
 from health.report import Signals, Thresholds
 from health.sorted_floats import SortedFloats
 
-WHOLE_HOUR_SLACK = 120.0  # seconds around a whole-hour offset still read as a tz label error
 _NEAR_HOUR = 3600.0 - WHOLE_HOUR_SLACK  # a smaller age cannot be a whole-hour offset
 
 
@@ -39,6 +39,7 @@ class SignalTally:
         self.newest_data_ts: float | None = None
         self.ages = SortedFloats()
         self.hourly: dict[int, int] = {}
+        self.minutes: dict[int, int] = {}  # signals per minute (epoch // 60), for the cadence
         # Whole-hour offsets: hours -> [signals, the earliest signal's time] (the earliest
         # breaks a tie: the offset that showed first).
         self.offsets: dict[int, list[float]] = {}
@@ -59,6 +60,8 @@ class SignalTally:
         elif age > self._max_age or (in_rth and data_ts <= cutoff):
             # The gate's rule: older than the limit, or stamped before this session.
             self.stale += 1
+        minute = int(at // 60)
+        self.minutes[minute] = self.minutes.get(minute, 0) + 1
         hour = datetime.fromtimestamp(at, self._tz).hour
         self.hourly[hour] = self.hourly.get(hour, 0) + 1
         newest = self.newest_data_ts
@@ -79,6 +82,12 @@ class SignalTally:
         for at, data_ts in rows:
             self.add(at, data_ts)
         return self
+
+    def minute_counts(self) -> list[tuple[float, int]]:
+        """(minute start, signals) for every minute with any, in order: what the cadence
+        counts (health/cadence.py takes (time, count) pairs; ``StoreReader.signal_counts``
+        gives the same for past sessions)."""
+        return [(m * 60.0, n) for m, n in sorted(self.minutes.items())]
 
     def whole_hour_offset(self) -> tuple[int | None, int]:
         """Most signals' data off by the same whole number of hours smells of a tz label

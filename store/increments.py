@@ -13,11 +13,43 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from store.reader import StoreReader, StoreUnavailable
 from store.records import AlertRecord, EventRecord, GateRecord
 
 _ALERT = "id, source, code, severity, message, at, resolved, origin, detail"
+
+
+@contextmanager
+def consistent(reader: StoreReader) -> Iterator[None]:
+    """Every query inside reads the same commit: one read transaction, a WAL snapshot. It takes
+    no lock a writer waits on; keep it short (a checkpoint cannot pass it)."""
+    conn = reader.conn
+    if conn.in_transaction:
+        yield
+        return
+    try:
+        conn.execute("BEGIN")
+    except sqlite3.Error as exc:
+        raise StoreUnavailable(f"cannot read health store {reader.path}: {exc}") from None
+    try:
+        yield
+    finally:
+        if conn.in_transaction:
+            conn.rollback()  # nothing was written: ends the read transaction
+
+
+def schema_cookie(reader: StoreReader) -> int:
+    """Changes whenever the schema does (a migration): what was read before may no longer mean
+    the same."""
+    return int(reader._q("PRAGMA schema_version")[0][0])
+
+
+def count_signals(reader: StoreReader, start: float, end: float, source: str | None = None) -> int:
+    cond, params = reader._src(source)
+    row = reader._q(f"SELECT count(*) FROM signals WHERE at >= ? AND at < ?{cond}", (start, end, *params))
+    return int(row[0][0])
 
 
 def last_ids(reader: StoreReader) -> tuple[int, int, int]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported when a migration runs: readers and CLIs never pay for it
     import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 4
 
 # Gate decisions are aggregated into buckets by a rule the recorder is given (the domain's:
 # the store knows no reason code); no bucket is longer than this, so a query for a window
@@ -125,7 +125,69 @@ def _v2(db: sqlite_utils.Database) -> None:
     db["alerts"].create_index(["source", "code", "at"])
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2}
+def _v3(db: sqlite_utils.Database) -> None:
+    """The calendars the loops trade on, as they recorded them (store/calendars.py): readers
+    answer from these rows without building the calendar. One recording per calendar code;
+    days are ISO dates, instants epoch seconds (UTC); ``detail`` is the writer's JSON."""
+    db.execute(
+        "CREATE TABLE calendars (code TEXT PRIMARY KEY, version TEXT NOT NULL, "
+        "first_day TEXT NOT NULL, last_day TEXT NOT NULL, timezone TEXT NOT NULL, "
+        "detail TEXT, recorded_at REAL NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE calendar_sessions (code TEXT NOT NULL, day TEXT NOT NULL, "
+        "open REAL NOT NULL, close REAL NOT NULL, break_start REAL, break_end REAL, "
+        "early_close INTEGER NOT NULL, late_open INTEGER NOT NULL, PRIMARY KEY (code, day)) "
+        "WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE calendar_closures (code TEXT NOT NULL, day TEXT NOT NULL, name TEXT, "
+        "PRIMARY KEY (code, day)) WITHOUT ROWID"
+    )
+
+
+def _acks_and_notices(db: sqlite_utils.Database) -> None:
+    """Operators' acknowledgements (store/acks.py: ``health-console --ack`` and the console's
+    issues panel), each with its expiry, reason and name; and the watchdog's notices that are
+    no alert transition (a readiness check before a session), so that a restarted watchdog
+    does not send one twice. Self-contained: it creates only its own tables, and readers
+    treat a store without them as holding none (it became v4 when the calendar tables took v3)."""
+    db["acks"].create(
+        {
+            "id": int,
+            "code": str,  # an issue code
+            "source": str,  # the loop; NULL for every loop of the store
+            "by": str,  # who acknowledged
+            "reason": str,
+            "at": float,  # when
+            "until": float,  # the expiry: there is no ack without one
+        },
+        pk="id",
+        not_null={"code", "by", "reason", "at", "until"},
+    )
+    db["acks"].create_index(["until"])
+    db["notices"].create(
+        {
+            "id": int,
+            "kind": str,  # "readiness"
+            "calendar": str,
+            "session": str,  # the session it is about, YYYY-MM-DD
+            "at": float,
+            "status": str,  # READY / NOT_READY
+            "detail": str,  # JSON: the checks
+        },
+        pk="id",
+        not_null={"kind", "at", "status"},
+    )
+    db["notices"].create_index(["kind", "session"])
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _v1,
+    2: _v2,
+    3: _v3,
+    4: _acks_and_notices,
+}
 
 
 class SchemaTooNewError(RuntimeError):

@@ -90,6 +90,18 @@ def _isolated_store_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
 
 
+@pytest.fixture(autouse=True)
+def _calendars_built_by_the_mutant() -> None:
+    """Under mutation testing (bench/mutation.py, TESTING.md) each mutant's tests run in a process
+    forked after mutmut's stats run, whose get_calendar cache holds calendars the original code
+    built: the mutants of the code that builds them would never run. There, and only there,
+    each test builds its calendars afresh."""
+    if "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", ""):
+        from health.calendar import get_calendar
+
+        get_calendar.cache_clear()
+
+
 @pytest.fixture
 def store_path(tmp_path: Path) -> Path:
     return tmp_path / "store" / "health.db"

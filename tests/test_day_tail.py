@@ -156,8 +156,11 @@ def compare(reader: StoreReader, tails: dict, now: float) -> int:
     """Every tail's snapshot equals a full re-read's; returns how many loops were seen."""
     seen = 0
     for source, tail in tails.items():
-        full = take_snapshot(reader, CAL, now, source, alive=lambda run: None)
-        incremental = take_snapshot(reader, CAL, now, source, alive=lambda run: None, tail=tail)
+        with increments.consistent(
+            reader
+        ):  # both at one commit: the recorder writes its calendar after a flush
+            full = take_snapshot(reader, CAL, now, source, alive=lambda run: None)
+            incremental = take_snapshot(reader, CAL, now, source, alive=lambda run: None, tail=tail)
         assert incremental == full, (source, now)
         if full.report is not None:
             seen += len(full.report.sources)

@@ -6,6 +6,7 @@ one-line ValueError / exit 3 naming the calendar and the library versions."""
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -15,12 +16,15 @@ from pathlib import Path
 import exchange_calendars as xcals
 import pandas as pd
 import pytest
+from calendar_answers import differences, sampled
 from conftest import PYTHON, child_env
 
 from console.cli import check_main
 from health import MonitorConfig, ProductionMonitor
 from health.calendar import CalendarBuildError, get_calendar
+from health.calendar_record import recorded_calendar
 from health.simulation import SimClock
+from store.reader import StoreReader
 
 CODES = xcals.get_calendar_names(include_aliases=False)
 STORE_START = datetime(2019, 1, 2, 12, 0, tzinfo=UTC).timestamp()
@@ -62,6 +66,14 @@ def test_every_calendar_builds_and_answers(code: str, shared_store: Path, tmp_pa
     with ProductionMonitor(config) as monitor:
         allowed, reason = monitor.should_generate_signals(inside - 1.0)
     assert allowed, f"{code} {session.date()}: {reason}"
+
+    # The loop recorded its calendar: read back from the store, it answers as the one it built
+    # on sampled days and instants of the whole range (health/calendar_record.py).
+    with StoreReader(tmp_path / "loop.db") as reader:
+        recorded = recorded_calendar(reader, code, session.date())
+    assert recorded is not None and recorded.recorded
+    days, instants = sampled(get_calendar(code), random.Random(code), n_days=150, n_sessions=25)
+    assert differences(recorded, get_calendar(code), days, instants) == []
 
     # The report, through the CLI: the session block is the reference's.
     day = session.date().isoformat()

@@ -132,6 +132,21 @@ def outputs(store: Path, day: date, now: float, calendar: str | None) -> dict[st
     return {"json": json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n", "txt": text + "\n"}
 
 
+def _without_calendars(store: Path) -> Path:
+    """A copy of the store as a production-health from before schema v3 wrote it: no recorded
+    calendar, so the report builds its own with exchange_calendars."""
+    copy = store.with_name("unrecorded.db")
+    src, dest = sqlite3.connect(store), sqlite3.connect(copy)
+    src.backup(dest)
+    src.close()
+    with dest:
+        for table in ("calendars", "calendar_sessions", "calendar_closures"):
+            dest.execute(f"DROP TABLE {table}")
+    dest.execute("PRAGMA user_version = 2")
+    dest.close()
+    return copy
+
+
 @pytest.fixture(scope="module")
 def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
     result = {}
@@ -140,6 +155,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, str]]:
         make(store)
         _normalize(store)
         result[name] = outputs(store, day, now, calendar)
+        result[f"{name} (unrecorded)"] = outputs(_without_calendars(store), day, now, calendar)
     return result
 
 
@@ -152,3 +168,9 @@ def test_report_is_byte_identical_to_the_golden_file(made, name: str, kind: str)
         golden.parent.mkdir(exist_ok=True)
         golden.write_text(text, encoding="utf-8")
     assert text == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("kind", ["json", "txt"])
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_the_report_is_the_same_without_the_recorded_calendar(made, name: str, kind: str) -> None:
+    assert made[name][kind] == made[f"{name} (unrecorded)"][kind]

@@ -214,3 +214,27 @@ def test_tally_on_a_calendar_with_a_lunch_break() -> None:
     got = SignalTally(cal, Thresholds(max_data_age_seconds=86400)).extend(signals).signals()
     assert (got.total, got.rth, got.after_hours, got.stale) == (4, 2, 2, 1)
     assert reference_signals(signals, cal, Thresholds(max_data_age_seconds=86400))["stale"] == 1
+
+
+@SETTINGS
+@given(
+    st.sampled_from(["XNYS", "XHKG", "XTKS"]),
+    st.lists(st.floats(min_value=-3600, max_value=10 * 3600, allow_nan=False), max_size=200),
+    st.floats(min_value=0, max_value=10 * 3600),
+)
+def test_minute_counts_judge_the_session_hours_as_every_signal_does(code, offsets, until) -> None:
+    """The cadence (health/cadence.py) counts a session hour's signals from the tally's
+    per-minute counts: on calendars with and without a lunch break, the hours come out as
+    counting every signal's own time does."""
+    from health.cadence import Cadence, judge_hours
+
+    cal = get_calendar(code)
+    sess = cal.session(date(2025, 12, 10))
+    times = [sess.open_ts + x for x in offsets]
+    tally = SignalTally(cal, Thresholds()).extend((t, t - 1.0) for t in times)
+    up = [(sess.open_ts - 3600, sess.close_ts + 3600)]
+    cadence = Cadence(10, "config")
+    by_minute = judge_hours(sess, sess.open_ts + until, tally.minute_counts(), up, (), cadence)
+    by_signal = judge_hours(sess, sess.open_ts + until, ((t, 1) for t in times), up, (), cadence)
+    assert by_minute == by_signal
+    assert sum(n for _, n in tally.minute_counts()) == len(times)

@@ -17,7 +17,8 @@ from datetime import date, datetime
 import pytest
 
 from health import ProductionMonitor
-from health.alerts import AlertEngine, Condition
+from health.alert_engine import AlertEngine
+from health.alerts import Condition
 from health.codes import IssueCode
 from health.simulation import SimClock, at, monitor, run_loop
 from store.reader import StoreReader
@@ -64,12 +65,16 @@ class TestEngine:
 
     def test_rth_only_conditions_are_muted_outside_the_session(self):
         eng = AlertEngine(flap_seconds=0.001)
-        assert eng.step([cond(True, IssueCode.NO_ACTIVITY)], 10.0, False) == []
-        assert eng.step([cond(True, IssueCode.STALE_DATA)], 20.0, False) == []
+        # muted: recorded (a transition), paged to no one
+        out = eng.step([cond(True, IssueCode.NO_ACTIVITY)], 10.0, False)
+        assert [(t.kind, t.paged, t.muted) for t in out] == [("firing", False, "market closed")]
+        assert eng.step([cond(True, IssueCode.NO_ACTIVITY)], 15.0, False) == []  # recorded once
+        assert eng.step([cond(True, IssueCode.STALE_DATA)], 20.0, False) == []  # its flap wait
+        assert [t.paged for t in eng.step([cond(True, IssueCode.STALE_DATA)], 21.0, False)] == [False]
         # AFTER_HOURS_SIGNALS is not an RTH-only condition
         assert eng.step([cond(True, IssueCode.AFTER_HOURS_SIGNALS)], 30.0, False) == []  # flap wait
         out = eng.step([cond(True, IssueCode.AFTER_HOURS_SIGNALS)], 31.0, False)
-        assert [t.alert.code for t in out] == [IssueCode.AFTER_HOURS_SIGNALS]
+        assert [(t.alert.code, t.paged) for t in out] == [(IssueCode.AFTER_HOURS_SIGNALS, True)]
 
     def test_resolution_still_goes_out_when_muted(self):
         eng = AlertEngine()
@@ -140,7 +145,8 @@ class TestWatchdogWithInjectedClock:
         dog2.engine = AlertEngine(tz=None)
         dog2.calendar = dog.calendar
         clock.now = at(date(2025, 11, 27), 11, 0)
-        assert dog2.tick() == []  # holiday: muted by the calendar
+        held = dog2.tick()  # holiday: muted by the calendar, recorded, paged to no one
+        assert [(t.alert.code, t.paged) for t in held] == [(IssueCode.NO_ACTIVITY, False)]
         clock.now = at(date(2025, 11, 28), 10, 0)  # the day after: open until an early 13:00
         assert sorted((t.kind, t.alert.code) for t in dog2.tick()) == [
             ("firing", IssueCode.NO_ACTIVITY),
@@ -170,7 +176,7 @@ class TestWatchdogWithInjectedClock:
             Watchdog(str(st), "XNYS", interval=60, clock=c, environ={})
             for st, c in zip(stores, clocks, strict=True)
         ]
-        dogs[1].tail = None  # take_snapshot without a tail: everything read at each check
+        dogs[1].watched[0].tail = None  # take_snapshot without a tail: everything read at each check
         sent = [[], []]
         stale_from, fresh_from = at(D11, 10, 40), at(D11, 11, 30)
         while clocks[0].now < at(D11, 16, 20):
@@ -195,7 +201,7 @@ class TestWatchdogWithInjectedClock:
             ("resolved", IssueCode.STALE_DATA),
             ("firing", IssueCode.AFTER_HOURS_SIGNALS),
         }
-        assert dogs[0].tail.full_reads == 1
+        assert dogs[0].watched[0].tail.full_reads == 1
 
 
 def _health_console() -> list[str]:
@@ -210,7 +216,8 @@ def _health_console() -> list[str]:
 @pytest.mark.slow
 def test_watchdog_end_to_end_one_firing_one_resolved(tmp_path):
     """A loop stops during a (simulated) session: one Discord message arrives within one check
-    interval of the silence crossing the limit, a resolved one when it is back, nothing more."""
+    interval of the silence crossing the limit, a resolved one when it is back, one for its
+    restart after the unclean exit, nothing more."""
     store = tmp_path / "h.db"
     sim_start = at(D11, 10, 0)
     real_start = time.time()
@@ -284,11 +291,15 @@ def test_watchdog_end_to_end_one_firing_one_resolved(tmp_path):
             assert latency <= gap_minutes * 60 + 2 * interval + 1.5, latency
             embed = first[0].body["embeds"][0]
             assert "NO_ACTIVITY" in embed["title"] and "firing" in embed["title"].lower()
-            beating.set()
+            beating.set()  # a new process of the loop (a new run): the silence ends ...
             both = server.wait_for_requests(2, timeout=15)
             assert "resolved" in both[1].body["embeds"][0]["title"].lower()
+            # ... and the restart after an unclean exit pages once (health/restarts.py)
+            three = server.wait_for_requests(3, timeout=15)
+            restart = three[2].body["embeds"][0]
+            assert "UNCLEAN_EXIT" in restart["title"] and "restarted" in restart["description"]
             time.sleep(2)  # and nothing more
-            assert len(server.requests) == 2
+            assert len(server.requests) == 3
         finally:
             proc.send_signal(signal.SIGTERM)
             out, err = proc.communicate(timeout=15)
@@ -296,5 +307,5 @@ def test_watchdog_end_to_end_one_firing_one_resolved(tmp_path):
             thread.join(5)
     assert proc.returncode == 0, err
     lines = [ln for ln in err.splitlines() if " FIRING " in ln or " RESOLVED " in ln]
-    assert len(lines) == 2, err
+    assert len(lines) == 3, err
     assert TOKEN not in err and TOKEN not in out

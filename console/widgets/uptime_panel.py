@@ -137,7 +137,18 @@ class UptimePanel(Panel):
             unclean = len(a.lifecycle.unclean_exits)
             life = Text(f"starts {a.lifecycle.starts} · ", style="dim")
             life.append(f"unclean exits {unclean}", style="red" if unclean else "dim")
+            restarts = a.lifecycle.restarts
             lines.append(life)
+            if restarts:  # health/restarts.py: the newest, its kind and what it cost
+                last = restarts[-1]
+                more = f"{len(restarts)} restarts, last " if len(restarts) > 1 else "restarted "
+                lines.append(
+                    Text(
+                        f"{more}{hms(last.at, self.tz, '%H:%M')} after {last.exit} "
+                        f"(down {fmt_duration(last.downtime_seconds)})",
+                        style="yellow" if last.exit != "clean" else "dim",
+                    )
+                )
             lines.append(
                 Text(
                     f"up {a.uptime.pct:.1f}% of the day so far ({fmt_duration(a.uptime.seconds)})",

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from health.calendar import MarketCalendar, get_calendar
+from health.calendar_record import recorded_calendar
 from health.durations import fmt_duration
 from store.reader import StoreReader, StoreUnavailable
 from store.records import RunRecord
@@ -54,6 +55,7 @@ class Context:
         self._store_hung = False
         self._lock = threading.Lock()
         self._cal_locks: dict[str, threading.Lock] = {}
+        self._calendars: dict[str, MarketCalendar] = {}
 
     @property
     def now(self) -> float:
@@ -95,13 +97,26 @@ class Context:
             runs = [r for r in runs if r.source == self.source]
         return runs
 
-    def calendar(self, code: str | None = None) -> MarketCalendar:
-        """get_calendar, one builder per code (a second caller waits for the first)."""
+    def calendar(self, code: str | None = None, recorded: bool = True) -> MarketCalendar:
+        """The calendar as a loop recorded it in the store (unless ``recorded`` is False), else
+        get_calendar; one builder per code (a second caller waits for the first)."""
         code = code or self.calendar_code
+        if not recorded:
+            return get_calendar(code)
         with self._lock:
             lock = self._cal_locks.setdefault(code, threading.Lock())
         with lock:
-            return get_calendar(code)
+            cal = self._calendars.get(code)
+            if cal is None:
+                cal = self._calendars[code] = self._recorded(code) or get_calendar(code)
+            return cal
+
+    def _recorded(self, code: str) -> MarketCalendar | None:
+        try:
+            with StoreReader(self.store_path, timeout=min(1.0, self.timeout), snapshot=True) as reader:
+                return recorded_calendar(reader, code, now=self.now)
+        except (StoreUnavailable, OSError):
+            return None
 
     def fmt(self, ts: float | None, code: str | None = None) -> str:
         if ts is None:

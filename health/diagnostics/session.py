@@ -51,7 +51,7 @@ def check(ctx: Context, scope: Scope) -> CheckResult:
         else:
             lines.append("closed for the day")
     else:
-        why = "weekend" if day.weekday() >= 5 else (cal.holiday_name(day) or "market holiday")
+        why = "weekend" if cal.is_weekend(day) else (cal.holiday_name(day) or "market holiday")
         lines.append(f"today {day:%a %Y-%m-%d} ({code}): no session ({why})")
     nxt = state.next
     if state.phase != "pre_open":
@@ -62,6 +62,17 @@ def check(ctx: Context, scope: Scope) -> CheckResult:
             lines.append("no next session in the calendar's range")
     status, fix = OK, None
     left = (cal.last_day - day).days
+    if left < CALENDAR_HORIZON_DAYS and cal.recorded:
+        # The loop's recording ends soon: how far does the installed library reach?
+        try:
+            cal = ctx.calendar(code, recorded=False)
+        except CalendarError as exc:
+            return CheckResult("session", FAIL, str(exc), "upgrade exchange_calendars for newer session data")
+        left = (cal.last_day - day).days
+    source = "as the loop recorded them" if cal.recorded else "built here"
+    lines.append(
+        f"sessions from exchange_calendars {cal.version}, {source} ({cal.first_day} to {cal.last_day})"
+    )
     if left < CALENDAR_HORIZON_DAYS:
         status = WARN
         lines.append(f"the {code} calendar's data ends {cal.last_day} ({left} days from today)")

@@ -28,11 +28,14 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
 
-import aiohttp
-from multidict import CIMultiDictProxy
 from yarl import URL
+
+if TYPE_CHECKING:  # aiohttp is imported by the first delivery: a process that sends nothing
+    # (--notify on a quiet day, diagnose-production's sinks check) never pays ~0.1 s for it
+    import aiohttp
+    from multidict import CIMultiDictProxy
 
 from health.sinks.notification import Deliverable, as_deliverable, describe_item
 from health.sinks.redact import redact_text, redact_url
@@ -332,6 +335,8 @@ class HttpSink(ABC):
         return DeliveryResult(False, outcome.status, outcome.detail, attempts)
 
     def _get_session(self) -> aiohttp.ClientSession:
+        import aiohttp
+
         loop = asyncio.get_running_loop()
         if self._session is None or self._session.closed or self._session_loop is not loop:
             self._session = aiohttp.ClientSession(
@@ -343,6 +348,8 @@ class HttpSink(ABC):
         return self._session
 
     async def _attempt(self, body: bytes, timeout: float) -> _Outcome:
+        import aiohttp
+
         try:
             session = self._get_session()
             async with session.post(
@@ -386,6 +393,37 @@ class HttpSink(ABC):
         if 500 <= status < 600:
             return _Outcome("retry", status, detail, _retry_after_header(headers))
         return _Outcome("final", status, detail)
+
+    # -- readiness (health/readiness.py) ---------------------------------------------------
+
+    probe_method: ClassVar[str] = "HEAD"
+
+    def probe_ok(self, status: int) -> bool:
+        """Does this answer to the probe mean the receiver is there? Any but a server error."""
+        return status < 500
+
+    async def probe(self, timeout: float = 5.0) -> tuple[bool, str]:
+        """Is the receiver reachable? One request that posts nothing (``probe_method``), no
+        retries; (reachable, a redacted line). Never raises except on cancellation."""
+        import aiohttp  # as _attempt does: importing this module does not import it
+
+        try:
+            session = self._get_session()
+            async with session.request(
+                self.probe_method,
+                self._url,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+            ) as response:
+                raw = await response.content.read(_MAX_RESPONSE_BYTES)
+                status = response.status
+        except TimeoutError:
+            return False, f"no answer within {timeout:g}s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return False, self.redact(f"unreachable: {type(exc).__name__}: {exc}")
+        if self.probe_ok(status):
+            return True, f"reachable (HTTP {status})"
+        return False, f"HTTP {status}{self._error_text(_json_or_none(raw), raw)}"
 
     def describe_success(self, status: int, payload: Any) -> str:
         return f"HTTP {status}"
