@@ -137,7 +137,7 @@ def naive_app_main(store: str, clock_start: str) -> int:
     spec.loader.exec_module(bc)
     clock = RunningClock(datetime.fromisoformat(clock_start).timestamp())
     app = HealthConsole(store, clock=clock, guard=TerminalGuard.install(), store_label="bench store")
-    app.store_watch = bc.NaiveWatch(app.store_watch)
+    app.store_watch = app.watches[0] = bc.NaiveWatch(app.store_watch)  # the app runs app.watches
     app.run()
     return app.return_code or 0
 

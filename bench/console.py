@@ -289,8 +289,8 @@ def _latency_app_class():
             super().__init__(*a, **kw)
             self.seen: list[list] = []
             self._unpainted: list[list] = []
-            if naive:
-                self.store_watch = NaiveWatch(self.store_watch)
+            if naive:  # the app runs every watch in self.watches (one here)
+                self.store_watch = self.watches[0] = NaiveWatch(self.store_watch)
 
         def on_snapshot_ready(self, message) -> None:
             got = time.monotonic()
