@@ -78,16 +78,19 @@ from bench._common import (  # noqa: E402
     write_section,
 )
 from health.analysis import DayInputs, SourceInputs, analyze, window  # noqa: E402
+from health.cadence import LOOKBACK_SESSIONS, Cadence, judge_hours, learn  # noqa: E402
 from health.calendar import MarketCalendar, day_bounds, get_calendar  # noqa: E402
 from health.calendar_record import header_of, rows_of  # noqa: E402
 from health.config import MonitorConfig  # noqa: E402
 from health.gate import CLOSED, OK, Gate  # noqa: E402
-from health.loader import MAX_INTERVAL_SLACK, build_report, load_day, process_alive  # noqa: E402
+from health.liveness import up_intervals  # noqa: E402
+from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, build_report, load_day, process_alive  # noqa: E402
 from health.monitor import (  # noqa: E402
     CLOSED_BUCKET_SECONDS,
     GATE_BUCKET_SECONDS,
     package_version,
 )
+from health.report import Thresholds  # noqa: E402
 from health.simulation import SYMBOLS, SimClock, at, monitor, run_loop  # noqa: E402
 from store.calendars import write_calendar  # noqa: E402
 from store.reader import StoreReader, _run  # noqa: E402
@@ -663,6 +666,36 @@ def validate(year: Path, oneday: Path, cal: MarketCalendar, p: Params, now: floa
 # ------------------------------------------------------------------------------------------
 # the naive baseline: every row into Python, filtered by the window in Python
 # ------------------------------------------------------------------------------------------
+def naive_cadence(cal, d: date, name: str, runs, spans, gate, signals, config: dict):
+    """The loop's signal cadence as the loader finds it (health/cadence.py), from the rows
+    already in Python: its setting, else learned from its last sessions' rows, each filtered
+    here, one signal at a time."""
+    rate = Thresholds.from_config(config).min_signals_per_hour
+    if rate is not None:
+        return Cadence(rate, "config")
+    sessions = cal.sessions_between(d - timedelta(days=LOOKBACK_DAYS), d - timedelta(days=1))[
+        -LOOKBACK_SESSIONS:
+    ]
+    if not sessions:
+        return None
+    lo, hi = sessions[0].open_ts, sessions[-1].close_ts
+    mine = {
+        r.run_id: r for r in runs if r.started_at < hi and (r.stopped_at or r.last_seen or r.started_at) >= lo
+    }
+    if not mine:
+        return None
+    default = Thresholds.from_config(next(iter(mine.values())).config).check_interval_seconds
+    sp = [s for s in spans if s.source == name and s.end >= lo - MAX_INTERVAL_SLACK and s.start < hi]
+    up = up_intervals(sorted(sp, key=lambda s: s.start), mine, default, hi)
+    g = [
+        x
+        for x in gate
+        if x.source == name and lo - 3600 <= x.bucket < hi and x.last_at >= lo and x.first_at < hi
+    ]
+    sig = [(s[3], 1) for s in signals if s[1] == name and lo <= s[3] < hi]
+    return learn([judge_hours(sess, sess.close_ts, sig, up, g, None) for sess in sessions])
+
+
 def naive_report(path: Path, d: date, code: str, now: float):
     cal = get_calendar(code)
     win_start, win_end, _ = window(d, cal, now)
@@ -755,6 +788,7 @@ def naive_report(path: Path, d: date, code: str, now: float):
                 config=config_run.config,
                 later_starts=tuple(r.started_at for r in mine if r.started_at >= win_end),
                 latest_run=config_run,
+                cadence=naive_cadence(cal, d, name, mine, spans, gate, signals, config_run.config),
             )
         )
     return analyze(

@@ -5,6 +5,9 @@
   and go down to the dashboard as attributes. The UI thread never runs SQLite.
 - "Now" is an injected clock everywhere (the demo's accelerated clock, a test's pinned
   one); the default is the system clock.
+- Several stores (a desk, ``--store`` repeated): one watch per store, each in its own
+  worker, their messages carrying the store's index (console/desk.py); with one store the
+  console is exactly the one-store console.
 - Over SSH it must never outlive its terminal: :mod:`console.terminal` (signals, hang-up
   watch, the bound on shutdown) and :mod:`console.driver` (Textual's driver, safe on a
   terminal that goes away) do that for ``run_app``; the app only tells the guard it runs.
@@ -17,7 +20,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from pathlib import Path
 from typing import ClassVar
@@ -28,8 +31,10 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.worker import get_current_worker
 
+from console.desk import Desk, stores_and_calendars
 from console.driver import guarded_driver
 from console.first_snapshot import FirstLook
+from console.screens.ack import AckRequest
 from console.screens.browser import BrowserScreen, ReportView
 from console.screens.context import ConsoleContext
 from console.screens.dashboard import DashboardScreen
@@ -44,6 +49,8 @@ from console.store_watch import (
     watchdog_running,
 )
 from console.terminal import TerminalGuard
+from console.widgets.desk_overview import DeskOverview
+from console.widgets.issues_panel import IssuesPanel
 from console.widgets.status_line import alert_state
 from health.calendar import MarketCalendar, get_calendar
 from health.live import LiveSnapshot
@@ -55,12 +62,12 @@ FIRST_LOOK_WAIT = 0.5
 
 
 class HealthConsole(App[int]):
-    """Live dashboard + date browser over one health store."""
+    """Live dashboard + date browser over one health store, or over a desk's stores."""
 
     TITLE = "Production Health"
     # The screens' stylesheets, loaded by the app (Textual loads a Screen's own CSS_PATH
     # only for pushed screens, not for the default one); rules are scoped by screen type.
-    CSS_PATH: ClassVar[list[str]] = ["screens/dashboard.tcss", "screens/browser.tcss"]
+    CSS_PATH: ClassVar[list[str]] = ["screens/dashboard.tcss", "screens/browser.tcss", "screens/period.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", tooltip="Quit (the store is left exactly as it was)"),
         Binding("question_mark", "help", "Keys", key_display="?", tooltip="This list of keys"),
@@ -68,9 +75,9 @@ class HealthConsole(App[int]):
 
     def __init__(
         self,
-        store_path: str | os.PathLike[str],
+        store_path: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
         *,
-        calendar: str | MarketCalendar = "XNYS",
+        calendar: str | MarketCalendar | Sequence[MarketCalendar] = "XNYS",
         clock: Callable[[], float] = time.time,
         source: str | None = None,
         browse: bool = False,
@@ -82,29 +89,36 @@ class HealthConsole(App[int]):
         watchdogs: Callable[[Path], bool | None] = watchdog_running,
         guard: TerminalGuard | None = None,
         first_snapshot: LiveSnapshot | None = None,
+        store_labels: Sequence[str] | None = None,
     ) -> None:
-        """``first_snapshot``: what the first screen shows, if the store was read before the
-        app started (console/first_snapshot.py); the store watch takes over from there."""
+        """``store_path``: a store, or several (a desk: ``calendar`` then one per store, or one
+        for all; ``store_labels`` names them on screen). ``first_snapshot``: what the first
+        screen shows, if the store was read before the app started
+        (console/first_snapshot.py); the store watch takes over from there."""
         super().__init__(driver_class=guarded_driver(guard) if guard is not None else None)
-        cal = get_calendar(calendar) if isinstance(calendar, str) else calendar
-        self.ctx = ConsoleContext(Path(store_path), cal, clock, source, store_label)
+        paths, cals = stores_and_calendars(store_path, calendar)
         self.browse_on_start = browse
         self.start_day = start_day
         self.guard = guard
         self.snapshot: LiveSnapshot | None = None
-        self.store_watch = StoreWatch(
-            self.ctx.store_path,
-            self.ctx.calendar,
-            clock,
-            source=source,
-            label=self.ctx.store_label,
-            interval=poll_interval,
-            refresh_seconds=refresh_seconds,
-            alive=alive,
-            watchdogs=watchdogs,
+        options = dict(
+            interval=poll_interval, refresh_seconds=refresh_seconds, alive=alive, watchdogs=watchdogs
         )
+        self.desk: Desk | None = None
+        if len(paths) > 1:
+            self.desk = Desk(paths, cals, clock, source=source, labels=store_labels, **options)
+            self.ctx = self.desk.context(0)
+            self.watches = self.desk.watches
+        else:
+            self.ctx = ConsoleContext(Path(paths[0]), cals[0], clock, source, store_label)
+            self.watches = [
+                StoreWatch(
+                    self.ctx.store_path, cals[0], clock, source=source, label=self.ctx.store_label, **options
+                )
+            ]
+        self.store_watch = self.watches[0]
         self.watchdog: bool | None = None
-        self.dashboard = DashboardScreen(self.ctx.calendar, clock, source)
+        self.dashboard = DashboardScreen(self.ctx.calendar, clock, source, desk=self.desk is not None)
         self.sub_title = "starting…"
         if first_snapshot is not None:
             self.snapshot = first_snapshot
@@ -119,7 +133,9 @@ class HealthConsole(App[int]):
     def on_mount(self) -> None:
         self.dashboard.store_state = self.store_watch.state
         self._show_alert_state()
-        self._watch_store()
+        for watch in self.watches:
+            self._watch_store(watch)
+        self._show_desk()
         if self.guard is not None:
             # SIGHUP, SIGTERM, a hang-up: exit (bounded by the guard). Not before the first
             # screen has been drawn: an exit while Textual is still mounting it crashes in its
@@ -130,21 +146,60 @@ class HealthConsole(App[int]):
 
     # -- the store, watched in a thread ------------------------------------------------------
     @work(thread=True, group="store-watch", name="store-watch", exit_on_error=False)
-    def _watch_store(self) -> None:
+    def _watch_store(self, watch: StoreWatch) -> None:
         worker = get_current_worker()
-        self.store_watch.run(self.post_message, lambda: worker.is_cancelled)
+        watch.run(self.post_message, lambda: worker.is_cancelled)
 
     def on_snapshot_ready(self, message: SnapshotReady) -> None:
         snapshot = message.snapshot
+        if self.desk is not None:
+            self.desk.snapshots[message.key] = snapshot
+            self._show_desk()
+            if message.key != self.desk.current:
+                return
         self.snapshot = snapshot
         self.dashboard.snapshot = snapshot
+        if snapshot.report is not None:  # a backtest's store says so in the header
+            self.title = f"{self.TITLE} · BACKTEST" if snapshot.report.backtest else self.TITLE
         self._show_alert_state()
 
     def on_watchdog_seen(self, message: WatchdogSeen) -> None:
+        if self.desk is not None:
+            self.desk.watchdogs[message.key] = message.running
+            if message.key != self.desk.current:
+                self._show_alert_state()
+                return
         self.watchdog = self.dashboard.watchdog = message.running
         self._show_alert_state()
 
+    # -- a desk (console/desk.py) -------------------------------------------------------------
+    def _show_desk(self) -> None:
+        if self.desk is not None:
+            self.dashboard.show_desk(self.desk.rows(), self.desk.selected_key())
+
+    def on_desk_overview_selected(self, event: DeskOverview.Selected) -> None:
+        """Enter on a row: the panels show that loop, of its store, in its exchange's time."""
+        desk = self.desk
+        if desk is None:
+            return
+        desk.current, desk.current_source = event.store, event.source
+        self.ctx = desk.context()
+        self.store_watch = desk.watches[event.store]
+        self.dashboard.use_calendar(self.ctx.calendar)
+        self.dashboard.store_state = desk.states.get(event.store)
+        self.watchdog = self.dashboard.watchdog = desk.watchdogs.get(event.store)
+        self.dashboard.selected = event.source
+        self.snapshot = desk.snapshots.get(event.store)
+        self.dashboard.snapshot = self.snapshot
+        self._show_desk()
+        self._show_alert_state()
+
     def _show_alert_state(self) -> None:
+        if self.desk is not None:  # the header speaks for the whole desk
+            sub_title, _ = alert_state(self.desk.status(), self.desk.firing(), self.desk.watchdog())
+            if sub_title != self.sub_title:
+                self.sub_title = sub_title
+            return
         snapshot = self.snapshot
         if snapshot is None:
             return
@@ -154,12 +209,48 @@ class HealthConsole(App[int]):
             self.sub_title = sub_title
 
     def on_store_state_changed(self, message: StoreStateChanged) -> None:
+        if self.desk is not None:
+            self.desk.states[message.key] = message.state
+            self._show_desk()
+            if message.key == self.desk.current:
+                self.dashboard.store_state = message.state
+            self._show_alert_state()
+            return
         self.dashboard.store_state = message.state
         if message.state.kind != LIVE:
             self.sub_title = message.state.kind.replace("_", " ")
 
+    # -- the one write: an operator's ack (docs/CONTRACT.md §5) ----------------------------------
+    @work(thread=True, group="ack", name="ack", exit_on_error=False)
+    def write_ack(self, request: AckRequest) -> None:
+        """Off the UI thread, by its own short ``mode=rw`` connection (store/acks.py): never
+        creating the store, never through the watch's read-only one."""
+        from console.ack import who_am_i
+        from store.acks import AckError, write_ack
+
+        now = self.ctx.now()
+        try:
+            ack = write_ack(
+                self.ctx.store_path,
+                request.code,
+                request.source,
+                who_am_i(),
+                request.reason,
+                now,
+                now + request.seconds,
+            )
+        except AckError as exc:
+            self.call_from_thread(self.notify, self.ctx.relabel(str(exc)), severity="error", timeout=8)
+            return
+        until = self.ctx.calendar.fmt(ack.until, "%a %H:%M %Z")
+        self.call_from_thread(
+            self.notify, f"acknowledged {ack.code} ({ack.source or 'every loop'}) until {until}", timeout=5
+        )
+        self.store_watch.refresh()
+
     def exit(self, result: int | None = None, return_code: int = 0, message=None) -> None:  # type: ignore[override]
-        self.store_watch.stop()
+        for watch in self.watches:
+            watch.stop()
         if self.guard is not None:
             self.guard.request_exit()  # the shutdown that follows is bounded
         super().exit(result, return_code, message)
@@ -172,13 +263,27 @@ class HealthConsole(App[int]):
         else:
             self.push_screen(BrowserScreen(self.ctx))
 
+    def open_replay(self, day: date) -> None:
+        """``day`` on the dashboard as it was live, from its session's open (midnight on a day
+        without one), paused, over this one (console/screens/replay.py)."""
+        from console.replay_clock import ReplayClock
+        from console.screens.replay import ReplayScreen
+        from health.calendar import day_bounds
+
+        session = self.ctx.calendar.session(day)
+        start = session.open_ts if session else day_bounds(day, self.ctx.calendar.tz)[0]
+        self.push_screen(ReplayScreen(self.ctx, ReplayClock(start, limit=self.ctx.now)))
+
     def action_dashboard(self) -> None:
         while len(self.screen_stack) > 1 and self.screen is not self.dashboard:
             self.pop_screen()
 
     def action_refresh_store(self) -> None:
-        self.store_watch.refresh()
-        self.notify("re-reading the store…", timeout=1.5)
+        for watch in self.watches:
+            watch.refresh()
+        self.notify(
+            "re-reading the store…" if len(self.watches) == 1 else "re-reading the stores…", timeout=1.5
+        )
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
@@ -192,6 +297,18 @@ class HealthConsole(App[int]):
                 [*self.BINDINGS, ("ctrl+p", "command_palette", "Command palette: every action by name")],
             ),
             ("Dashboard", list(DashboardScreen.BINDINGS)),
+            ("Issues panel", list(IssuesPanel.BINDINGS)),
+            ("Replay (--at, or v in the date browser)", _replay_bindings()),
+            *(
+                [
+                    (
+                        "Desk (several stores)",
+                        [*DeskOverview.BINDINGS, ("up,down", "cursor", "Move between loops")],
+                    )
+                ]
+                if self.desk is not None
+                else []
+            ),
             (
                 "Date browser",
                 [*BrowserScreen.BINDINGS, ("enter", "submit", "In the date field: go to that date")],
@@ -217,9 +334,20 @@ class HealthConsole(App[int]):
             )
         if isinstance(screen, DashboardScreen):
             yield SystemCommand("Pick a loop", "Which loop the panels show (s)", screen.action_pick_source)
+            yield SystemCommand(
+                "Acknowledge an alert",
+                "No pages about it until an expiry or until it resolves (a)",
+                screen.query_one(IssuesPanel).action_ack,
+            )
         yield SystemCommand("Refresh", "Re-read the store now (r)", self.action_refresh_store)
         yield SystemCommand("Help: every key", "The keys of every screen (?)", self.action_help)
         yield from super().get_system_commands(screen)
+
+
+def _replay_bindings() -> list:
+    from console.screens.replay import ReplayScreen
+
+    return list(ReplayScreen.BINDINGS)
 
 
 def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | None = None) -> int:
@@ -234,16 +362,19 @@ def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | Non
     if args.demo:
         _need_terminal(UsageError)
         return _run_demo(args)
-    store = resolve_store_path(args.store)
+    stores = [resolve_store_path(s) for s in getattr(args, "stores", None) or [args.store]]
+    store = stores[0]
     # As the loop recorded it in the store when it can answer (no pandas on start).
     ready = first is not None and first.wait(FIRST_LOOK_WAIT) and first.calendar is not None
     calendar = first.calendar if ready else store_calendar(store, args.calendar, clock())
+    # A desk: each store read with the calendar its own loops recorded.
+    calendars = [calendar, *(store_calendar(s, args.calendar, clock()) for s in stores[1:])]
     day = parse_day(args.date, calendar.tz, clock()) if args.date else None
     _need_terminal(UsageError)
     guard = TerminalGuard.install()
     app = HealthConsole(
-        store,
-        calendar=calendar,
+        store if len(stores) == 1 else stores,
+        calendar=calendar if len(stores) == 1 else calendars,
         clock=clock,
         source=args.source,
         browse=args.date is not None,

@@ -10,11 +10,13 @@ exit 2 would read as CRITICAL.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta, tzinfo
 
+from console.import_args import add_import_args
 from health.codes import ExitCode
 
 _EXIT_MEANING = {
@@ -60,6 +62,29 @@ _PERCENT = _number(0, 100, low_included=True, unit=" %")
 _SECONDS = _number(0, 24 * 3600, unit=" seconds")
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+MAX_ACK_DAYS = 7  # store/acks.py refuses longer: an ack is a snooze, not a switch
+
+
+def parse_duration(text: str) -> float:
+    """How long, as people type it: 30m, 2h, 1h30m, 90s, 1d; more than 0, at most 7 days."""
+    m = _DURATION.fullmatch(text.strip().lower())
+    if not text.strip() or m is None or not any(m.groups()):
+        raise ValueError(f"not a duration: {text!r} (e.g. 30m, 2h, 1h30m, 1d)")
+    d, h, mins, secs = (int(g or 0) for g in m.groups())
+    seconds = float(d * 86400 + h * 3600 + mins * 60 + secs)
+    if not 0 < seconds <= MAX_ACK_DAYS * 86400:
+        raise ValueError(f"must be more than 0 and at most {MAX_ACK_DAYS}d, got {text!r}")
+    return seconds
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -70,17 +95,26 @@ def _port(text: str) -> int:
     return value
 
 
-def add_report_args(p: argparse.ArgumentParser) -> None:
+_STORE_DEFAULT = "default: $HEALTH_STORE, else $XDG_STATE_HOME/production-health/health.db"
+
+
+def add_report_args(p: argparse.ArgumentParser, *, several_stores: bool = False) -> None:
     p.add_argument(
         "--date",
         metavar="DATE",
         help="YYYY-MM-DD, 'today' or 'yesterday' (default: today in the calendar's time zone)",
     )
-    p.add_argument(
-        "--store",
-        metavar="PATH",
-        help="health store path (default: $HEALTH_STORE, else $XDG_STATE_HOME/production-health/health.db)",
-    )
+    if several_stores:
+        p.add_argument(
+            "--store",
+            action="append",
+            dest="stores",
+            metavar="PATH",
+            help="health store path; repeat it for a desk's stores: the console shows a row per loop "
+            f"of every store, --watch watches them all ({_STORE_DEFAULT})",
+        )
+    else:
+        p.add_argument("--store", metavar="PATH", help=f"health store path ({_STORE_DEFAULT})")
     p.add_argument(
         "--calendar",
         default=None,
@@ -135,10 +169,29 @@ def report_parser(prog: str, description: str, *, diagnostics: bool = False) -> 
             help="log files of the loop to scan (repeatable)",
         )
     else:
+        period = p.add_argument_group("a period (one row per day, the totals; exit code: the worst day's)")
+        period.add_argument(
+            "--from", dest="from_date", metavar="DATE", help="the first day (YYYY-MM-DD, 'yesterday')"
+        )
+        period.add_argument("--to", dest="to_date", metavar="DATE", help="the last day (default: today)")
+        period.add_argument(
+            "--compare",
+            metavar="NAME",
+            help="per day, the signals one run made that the other did not, and why: --source's run "
+            "against loop NAME of the store, or the backtest store backtests/NAME.db beside it "
+            "(exit 1 when they drifted)",
+        )
         p.add_argument(
             "--notify",
             action="store_true",
-            help="send the day's summary to DISCORD_WEBHOOK_URL / HEALTH_WEBHOOK_URL (quiet on non-trading days)",
+            help="send the day's summary to DISCORD_WEBHOOK_URL / HEALTH_WEBHOOK_URL (quiet on non-trading days); "
+            "with --ready, the READY / NOT_READY notice",
+        )
+        p.add_argument(
+            "--ready",
+            action="store_true",
+            help="readiness for the session at hand (the next one, or the one in progress): the loop's "
+            "process, heartbeat and data, the clock, the store, the sinks; exit codes as the report's",
         )
     return p
 
@@ -166,6 +219,19 @@ def console_parser() -> ArgumentParser:
         action="store_true",
         help="print systemd units for the loop, the watchdog and the daily check, and exit",
     )
+    mode.add_argument(
+        "--ack",
+        metavar="CODE",
+        help="acknowledge an issue code's alert (with --for and --reason, optionally --source): "
+        "the watchdog stops repeating it until the expiry or until it resolves",
+    )
+    mode.add_argument(
+        "--import",
+        dest="import_file",
+        metavar="FILE",
+        help="backfill a loop's past signals and heartbeats from a CSV or JSON Lines file (with --source; "
+        "the console's one write besides --ack: all lines in one transaction, none if one is bad)",
+    )
     p.add_argument(
         "--interval",
         type=_SECONDS,
@@ -190,6 +256,13 @@ def console_parser() -> ArgumentParser:
         help="write the metrics in node_exporter's textfile format to PATH after each evaluation (atomically)",
     )
     watch.add_argument(
+        "--ready-minutes",
+        type=_number(0, 24 * 60, low_included=True, unit=" minutes"),
+        metavar="MINUTES",
+        help="run the readiness check this long before each session's open and send READY / NOT_READY "
+        "(default 15; 0 turns it off)",
+    )
+    watch.add_argument(
         "--deadman-url",
         metavar="URL",
         help="ping this dead-man's switch (healthchecks.io-style: /start, a ping per evaluation, "
@@ -209,9 +282,61 @@ def console_parser() -> ArgumentParser:
         metavar="SECONDS",
         help="the loop unit's WatchdogSec= (default: 3 x the check interval the loop recorded, else 180)",
     )
-    p.add_argument("--speed", type=_number(0, 10_000), help=argparse.SUPPRESS)  # demo: simulated s per real s
-    add_report_args(p)
+    ack = p.add_argument_group("acknowledge (--ack)")
+    ack.add_argument(
+        "--for",
+        dest="ack_for",
+        type=_duration,
+        metavar="DURATION",
+        help="how long: 30m, 2h, 1h30m, 1d (at most 7d); required, there is no ack without an expiry",
+    )
+    ack.add_argument(
+        "--reason", metavar="TEXT", help="why (stored, shown in the console and the report); required"
+    )
+    ack.add_argument("--by", metavar="NAME", help="who acknowledges (default: your login name)")
+    add_import_args(p, _SECONDS)
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help='replay: the dashboard as it was then ("2025-12-11 10:30", in the calendar\'s zone, or ISO '
+        "8601 with an offset; a date alone: its open), stepped (. , > <) or played forward (space)",
+    )
+    p.add_argument(
+        "--speed",
+        type=_number(0, 10_000),
+        metavar="X",
+        help="--at and --demo: simulated seconds per real second (default 60; + and - change it)",
+    )
+    add_report_args(p, several_stores=True)
     return p
+
+
+def parse_console_args(argv) -> argparse.Namespace:
+    """health-console's arguments. ``stores``: every ``--store`` in order (``[None]`` for the
+    default store); ``store``: the first, which is all that one-store modes read."""
+    args = console_parser().parse_args(argv)
+    args.stores = args.stores or [None]
+    args.store = args.stores[0]
+    if len(args.stores) > 1:
+        seen: dict[str, str] = {}
+        for given in args.stores:
+            key = os.path.realpath(os.path.expanduser(given))
+            if key in seen:
+                raise UsageError(f"--store {given}: the same store as --store {seen[key]}")
+            seen[key] = given
+        for mode, flag in (
+            ("report", "--report"),
+            ("systemd", "--systemd"),
+            ("demo", "--demo"),
+            ("ack", "--ack"),
+            ("import_file", "--import"),
+            ("at", "--at"),
+        ):
+            if getattr(args, mode, None) not in (None, False):
+                raise UsageError(
+                    f"{flag} takes one store: give --store once (several are for the console and --watch)"
+                )
+    return args
 
 
 # -- what the arguments mean ------------------------------------------------------------------
@@ -229,22 +354,27 @@ def parse_instant(text: str | None, flag: str = "--now") -> float | None:
 
 
 class RunningClock:
-    """A clock set to ``start`` that runs on at real speed: ``--now`` and ``--clock-start``."""
+    """A clock set to ``start`` that runs on at ``speed`` simulated seconds per real second
+    (1 unless ``--speed`` says otherwise): ``--now`` and ``--clock-start``. The soak runs
+    (tests/faultkit/soak.py) drive loops, the console and the watchdog on one such clock."""
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, speed: float = 1.0) -> None:
         self.start = start
+        self.speed = speed
         self._real_start = time.time()
 
     def __call__(self) -> float:
-        return self.start + (time.time() - self._real_start)
+        return self.start + (time.time() - self._real_start) * self.speed
 
 
 def clock_of(args: argparse.Namespace) -> Callable[[], float]:
-    """The clock the arguments ask for: ``--now`` or ``--clock-start``, else the system's."""
+    """The clock the arguments ask for: ``--now`` or ``--clock-start`` (at ``--speed``), else
+    the system's."""
     start = parse_instant(args.now, "--now")
     if start is None:
         start = parse_instant(getattr(args, "clock_start", None), "--clock-start")
-    return time.time if start is None else RunningClock(start)
+    speed = getattr(args, "speed", None) or 1.0
+    return time.time if start is None else RunningClock(start, speed)
 
 
 def instant_of(clock: Callable[[], float]) -> float:
@@ -281,3 +411,29 @@ def parse_day(text: str | None, tz: tzinfo, now: float) -> date | None:
         return read_day(text, tz, now)
     except ValueError as exc:
         raise UsageError(f"--date: {exc}") from None
+
+
+def known_calendar(code: str):
+    """exchange_calendars' calendar ``code``; a bad code is a usage error."""
+    from health.calendar import CalendarError, get_calendar
+
+    try:
+        return get_calendar(code)
+    except CalendarError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def store_calendar_code(args: argparse.Namespace, reader) -> str:
+    """``--calendar``, else the one the store's loops recorded, else XNYS: read on the
+    connection the command already holds (health/loader.py)."""
+    from health.loader import recorded_code
+
+    return args.calendar or recorded_code(reader) or "XNYS"
+
+
+def read_flag_day(flag: str, text: str, tz: tzinfo, now: float) -> date:
+    """A day flag (``--from``, ``--to``) as ``read_day`` reads it; a bad one is a usage error."""
+    try:
+        return read_day(text, tz, now)
+    except ValueError as exc:
+        raise UsageError(f"{flag}: {exc}") from None

@@ -17,10 +17,12 @@ from collections.abc import Sequence
 from console.args import (
     UsageError,
     clock_of,
-    console_parser,
     instant_of,
+    known_calendar,
+    parse_console_args,
     parse_day,
     report_parser,
+    store_calendar_code,
 )
 from health.codes import CheckStatus, ExitCode, Status
 
@@ -46,7 +48,7 @@ def _make_report(args, clock):
 
     from health.calendar import CalendarError
     from health.calendar_record import calendar_for, recorded_timezone
-    from health.loader import ReportUnavailable, open_store, recorded_code, report_of
+    from health.loader import ReportUnavailable, open_store, report_of
     from store.paths import resolve_store_path
     from store.reader import StoreUnavailable
 
@@ -62,13 +64,13 @@ def _make_report(args, clock):
     except ReportUnavailable:
         # Bad arguments are said first, store or none (exit 3 either way).
         if args.calendar:
-            _calendar(args.calendar)
+            known_calendar(args.calendar)
         parse_day(args.date, UTC, now)
         raise
     with contextlib.closing(reader):
         try:
-            code = args.calendar or recorded_code(reader) or "XNYS"
-            tz = recorded_timezone(reader, code) or _calendar(code).tz
+            code = store_calendar_code(args, reader)
+            tz = recorded_timezone(reader, code) or known_calendar(code).tz
             day = parse_day(args.date, tz, now) or datetime.fromtimestamp(now, tz).date()
             cal = calendar_for(reader, code, day)
         except CalendarError as exc:
@@ -76,16 +78,6 @@ def _make_report(args, clock):
         except StoreUnavailable as exc:
             raise ReportUnavailable(str(exc)) from None
         return report_of(reader, cal, day, now, args.source, overrides), store
-
-
-def _calendar(code: str):
-    """exchange_calendars' calendar ``code``; a bad code is a usage error."""
-    from health.calendar import CalendarError, get_calendar
-
-    try:
-        return get_calendar(code)
-    except CalendarError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _print_report(report, args) -> None:
@@ -140,12 +132,13 @@ def _run(prog: str, fn, argv: Sequence[str]) -> int:
     _utf8_stdout()
     from health.calendar import CalendarError
     from health.loader import ReportUnavailable
+    from store.acks import AckError
 
     try:
         return fn(argv)
     except UsageError as exc:
         return _fail(prog, str(exc), fmt, prefix="error: ")
-    except (ReportUnavailable, CalendarError) as exc:
+    except (ReportUnavailable, CalendarError, AckError) as exc:
         return _fail(prog, str(exc), fmt)
     except KeyboardInterrupt:
         return 130
@@ -162,6 +155,14 @@ def _run(prog: str, fn, argv: Sequence[str]) -> int:
 def _report_cmd(prog: str, description: str, diagnostics: bool = False):
     def main(argv: Sequence[str]) -> int:
         args = report_parser(prog, description, diagnostics=diagnostics).parse_args(argv)
+        if getattr(args, "ready", False):
+            from console.ready import ready_main
+
+            return ready_main(args, clock_of(args))
+        if not diagnostics and (args.from_date or args.to_date or args.compare):
+            from console.period_cli import period_main
+
+            return period_main(args, clock_of(args), _emit)
         report, store = _make_report(args, clock_of(args))
         if not diagnostics:
             _print_report(report, args)
@@ -241,7 +242,7 @@ def diagnose_main(argv: Sequence[str] | None = None) -> int:
 
 
 def _console(argv: Sequence[str]) -> int:
-    args = console_parser().parse_args(argv)
+    args = parse_console_args(argv)
     clock = clock_of(args)
     if args.report:
         report, _ = _make_report(args, clock)
@@ -249,7 +250,17 @@ def _console(argv: Sequence[str]) -> int:
         return report.exit_code
     if args.json or args.nagios:
         raise UsageError("--json and --nagios need --report")
+    if args.at is not None and (args.watch or args.systemd or args.ack or args.import_file):
+        raise UsageError("--at replays the dashboard: not with --watch, --systemd, --ack or --import")
     _check_mode_flags(args)
+    if args.ack is not None:
+        from console.ack import ack_main
+
+        return ack_main(args, clock)
+    if args.import_file is not None:
+        from console.backfill import import_main
+
+        return import_main(args)
     if args.systemd:
         from console.systemd_units import systemd_main
 
@@ -258,8 +269,14 @@ def _console(argv: Sequence[str]) -> int:
         from console.watch import watch_main
 
         return watch_main(args, clock)
+    if args.at is not None and (args.demo or args.date is not None):
+        raise UsageError("--at replays the dashboard: not with --demo or --date")
+    if args.at is not None:
+        from console.replay import run_replay  # Textual is imported only here
+
+        return run_replay(args)
     first = None
-    if not args.demo:  # the store's first look, taken while Textual is imported
+    if not args.demo and len(args.stores) == 1:  # the store's first look, taken while Textual is imported
         from console.first_snapshot import FirstLook
         from store.paths import resolve_store_path
 
@@ -269,20 +286,37 @@ def _console(argv: Sequence[str]) -> int:
     return run_app(args, clock, first)
 
 
-_WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url")
+_WATCH_FLAGS = ("metrics_port", "metrics_host", "metrics_textfile", "deadman_url", "ready_minutes")
 _SYSTEMD_FLAGS = ("user", "loop_command", "watchdog_sec")
+_ACK_FLAGS = ("ack_for", "reason", "by")
+_IMPORT_FLAGS = (
+    "format",
+    "timestamp_column",
+    "symbol_column",
+    "data_timestamp_column",
+    "kind_column",
+    "timezone",
+    "check_interval",
+    "skip_bad_lines",
+)
 
 
 def _check_mode_flags(args) -> None:
     """A mode's flags without the mode would be ignored in silence: say so instead."""
-    for mode, flags in (("--watch", _WATCH_FLAGS), ("--systemd", _SYSTEMD_FLAGS)):
-        if getattr(args, mode[2:]):
+    for mode, flags in (
+        ("--watch", _WATCH_FLAGS),
+        ("--systemd", _SYSTEMD_FLAGS),
+        ("--ack", _ACK_FLAGS),
+        ("--import", _IMPORT_FLAGS),
+    ):
+        if getattr(args, "import_file" if mode == "--import" else mode[2:]):
             continue
         given = [
             name for name in flags if getattr(args, name) is not None and getattr(args, name) is not False
         ]
         if given:
-            raise UsageError(f"--{given[0].replace('_', '-')} needs {mode}")
+            flag = "for" if given[0] == "ack_for" else given[0].replace("_", "-")
+            raise UsageError(f"--{flag} needs {mode}")
 
 
 def health_console_main(argv: Sequence[str] | None = None) -> int:

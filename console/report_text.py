@@ -46,6 +46,8 @@ def render_report(report: HealthReport) -> RenderableType:
     icon, style = STATUS_STYLE.get(report.status, ("?", "bold"))
     parts: list[RenderableType] = []
     title = Text(f"PRODUCTION HEALTH REPORT: {report.day.isoformat()}", style="bold")
+    if report.backtest:
+        title.append(" · BACKTEST (simulated run)", style="bold magenta")
     title.append(f"   {report.calendar} · {report.tz_name}", style="dim")
     parts.append(Rule(title, style="bold", characters="═"))
     parts.append(Text.assemble((f"{icon} OVERALL STATUS: {report.status}", style)))
@@ -73,7 +75,7 @@ def render_report(report: HealthReport) -> RenderableType:
     parts.append(_section("SYSTEM UPTIME"))
     multi = len(report.sources) > 1
     for x in report.sources:
-        rows: list[tuple[str, str | Text]] = [("Loop", Text(clean(x.source), style="bold"))]
+        rows: list[tuple[str, str | Text]] = [("Loop", _loop_name(x))]
         cov_style = (
             "green" if (x.uptime.rth_coverage_pct or 0) >= x.thresholds.min_rth_coverage_pct else "red"
         )
@@ -94,7 +96,9 @@ def render_report(report: HealthReport) -> RenderableType:
         )
         rows.append(("Last activity", _t(report, x.uptime.last_activity)))
         run = x.lifecycle.latest
-        if run is not None and run.pid is not None:
+        if x.backtest:
+            rows.append(("Process", "none: a backtest, driven by its simulated clock"))
+        elif run is not None and run.pid is not None:
             alive = {True: "running now", False: "not running now", None: "state unknown (other host)"}[
                 run.alive
             ]
@@ -107,6 +111,14 @@ def render_report(report: HealthReport) -> RenderableType:
         )
         for r in x.lifecycle.restarts:
             rows.append(("Restart", clean(r.describe(lambda ts: _t(report, ts, "%H:%M:%S %Z")))))
+        for d in x.lifecycle.duplicates:
+            end = "now" if d.ongoing else _t(report, d.end, "%H:%M:%S")
+            rows.append(
+                (
+                    "Two processes",
+                    Text(clean(f"{d.who()}, {_t(report, d.start, '%H:%M:%S')}–{end}"), style="red"),
+                )
+            )
         for g in x.uptime.gaps:
             end = "now" if g.ongoing else _t(report, g.end, "%H:%M:%S")
             rows.append(
@@ -121,7 +133,7 @@ def render_report(report: HealthReport) -> RenderableType:
     for x in report.sources:
         rows = []
         if multi:
-            rows.append(("Loop", Text(clean(x.source), style="bold")))
+            rows.append(("Loop", _loop_name(x)))
         rows.append(
             (
                 "Signals",
@@ -148,6 +160,18 @@ def render_report(report: HealthReport) -> RenderableType:
                 + ")"
             )
         rows.append(("Gate", gate))
+        if x.cadence is not None and x.cadence.cadence is not None:
+            judged = sum(1 for h in x.cadence.hours if h.qualifies and h.expected is not None)
+            below = len(x.cadence.below)
+            rows.append(
+                (
+                    "Cadence",
+                    Text(
+                        f"{x.cadence.cadence.describe()}; {judged} hour(s) judged, {below} below",
+                        style="red" if below else "",
+                    ),
+                )
+            )
         if x.gate.last_reason:
             rows.append(
                 (
@@ -178,12 +202,22 @@ def render_report(report: HealthReport) -> RenderableType:
             icon, style = ("✔", "green") if a.resolved else SEVERITY_STYLE.get(a.severity, ("●", ""))
             line = Text.assemble((f"{icon} ", style), f"{_t(report, a.at, '%H:%M:%S')} ")
             line.append(f"{a.code} {'resolved' if a.resolved else 'firing'}", style="bold")
-            line.append(f" ({clean(a.origin or 'monitor')}): {clean(a.message, one_line=True)}")
+            origin = clean(a.origin or "monitor")
+            if a.muted is not None:
+                origin += f", not paged: {clean(a.muted, one_line=True)}"
+            line.append(f" ({origin}): {clean(a.message, one_line=True)}")
             parts.append(Padding(line, (0, 0, 0, 2), expand=False))
         if len(alerts) > 10:
             parts.append(
                 Padding(Text(f"… {len(alerts) - 10} earlier", style="dim"), (0, 0, 0, 2), expand=False)
             )
+
+    if report.acks:
+        parts.append(_section("ACKNOWLEDGED"))
+        for state in report.acks:
+            line = Text("⏸ ", style="yellow" if state.in_force() else "dim")
+            line.append(clean(state.describe(report.tz), one_line=True))
+            parts.append(Padding(line, (0, 0, 0, 2), expand=False))
 
     parts.append(_section("RECOMMENDATIONS"))
     if not report.recommendations:
@@ -194,6 +228,13 @@ def render_report(report: HealthReport) -> RenderableType:
             parts.extend(_step(n, clean(step, one_line=True)))
     parts.append(Rule(style="dim", characters="═"))
     return Group(*parts)
+
+
+def _loop_name(x) -> Text:
+    text = Text(clean(x.source), style="bold")
+    if x.backtest:
+        text.append(" (backtest)", style="magenta")
+    return text
 
 
 _TRAILING_COMMAND = re.compile(r"^(?P<prose>.*\S)\s+`(?P<command>[^`]+)`$")

@@ -48,19 +48,22 @@ class StoreState:
 
 
 class SnapshotReady(Message):
-    """A new live snapshot of the store (posted from the watch thread)."""
+    """A new live snapshot of the store (posted from the watch thread). ``key``: which store,
+    when the console watches several (the index of its ``--store``)."""
 
-    def __init__(self, snapshot: LiveSnapshot) -> None:
+    def __init__(self, snapshot: LiveSnapshot, key: int = 0) -> None:
         super().__init__()
         self.snapshot = snapshot
+        self.key = key
 
 
 class WatchdogSeen(Message):
     """Whether a watchdog (``health-console --watch``) runs for this store on this host."""
 
-    def __init__(self, running: bool | None) -> None:
+    def __init__(self, running: bool | None, key: int = 0) -> None:
         super().__init__()
         self.running = running
+        self.key = key
 
 
 def watchdog_running(path: Path) -> bool | None:
@@ -75,9 +78,10 @@ def watchdog_running(path: Path) -> bool | None:
 class StoreStateChanged(Message):
     """The watch changed state: waiting, live, schema too new, reopening..."""
 
-    def __init__(self, state: StoreState) -> None:
+    def __init__(self, state: StoreState, key: int = 0) -> None:
         super().__init__()
         self.state = state
+        self.key = key
 
 
 class StoreWatch:
@@ -100,8 +104,11 @@ class StoreWatch:
         alive: Callable = process_alive,
         watchdogs: Callable[[Path], bool | None] = watchdog_running,
         watchdog_every: float = 30.0,
+        key: int = 0,
     ) -> None:
-        """``watchdogs(path)`` is asked every ``watchdog_every`` seconds (a process scan: rare)."""
+        """``watchdogs(path)`` is asked every ``watchdog_every`` seconds (a process scan: rare);
+        ``key`` goes with every message, to tell several stores' watches apart."""
+        self.key = key
         self.path = Path(path)
         self.watchdogs = watchdogs
         self.watchdog_every = watchdog_every
@@ -116,6 +123,7 @@ class StoreWatch:
         self._wake = threading.Event()
         self._force = False
         self.state = StoreState(STARTING, f"opening {self.label}…")
+        self.live_word = "live"  # "replay" under console/replay.py: the status line says which
 
     # -- control (any thread) ----------------------------------------------------------
     def stop(self) -> None:
@@ -140,7 +148,7 @@ class StoreWatch:
             state = StoreState(kind, text)
             if state != self.state:
                 self.state = state
-                post(StoreStateChanged(state))
+                post(StoreStateChanged(state, self.key))
 
         try:
             while not (self._stop.is_set() or should_stop()):
@@ -151,7 +159,7 @@ class StoreWatch:
                     running = self.watchdogs(self.path)
                     if running != watchdog:
                         watchdog = running
-                        post(WatchdogSeen(running))
+                        post(WatchdogSeen(running, self.key))
                 if reader is None:
                     reader, wait = self._open(set_state)
                     if reader is None:
@@ -193,8 +201,8 @@ class StoreWatch:
                     except Exception as exc:  # a bug must not kill the watch silently
                         set_state(UNAVAILABLE, f"cannot analyse {self.label}: {type(exc).__name__}: {exc}")
                     else:
-                        set_state(LIVE, f"live: {self.label}")
-                        post(SnapshotReady(snapshot))
+                        set_state(LIVE, f"{self.live_word}: {self.label}")
+                        post(SnapshotReady(snapshot, self.key))
                 self._sleep(self.interval)
         finally:
             if reader is not None:

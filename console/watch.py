@@ -16,6 +16,7 @@ import time
 
 from console.args import UsageError
 from console.sanitize import clean
+from health.readiness import READY_MINUTES
 from health.watchdog import Watchdog
 
 
@@ -41,7 +42,7 @@ def watchdog_for(args, clock=time.time, environ=None) -> Watchdog:
     """The daemon's watchdog: its lines go to stderr, cleaned."""
     metrics = getattr(args, "metrics_port", None) is not None or bool(getattr(args, "metrics_textfile", None))
     return Watchdog(
-        args.store,
+        getattr(args, "stores", None) or args.store,
         args.calendar,
         args.interval,
         clock=clock,
@@ -49,6 +50,7 @@ def watchdog_for(args, clock=time.time, environ=None) -> Watchdog:
         say=_line,
         metrics=metrics,
         deadman=_deadman(args, environ),
+        ready_minutes=READY_MINUTES if getattr(args, "ready_minutes", None) is None else args.ready_minutes,
     )
 
 

@@ -1,21 +1,16 @@
-"""Alerts: the transitions of a condition (firing, repeated, resolved) and the engine that
-decides which reach people.
+"""Alerts: what a condition of a loop is, and every condition read from the store.
 
 - ``Alert`` is one transition, as the loop's ``alert_callback`` and the sinks receive it
   (docs/CONTRACT.md §2).
 - ``evaluate_conditions`` reads every condition of every loop from a live snapshot of the store,
-  so it works when the loop is dead; ``AlertEngine`` keeps a state machine per (loop, code):
-  a condition that holds notifies once (after a short wait for the flapping ones), repeats every
-  ``repeat_interval`` while it holds, and sends one resolved notice when it clears; one that
-  clears before its wait is over is never sent.
-- RTH-only conditions are muted outside the session, by the exchange calendar itself: holidays,
-  early closes and lunch breaks included. Muting holds back firing and repeats; a resolution
-  still goes out (good news never pages anyone at night).
+  so it works when the loop is dead; health/alert_engine.py keeps their state and decides which
+  transitions reach people.
+- ``RTH_ONLY`` conditions are muted outside the session, by the exchange calendar itself:
+  holidays, early closes and lunch breaks included (health/alert_engine.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -28,10 +23,20 @@ from health.liveness import is_silent
 if TYPE_CHECKING:  # the recorder hook imports Alert: it must not pay for the live view
     from health.live import LiveSnapshot
 
-RTH_ONLY = frozenset({IssueCode.NO_ACTIVITY, IssueCode.STALE_DATA, IssueCode.ZERO_RTH_COVERAGE})
-# Conditions already debounced by their own threshold: sent as soon as they hold.
+RTH_ONLY = frozenset(
+    {IssueCode.NO_ACTIVITY, IssueCode.STALE_DATA, IssueCode.ZERO_RTH_COVERAGE, IssueCode.NO_SIGNALS}
+)
+# Conditions already debounced by their own threshold: sent as soon as they hold (a session
+# hour for NO_SIGNALS, two check intervals of overlap for DUPLICATE_LOOP).
 IMMEDIATE = frozenset(
-    {IssueCode.NO_ACTIVITY, IssueCode.ZERO_RTH_COVERAGE, IssueCode.UNCLEAN_EXIT, IssueCode.STORE_ERROR}
+    {
+        IssueCode.NO_ACTIVITY,
+        IssueCode.ZERO_RTH_COVERAGE,
+        IssueCode.UNCLEAN_EXIT,
+        IssueCode.STORE_ERROR,
+        IssueCode.NO_SIGNALS,
+        IssueCode.DUPLICATE_LOOP,
+    }
 )
 ZERO_COVERAGE_AFTER = 15 * 60  # seconds after the open before 0% coverage pages
 # Conditions that must hold on this many consecutive evaluations before they page: a process
@@ -69,22 +74,6 @@ class Condition:
     @property
     def key(self) -> tuple[str, str]:
         return (self.source, self.code)
-
-
-@dataclass(frozen=True)
-class Transition:
-    kind: str  # "firing", "repeat" or "resolved"
-    alert: Alert
-    first_step: str | None = None
-
-
-@dataclass
-class _State:
-    pending_since: float | None = None
-    seen: int = 0  # consecutive evaluations the condition held
-    firing: bool = False
-    last_sent: float = 0.0
-    message: str = ""
 
 
 def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
@@ -199,73 +188,33 @@ def evaluate_conditions(snap: LiveSnapshot) -> list[Condition]:
                 step(IssueCode.ZERO_RTH_COVERAGE),
             )
         )
+        out.append(_no_signals(s.source, x, snap, clock, step(IssueCode.NO_SIGNALS)))
+        duplicates = [d for d in x.lifecycle.duplicates if d.ongoing] if x is not None else []
+        out.append(
+            Condition(
+                s.source,
+                IssueCode.DUPLICATE_LOOP,
+                None if x is None else bool(duplicates),
+                f"two processes beat for this loop since {clock(duplicates[-1].start)}: {duplicates[-1].who()}"
+                if duplicates
+                else "one process beats for this loop",
+                step(IssueCode.DUPLICATE_LOOP),
+            )
+        )
     return out
 
 
-@dataclass
-class AlertEngine:
-    repeat_interval: float = 3600.0
-    flap_seconds: float = 120.0
-    tz: object = None
-    _states: dict[tuple[str, str], _State] = field(default_factory=dict)
-
-    def restore(self, key: tuple[str, str], sent_at: float, message: str) -> None:
-        """A condition already notified (by an earlier watchdog process) is firing."""
-        self._states[key] = _State(firing=True, last_sent=sent_at, message=message)
-
-    def firing(self) -> list[tuple[str, str]]:
-        return [k for k, st in self._states.items() if st.firing]
-
-    def step(self, conditions: Iterable[Condition], now: float, market_open: bool) -> list[Transition]:
-        out: list[Transition] = []
-        for c in conditions:
-            if c.active is None:
-                continue
-            st = self._states.setdefault(c.key, _State())
-            muted = c.code in RTH_ONLY and not market_open
-            if c.active:
-                if muted:
-                    st.pending_since = None if not st.firing else st.pending_since
-                    continue
-                st.message = c.message
-                if not st.firing:
-                    if st.pending_since is None:
-                        st.pending_since = now
-                    st.seen += 1
-                    wait = 0.0 if c.code in IMMEDIATE else self.flap_seconds
-                    if now - st.pending_since >= wait and st.seen >= CONFIRM.get(c.code, 1):
-                        st.firing = True
-                        st.last_sent = now
-                        out.append(Transition("firing", self._alert(c, now, False), c.first_step))
-                elif now - st.last_sent >= self.repeat_interval:
-                    st.last_sent = now
-                    out.append(Transition("repeat", self._alert(c, now, False), c.first_step))
-            else:
-                st.pending_since = None  # cleared before it was sent: flapping, stay quiet
-                st.seen = 0
-                if st.firing:
-                    st.firing = False
-                    resolved = Condition(c.source, c.code, False, _resolved_message(c.code, st.message))
-                    out.append(Transition("resolved", self._alert(resolved, now, True), None))
-        return out
-
-    def _alert(self, c: Condition, now: float, resolved: bool) -> Alert:
-        return Alert(
-            severity=c.code.severity,
-            code=c.code,
-            message=c.message,
-            at=datetime.fromtimestamp(now, self.tz),
-            source=c.source,
-            resolved=resolved,
+def _no_signals(source: str, x, snap: LiveSnapshot, clock, first_step: str | None) -> Condition:
+    """The session hour that passed last, judged against the loop's cadence (health/cadence.py):
+    judged only in RTH, and only an hour the loop was up for with the gate allowing — a dead
+    loop or a stale feed is another condition's, and keeps this one as it stands."""
+    latest = x.cadence.latest if x is not None and x.cadence is not None else None
+    active = None
+    message = "no session hour judged yet"
+    if latest is not None and snap.market.is_open and latest.qualifies and latest.expected is not None:
+        active = latest.below
+        message = (
+            f"idle: {latest.signals} signal(s) in the session hour {clock(latest.start)}–{clock(latest.end)} "
+            f"while up and the gate allowing (expected {x.cadence.cadence.describe()})"
         )
-
-
-def _resolved_message(code: IssueCode, was: str) -> str:
-    return {
-        IssueCode.NO_ACTIVITY: "heartbeats are arriving again",
-        IssueCode.STALE_DATA: "the gate accepts fresh data again",
-        IssueCode.AFTER_HOURS_SIGNALS: "no signals outside RTH for 15 minutes",
-        IssueCode.UNCLEAN_EXIT: "the loop is running again",
-        IssueCode.STORE_ERROR: "the recorder writes the store again",
-        IssueCode.ZERO_RTH_COVERAGE: "the loop is up during RTH",
-    }.get(code, "cleared") + f" (was: {was})"
+    return Condition(source, IssueCode.NO_SIGNALS, active, message, first_step)

@@ -9,6 +9,7 @@ heartbeats whose RTH part is longer than ``max_uptime_gap_minutes``.
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections import Counter
 from collections.abc import Callable
@@ -16,12 +17,15 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from health import intervals as iv
+from health.acks import ack_states
+from health.cadence import Cadence, CadenceFacts, judge_hours
 from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
 from health.gate import FUTURE, PREVIOUS_SESSION, STALE, WHOLE_HOUR_SLACK
-from health.liveness import is_silent, up_until
-from health.process import restart_command
+from health.liveness import is_silent, up_intervals, up_window
+from health.process import is_backtest, restart_command
 from health.report import (
+    Duplicate,
     Gap,
     GateStats,
     HealthReport,
@@ -36,6 +40,7 @@ from health.report import (
     Uptime,
 )
 from health.restarts import Restart, find_restarts, last_beats
+from store.acks import AckRecord
 from store.records import AlertRecord, EventRecord, GateRecord, RunRecord, SpanRecord
 
 
@@ -56,6 +61,11 @@ class SourceInputs:
     # its last heartbeat: whether that start was a restart (health/restarts.py).
     previous_run: RunRecord | None = None
     previous_last_beat: float | None = None
+    # The signals already summed up (health/period.py, from SQLite's aggregates), in place of
+    # ``signals``: the counts the rules read, exact; no median or hourly profile.
+    signal_summary: Signals | None = None
+    signal_counts: tuple[tuple[float, int], ...] | None = None  # (time, signals) pairs with it
+    cadence: Cadence | None = None  # the signals a session hour should hold (health/cadence.py)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,8 @@ class DayInputs:
     store_path: str = ""
     alive: Callable[[RunRecord], bool | None] = lambda run: None  # pid alive on this host?
     overrides: dict = field(default_factory=dict)  # threshold flags
+    acks: tuple[AckRecord, ...] = ()  # operators' acks in force at some point of the day
+    ack_resolutions: tuple[AlertRecord, ...] = ()  # the watchdog's resolutions while they ran
 
 
 def window(day: date, calendar: MarketCalendar, now: float) -> tuple[float, float, bool]:
@@ -104,7 +116,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     th = Thresholds.from_config(src.config, **inp.overrides)
     sess = cal.session(inp.day)
     rth = iv.clip(sess.rth_intervals(), win_start, win_end) if sess else []
-    signals = _signals(src, cal, sess, th)
+    signals = src.signal_summary or _signals(src, cal, sess, th)
     gate = _gate(src, cal, sess, win_start)
     if signals.whole_hour_offset is None and gate.future:
         # The gate refused the data as future (so no signal shows the offset): naive UTC read
@@ -114,15 +126,70 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
             signals = replace(
                 signals, whole_hour_offset=hours, whole_hour_count=count, whole_hour_from_gate=True
             )
+    uptime = _uptime(inp, src, th, sess, rth, win_start, win_end)
     return SourceAnalysis(
         source=src.source,
         thresholds=th,
-        uptime=_uptime(inp, src, th, sess, rth, win_start, win_end),
+        uptime=uptime,
         signals=signals,
         gate=gate,
         lifecycle=_lifecycle(inp, src, th, win_start, win_end),
         alerts=tuple(src.alerts),
+        backtest=src.latest_run is not None and is_backtest(src.latest_run),
+        cadence=_cadence(src, sess, uptime, win_end),
     )
+
+
+def _cadence(src: SourceInputs, sess, uptime: Uptime, win_end: float) -> CadenceFacts | None:
+    """The session's hours that have passed against the loop's expected cadence
+    (health/cadence.py); None on a day without a session."""
+    if sess is None:
+        return None
+    counts = src.signal_counts if src.signal_counts is not None else ((at, 1) for at, _ in src.signals)
+    hours = judge_hours(sess, win_end, counts, uptime.intervals, src.gate, src.cadence)
+    return CadenceFacts(src.cadence, hours)
+
+
+def _duplicates(inp: DayInputs, src: SourceInputs, win_start: float, win_end: float) -> tuple[Duplicate, ...]:
+    """Runs of this loop that beat at the same time for longer than two check intervals: two
+    processes, not a restart. Their overlap may begin before the window (spans are read with
+    slack), so one that runs across midnight is still seen whole."""
+    runs = {r.run_id: r for r in src.runs}
+    beats: dict[str, list[tuple[float, float]]] = {}
+    for span in src.spans:
+        beats.setdefault(span.run_id, []).append((span.start, span.end))
+    order = sorted(beats, key=lambda rid: min(s for s, _ in beats[rid]))
+    out = []
+    for a, b in itertools.combinations(order, 2):
+        both = iv.intersect(iv.merge(beats[a]), iv.merge(beats[b]))
+        seconds = iv.total(both)
+        ra, rb = runs.get(a), runs.get(b)
+        intervals = [r.heartbeat_interval for r in (ra, rb) if r is not None] or [60.0]
+        if (
+            not both
+            or seconds <= up_window(max(intervals))
+            or both[-1][1] < win_start
+            or both[0][0] >= win_end
+        ):
+            continue
+        recent = inp.now - up_window(max(intervals))
+        ongoing = (
+            win_start <= inp.now < win_end + 1
+            and all(max(e for _, e in beats[rid]) >= recent for rid in (a, b))
+            and all(r is None or r.stopped_at is None or r.stopped_at > inp.now for r in (ra, rb))
+        )
+        out.append(
+            Duplicate(
+                src.source,
+                (a, ra.pid if ra else None, ra.host if ra else None),
+                (b, rb.pid if rb else None, rb.host if rb else None),
+                both[0][0],
+                both[-1][1],
+                seconds,
+                ongoing,
+            )
+        )
+    return tuple(out)
 
 
 def _uptime(
@@ -130,15 +197,8 @@ def _uptime(
 ) -> Uptime:
     """Each span keeps the loop up until its last beat's up-window ends (health/liveness.py)."""
     runs = {r.run_id: r for r in src.runs}
-    ups = []
-    beats = []
-    for span in src.spans:
-        run = runs.get(span.run_id)
-        interval = run.heartbeat_interval if run else th.check_interval_seconds
-        end = up_until(span.end, interval, run.stopped_at if run else None)
-        ups.append((span.start, min(end, inp.now)))
-        beats.append((span.start, span.end))
-    up = iv.merge(ups)
+    beats = [(span.start, span.end) for span in src.spans]
+    up = up_intervals(src.spans, runs, th.check_interval_seconds, inp.now)
     up_in_window = iv.clip(up, win_start, win_end)
     uptime = iv.total(up_in_window)
     window_seconds = max(0.0, win_end - win_start)
@@ -252,6 +312,7 @@ def _lifecycle(
             int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events"
         ),
         restarts=_restarts(inp, src, win_start, win_end),
+        duplicates=_duplicates(inp, src, win_start, win_end),
         latest=None
         if latest is None
         else LatestRun(
@@ -266,10 +327,10 @@ def _lifecycle(
 
 
 def _restarts(inp: DayInputs, src: SourceInputs, win_start: float, win_end: float) -> tuple[Restart, ...]:
-    runs = list(src.runs)
+    runs = [r for r in src.runs if not is_backtest(r)]  # a simulation has no process to restart
     beats = last_beats(src.spans)
     prev = src.previous_run
-    if prev is not None and all(r.run_id != prev.run_id for r in runs):
+    if prev is not None and not is_backtest(prev) and all(r.run_id != prev.run_id for r in runs):
         runs.append(prev)
         if src.previous_last_beat is not None:
             beats[prev.run_id] = max(beats.get(prev.run_id, src.previous_last_beat), src.previous_last_beat)
@@ -334,12 +395,14 @@ def _unclean_exits(
     runs = sorted(src.runs, key=lambda r: r.started_at)
     starts = [r.started_at for r in runs] + list(src.later_starts)
     for run in runs:
-        if run.stopped_at is not None:
+        if run.stopped_at is not None or is_backtest(run):  # a simulation has no process to lose
             continue
         last = run.last_seen or run.started_at
         if not lo <= last < hi:
             continue
-        later = any(s > run.started_at for s in starts)
+        # A later start after this run's last sign of life: it was replaced. One while it
+        # still beat is a second process (DUPLICATE_LOOP), judged below like any live run.
+        later = any(s > run.started_at and last <= s + up_window(run.heartbeat_interval) for s in starts)
         if later:
             out.append(
                 UnexpectedExit(run.run_id, run.source, run.pid, run.host, run.started_at, last, "restarted")
@@ -387,4 +450,5 @@ def analyze(inp: DayInputs) -> HealthReport:
         window_end=win_end,
         generated_at=inp.now,
         totals=Totals.of(sources),
+        acks=ack_states(inp.acks, inp.ack_resolutions, inp.now),
     )

@@ -368,6 +368,20 @@ class MarketCalendar:
         bs, be = self._break_starts[i], self._break_ends[i]
         return bs is None or be is None or not bs <= ts < be
 
+    def rth_parts(self, start: float, end: float) -> list[tuple[float, float, float]]:
+        """The RTH inside [start, end) as (lo, hi, cutoff) pieces, breaks cut out: every instant
+        of a piece is one ``is_open`` says is open, and ``previous_session_close`` of it is the
+        piece's cutoff. For aggregating a window's signals without asking per signal."""
+        out: list[tuple[float, float, float]] = []
+        i = bisect.bisect_right(self._closes, start)
+        while i < len(self._closes) and self._opens[i] < end:
+            lo, hi = max(self._opens[i], start), min(self._closes[i], end)
+            bs, be = self._break_starts[i], self._break_ends[i]
+            pieces = [(lo, hi)] if bs is None or be is None else [(lo, min(hi, bs)), (max(lo, be), hi)]
+            out += [(a, b, self._cutoff(i)) for a, b in pieces if a < b]
+            i += 1
+        return out
+
     def fmt(self, ts: float, pattern: str = "%a %Y-%m-%d %H:%M %Z") -> str:
         return datetime.fromtimestamp(ts, self.tz).strftime(pattern)
 

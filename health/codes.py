@@ -35,6 +35,8 @@ class IssueCode(StrEnum):
     TIMING_ANOMALY = "TIMING_ANOMALY"
     UNCLEAN_EXIT = "UNCLEAN_EXIT"
     STORE_ERROR = "STORE_ERROR"
+    NO_SIGNALS = "NO_SIGNALS"  # up, the gate allowing, yet a session hour below its cadence
+    DUPLICATE_LOOP = "DUPLICATE_LOOP"  # two live processes beat for one loop (source)
 
     @property
     def severity(self) -> Severity:
@@ -51,6 +53,9 @@ _ISSUE_SEVERITY = {
     IssueCode.TIMING_ANOMALY: Severity.WARNING,
     IssueCode.UNCLEAN_EXIT: Severity.WARNING,
     IssueCode.STORE_ERROR: Severity.CRITICAL,
+    IssueCode.NO_SIGNALS: Severity.WARNING,
+    # Two processes trading one strategy place every order twice: as urgent as a dead loop.
+    IssueCode.DUPLICATE_LOOP: Severity.CRITICAL,
 }
 
 
@@ -66,6 +71,28 @@ class Status(StrEnum):
     @property
     def exit_code(self) -> ExitCode:
         return ExitCode.for_status(self)
+
+    @classmethod
+    def worst(cls, statuses: Iterable[Status | str]) -> Status | None:
+        """The one to look at first among several loops' (a desk's header): UNHEALTHY, then a
+        loop or store that cannot say (UNKNOWN), DEGRADED, HEALTHY, CLOSED; None for none."""
+        return max((cls(s) for s in statuses), key=lambda s: _STATUS_RANK[s], default=None)
+
+
+_STATUS_RANK = {
+    Status.CLOSED: 0,
+    Status.HEALTHY: 1,
+    Status.DEGRADED: 2,
+    Status.UNKNOWN: 3,
+    Status.UNHEALTHY: 4,
+}
+
+
+class Readiness(StrEnum):
+    """The outcome of the readiness check before a session (health/readiness.py)."""
+
+    READY = "READY"
+    NOT_READY = "NOT_READY"
 
 
 class CheckStatus(StrEnum):

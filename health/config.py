@@ -42,6 +42,11 @@ class MonitorConfig:
     max_buffered_events: int = 100_000  # held in memory while the store is unavailable
     repeat_interval_minutes: float = 60  # a firing alert is repeated this often
     flap_seconds: float = 120  # a condition that clears within this is never sent
+    # A simulated run (README, "Backtests"): driven by ``clock``, no process of its own to check.
+    backtest: bool = False
+    # Fewest signals a session hour should hold (NO_SIGNALS below it); None: learned from the
+    # loop's own recent sessions, 0: never judged (health/cadence.py).
+    min_signals_per_hour: float | None = None
 
     def __post_init__(self) -> None:
         """Every field checked here, so a bad value is a clear error at construction and
@@ -60,6 +65,16 @@ class MonitorConfig:
             raise TypeError(f"MonitorConfig.min_rth_coverage_pct must be a number, not {pct!r:.60}")
         if not 0 <= pct <= 100:
             raise ValueError(f"MonitorConfig.min_rth_coverage_pct must be within 0..100, got {pct!r}")
+        rate = self.min_signals_per_hour
+        if rate is not None:
+            if isinstance(rate, bool) or not isinstance(rate, numbers.Real):
+                raise TypeError(
+                    f"MonitorConfig.min_signals_per_hour must be a number or None, not {rate!r:.60}"
+                )
+            if not (math.isfinite(rate) and rate >= 0):
+                raise ValueError(
+                    f"MonitorConfig.min_signals_per_hour must be 0 or more and finite, got {rate!r}"
+                )
         n = self.max_buffered_events
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
             raise ValueError(f"MonitorConfig.max_buffered_events must be a positive int, got {n!r:.60}")
@@ -76,6 +91,13 @@ class MonitorConfig:
             raise TypeError("MonitorConfig.alert_callback must be callable")
         if self.clock is not None and not callable(self.clock):
             raise TypeError("MonitorConfig.clock must be callable")
+        if not isinstance(self.backtest, bool):
+            raise TypeError(f"MonitorConfig.backtest must be True or False, not {self.backtest!r:.60}")
+        if self.backtest and self.clock is None:
+            raise ValueError(
+                "MonitorConfig.backtest needs a clock: pass clock=... returning the simulated time "
+                "of the bar being processed"
+            )
 
     @property
     def max_data_age_seconds(self) -> float:
@@ -99,7 +121,9 @@ class MonitorConfig:
             "min_rth_coverage_pct": self.min_rth_coverage_pct,
             "repeat_interval_minutes": self.repeat_interval_minutes,
             "flap_seconds": self.flap_seconds,
+            "min_signals_per_hour": self.min_signals_per_hour,
             "alert_callback": self.alert_callback is not None,
+            "backtest": self.backtest,
         }
 
 

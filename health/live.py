@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 from health.analysis import analyze
 from health.calendar import MarketCalendar, MarketState
-from health.codes import IssueCode
+from health.codes import IssueCode, Status
 from health.gate import CLOSED
-from health.liveness import is_up
+from health.liveness import data_age, is_up
 from health.loader import ReportUnavailable, load_day
-from health.process import process_alive, runs_here
+from health.process import is_backtest, process_alive, runs_here
 from health.report import HealthReport, Thresholds
+from health.rules import status_of
 from store.reader import StoreReader
 from store.records import AlertRecord, GateRecord
 
@@ -40,6 +41,7 @@ class LiveSource:
     recent_after_hours: int = 0  # signals generated outside RTH in the last RECENT_SECONDS
     store_error: str | None = None  # the loop's newest STORE_ERROR alert, if unresolved
     process_unseen: bool = False  # ran on this host, but its state could not be read now
+    last_signal: float | None = None  # when the loop's newest signal was recorded
 
     @property
     def clean_stop(self) -> bool:
@@ -49,6 +51,11 @@ class LiveSource:
         """Is the loop up at ``now`` (health/liveness.py)? Widgets ask with their own clock,
         which runs on between snapshots."""
         return is_up(self.last_beat, now, self.thresholds.check_interval_seconds, self.stopped_at)
+
+    def data_age_at(self, now: float) -> float | None:
+        """Age at ``now`` of the newest data its gate saw (health/liveness.py)."""
+        last = self.last_decision
+        return data_age(last.last_data_ts if last is not None else None, now)
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,14 @@ class LiveSnapshot:
         for a in sorted(self.alerts, key=lambda a: (a.at, a.id)):
             latest[(a.source, a.code)] = a
         return [a for a in latest.values() if not a.resolved]
+
+    def status_of(self, source: str) -> Status:
+        """One loop's status today, by the report's own rule (health/rules.py) over that loop's
+        issues; UNKNOWN before any loop has recorded today. The console's loop table and the
+        metrics' ``production_health_status`` both read it."""
+        if self.report is None:
+            return Status.UNKNOWN
+        return status_of(self.report.session, [i for i in self.report.issues if i.source == source])
 
 
 def market_phase(calendar: MarketCalendar, now: float) -> tuple[MarketState, bool]:
@@ -107,7 +122,8 @@ def take_snapshot(
         last_beat = reader.last_activity(name, before=now)
         recent = reader.last_gate(name, limit=12, before=now)
         last = recent[0] if recent else None
-        data_age = (now - last.last_data_ts) if last and last.last_data_ts is not None else None
+        age = data_age(last.last_data_ts if last else None, now)
+        newest_signal = reader.newest_signal_times(name, limit=1, before=now + 1)
         trend = _trend(reader.gate(start, now + 1, name))
         after_hours = sum(
             1
@@ -125,17 +141,24 @@ def take_snapshot(
                 thresholds=th,
                 last_beat=last_beat,
                 beat_age=None if last_beat is None else max(0.0, now - last_beat),
-                stopped_at=latest.stopped_at if latest else None,
+                # A stop after now has not happened yet (a replay's past instant).
+                stopped_at=latest.stopped_at if latest and (latest.stopped_at or now + 1) <= now else None,
                 pid=latest.pid if latest else None,
                 host=latest.host if latest else None,
                 process_alive=proc_alive,
-                data_age=data_age,
+                data_age=age,
                 last_decision=last,
                 recent=tuple(recent),
                 age_trend=trend,
                 recent_after_hours=after_hours,
                 store_error=store_error,
-                process_unseen=proc_alive is None and latest is not None and runs_here(latest),
+                process_unseen=(
+                    proc_alive is None
+                    and latest is not None
+                    and runs_here(latest)
+                    and not is_backtest(latest)
+                ),
+                last_signal=newest_signal[0][0] if newest_signal else None,
             )
         )
     day_start = calendar_day_start(calendar, now)

@@ -3,10 +3,13 @@ dashboard's panels and loop table, the watchdog's conditions).
 
 docs/CONTRACT.md §2: activity at t keeps a loop "up" until t + 2 x its check interval. A clean
 stop ends that early. A loop is "silent" when its newest activity is older than a limit (the
-uptime-gap threshold for NO_ACTIVITY).
+uptime-gap threshold for NO_ACTIVITY). Its "data age" is how old, now, the newest data its
+gate was shown is (negative for data stamped in the future: a timing anomaly, not fresh data).
 """
 
 from __future__ import annotations
+
+from health.intervals import merge
 
 
 def up_window(check_interval: float) -> float:
@@ -36,3 +39,22 @@ def is_up(
 def is_silent(last_beat: float | None, now: float, limit: float) -> bool:
     """No activity at all, or none within ``limit`` seconds before ``now``."""
     return last_beat is None or now - last_beat > limit
+
+
+def data_age(last_data_ts: float | None, now: float) -> float | None:
+    """Age at ``now`` of the newest data the gate saw (its last decision's data timestamp);
+    None when the gate has seen none."""
+    return None if last_data_ts is None else now - last_data_ts
+
+
+def up_intervals(spans, runs, default_interval: float, now: float) -> list[tuple[float, float]]:
+    """When the loop was up, merged: each span of beats keeps it up until its last beat's
+    window ends (its run's check interval and clean stop), never beyond ``now``. ``spans`` are
+    store SpanRecords, ``runs`` RunRecords by run id."""
+    ups = []
+    for span in spans:
+        run = runs.get(span.run_id)
+        interval = run.heartbeat_interval if run else default_interval
+        end = up_until(span.end, interval, run.stopped_at if run else None)
+        ups.append((span.start, min(end, now)))
+    return merge(ups)

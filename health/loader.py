@@ -3,17 +3,21 @@ and every query bounded by the day's window."""
 
 from __future__ import annotations
 
+import threading
 import time
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
+from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, judge_hours, learn
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
 from health.calendar_record import calendar_for
+from health.liveness import up_intervals
 from health.process import process_alive
-from health.report import HealthReport
+from health.report import HealthReport, Thresholds
 from store.reader import StoreReader, StoreUnavailable
 
 MAX_INTERVAL_SLACK = 7200.0  # spans ending this long before the window can still cover it
+LOOKBACK_DAYS = 21  # calendar days that hold LOOKBACK_SESSIONS sessions, holidays included
 
 
 class ReportUnavailable(RuntimeError):
@@ -32,7 +36,10 @@ def load_day(
     source: str | None = None,
     overrides: dict | None = None,
     alive=process_alive,
+    with_signals: bool = True,
 ) -> DayInputs:
+    """The day's inputs from the store; ``with_signals=False`` leaves the signals and the
+    learned cadence out, for a caller that sums them up in SQLite (health/period.py)."""
     calendar.check_range(day)
     win_start, win_end, _ = window(day, calendar, now)
     first = reader.first_record_at()
@@ -70,7 +77,7 @@ def load_day(
                 runs=tuple(runs),
                 spans=tuple(reader.spans(win_start, win_end, name, slack=MAX_INTERVAL_SLACK)),
                 gate=tuple(reader.gate(win_start, win_end, name)),
-                signals=tuple(reader.signal_times(win_start, win_end, name)),
+                signals=tuple(reader.signal_times(win_start, win_end, name)) if with_signals else (),
                 alerts=tuple(reader.alerts(win_start, win_end, name)),
                 events=tuple(reader.events(win_start, win_end, name)),
                 last_activity=reader.last_activity(name, before=win_end),
@@ -79,10 +86,23 @@ def load_day(
                 latest_run=config_run,
                 previous_run=previous,
                 previous_last_beat=previous_beat,
+                # health/period.py learns it for a whole period at once.
+                cadence=expected_cadence(reader, calendar, day, name, config_run.config)
+                if with_signals
+                else None,
             )
         )
     if not inputs:
         raise ReportUnavailable(f"{day.isoformat()} is before the store's first record")
+    # Today's window ends now, and an ack made this very second is in force.
+    ack_end = win_end + 1 if win_end >= now else win_end
+    acks = tuple(a for a in reader.acks(win_start, ack_end) if source is None or a.source in (None, source))
+    resolutions = ()
+    if acks:  # what ended them may lie after the day (an ack made at 23:00)
+        lo, hi = min(a.at for a in acks), max(a.until for a in acks)
+        resolutions = tuple(
+            a for a in reader.alerts(lo, hi + 1, source) if a.origin == "watchdog" and a.resolved
+        )
     return DayInputs(
         day=day,
         calendar=calendar,
@@ -91,6 +111,8 @@ def load_day(
         store_path=str(reader.path),
         alive=alive,
         overrides=overrides or {},
+        acks=acks,
+        ack_resolutions=resolutions,
     )
 
 
@@ -168,3 +190,49 @@ def build_report(
         return report_of(reader, calendar, day or today(calendar, now), now, source, overrides)
     finally:
         reader.close()
+
+
+_learned: dict[tuple, Cadence | None] = {}
+_learned_lock = threading.Lock()
+
+
+def expected_cadence(
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict, judge=judge_hours
+) -> Cadence | None:
+    """The signal cadence ``source`` is held to on ``day`` (health/cadence.py): its own
+    setting, else learned from its sessions before that day. The learned figure depends only
+    on past sessions, so it is kept per store file, loop and day (the live views ask for it
+    every few seconds)."""
+    rate = Thresholds.from_config(config).min_signals_per_hour
+    if rate is not None:
+        return Cadence(rate, "config")
+    key = (str(reader.path), reader.identity(), source, day, calendar.code)
+    with _learned_lock:
+        if key in _learned:
+            return _learned[key]
+    cadence = _learn_cadence(reader, calendar, day, source, judge)
+    with _learned_lock:
+        if len(_learned) > 256:
+            _learned.clear()
+        _learned[key] = cadence
+    return cadence
+
+
+def _learn_cadence(
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, judge=judge_hours
+) -> Cadence | None:
+    """``judge``: judge_hours, or a caller's that remembers its answers (health/period_cadence.py)."""
+    sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
+    sessions = sessions[-LOOKBACK_SESSIONS:]
+    if not sessions:
+        return None
+    start, end = sessions[0].open_ts, sessions[-1].close_ts
+    runs = {r.run_id: r for r in reader.runs(start, end, source)}
+    if not runs:
+        return None
+    default = Thresholds.from_config(next(iter(runs.values())).config).check_interval_seconds
+    up = up_intervals(reader.spans(start, end, source, slack=MAX_INTERVAL_SLACK), runs, default, end)
+    # Only the data refusals count (judge_hours filters them again): filtered once, not per session.
+    gate = [g for g in reader.gate(start, end, source) if not g.allowed and g.code in DATA_REFUSALS]
+    counts = reader.signal_counts(start, end, source)
+    return learn([judge(s, s.close_ts, counts, up, gate, None) for s in sessions])

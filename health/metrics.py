@@ -1,8 +1,8 @@
 """The watchdog's view of a store as Prometheus metrics: a custom collector over the newest
 snapshot, so a scrape reads memory, never the store, and the exposition is prometheus_client's.
 
-Every metric is labelled by ``store`` (and ``source`` for a loop's), so one watchdog can
-later watch several stores with the same names. Counters are the store's own cumulative
+Every metric is labelled by ``store`` (and ``source`` for a loop's): one watchdog watches
+several stores (``--store`` repeated) with the same names. Counters are the store's own cumulative
 counts (store/counters.py): they go on across a day's end and a restart of the watchdog; a
 replaced store file starts them again, which Prometheus reads as a counter reset.
 
@@ -16,6 +16,8 @@ The names (docs/prometheus/ holds the scrape config and the alerting rules that 
 | production_health_rth_coverage_ratio | gauge | store, source |
 | production_health_status | gauge | store, source |
 | production_health_issues_firing | gauge | store, source, code |
+| production_health_processes | gauge | store, source |
+| production_health_expected_signals_per_hour | gauge | store, source |
 | production_health_signals_total | counter | store, source |
 | production_health_gate_decisions_total | counter | store, source, outcome, reason |
 | production_health_restarts_total | counter | store, source, exit |
@@ -35,14 +37,13 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from health.calendar import MarketCalendar, MarketState
-from health.codes import ExitCode, IssueCode, Severity
+from health.codes import ExitCode, IssueCode
 from health.live import LiveSnapshot
 from health.restarts import ExitKind, count_restarts
 from store import counters
 from store.reader import StoreReader
 
 PREFIX = "production_health_"
-_SEVERITY_STATUS = {Severity.CRITICAL: ExitCode.CRITICAL, Severity.WARNING: ExitCode.WARNING}
 
 
 @dataclass
@@ -98,13 +99,21 @@ def next_open_close(state: MarketState, now: float) -> tuple[float | None, float
 
 def source_status(snap: LiveSnapshot | None, source: str) -> int:
     """0-3, the monitoring-plugins codes of docs/CONTRACT.md §3, for one loop today."""
-    if snap is None or snap.report is None:
+    if snap is None:
         return int(ExitCode.UNKNOWN)
-    worst = ExitCode.OK
-    for issue in snap.report.issues:
-        if issue.source == source:
-            worst = max(worst, _SEVERITY_STATUS.get(issue.severity, ExitCode.OK))
-    return int(worst)
+    return int(snap.status_of(source).exit_code)
+
+
+def live_processes(live, analysis, now: float) -> int:
+    """How many processes beat for the loop at ``now``: those of its ongoing duplicates
+    (health/analysis.py), else one if it is up."""
+    runs = {
+        run_id
+        for d in (analysis.lifecycle.duplicates if analysis is not None else ())
+        if d.ongoing
+        for run_id, _, _ in (d.first, d.second)
+    }
+    return len(runs) or int(live.up_at(now))
 
 
 class HealthCollector(Collector):
@@ -153,6 +162,16 @@ class HealthCollector(Collector):
                 PREFIX + "issues_firing",
                 "1 while the watchdog's alert for this issue code is firing.",
                 labels=[*loop_labels, "code"],
+            ),
+            "processes": GaugeMetricFamily(
+                PREFIX + "processes",
+                "Processes beating for the loop now: 0 down, 1 up, 2 or more a duplicate (DUPLICATE_LOOP).",
+                labels=loop_labels,
+            ),
+            "cadence": GaugeMetricFamily(
+                PREFIX + "expected_signals_per_hour",
+                "Fewest signals a session hour of the loop should hold (set, or learned from its sessions).",
+                labels=loop_labels,
             ),
             "signals": CounterMetricFamily(
                 PREFIX + "signals", "Signals the loop recorded.", labels=loop_labels
@@ -203,9 +222,8 @@ class HealthCollector(Collector):
         if snap is None and not view.sources:
             f["status"].add_metric([store, ""], float(ExitCode.UNKNOWN))  # the store cannot be read
         live = {s.source: s for s in snap.sources} if snap is not None else {}
-        coverage = (
-            {x.source: x.uptime.rth_coverage_pct for x in snap.report.sources} if snap and snap.report else {}
-        )
+        analyses = {x.source: x for x in snap.report.sources} if snap and snap.report else {}
+        coverage = {name: x.uptime.rth_coverage_pct for name, x in analyses.items()}
         for source in view.sources:
             labels = [store, source]
             f["status"].add_metric(labels, float(source_status(snap, source)))
@@ -215,8 +233,13 @@ class HealthCollector(Collector):
             if s is not None:
                 if s.last_beat is not None:
                     f["activity"].add_metric(labels, s.last_beat)
-                if s.last_decision is not None and s.last_decision.last_data_ts is not None:
-                    f["age"].add_metric(labels, max(0.0, now - s.last_decision.last_data_ts))
+                age = s.data_age_at(now)
+                if age is not None:
+                    f["age"].add_metric(labels, max(0.0, age))
+                f["processes"].add_metric(labels, float(live_processes(s, analyses.get(source), snap.now)))
+            x = analyses.get(source)
+            if x is not None and x.cadence is not None and x.cadence.cadence is not None:
+                f["cadence"].add_metric(labels, x.cadence.cadence.per_hour)
             if coverage.get(source) is not None:
                 f["coverage"].add_metric(labels, coverage[source] / 100.0)
             counts = view.counts

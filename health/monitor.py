@@ -11,10 +11,8 @@ import atexit
 import json
 import logging
 import os
-import queue
 import socket
 import sys
-import threading
 import time
 import uuid
 import weakref
@@ -22,6 +20,7 @@ from datetime import datetime
 from importlib import metadata
 from time import monotonic as _monotonic
 
+from health.alert_delivery import AlertDelivery
 from health.alerts import Alert
 from health.calendar import MarketCalendar, get_calendar
 from health.calendar_record import record_calendar
@@ -34,7 +33,8 @@ from health.process import start_identity
 from health.sdnotify import SdNotifier, SystemdEnv
 from health.timestamps import clock_epoch, resolve_tz, to_epoch
 from store.events import ALERT, GATE, SIGNAL
-from store.paths import resolve_store_path
+from store.null_recorder import NullRecorder
+from store.paths import keeps_nothing, run_store_path
 from store.recorder import Recorder, RunInfo
 
 log = logging.getLogger("production_health")
@@ -82,36 +82,43 @@ class ProductionMonitor:
         self.calendar.load_holiday_names()
         self.naive_tz = resolve_tz(config.naive_timezone or self.calendar.tz)
         self.gate = Gate(self.calendar, config.max_data_age_seconds, config.future_tolerance_seconds)
+        self._tolerance = float(config.future_tolerance_seconds)
         self.source = config.source
-        self.store_path = resolve_store_path(config.store_path)
+        self.backtest = config.backtest
+        self.store_path = run_store_path(config.store_path, config.backtest, config.source)
         self._clock = config.clock
         self._now = time.time if config.clock is None else self._injected_now
         self._last_now: float | None = None
         self._firing: dict[IssueCode, Alert] = {}
-        self._alerts: queue.Queue = queue.Queue()  # task_done() marks a delivered alert
-        self._alert_thread: threading.Thread | None = None
-        self._alert_lock = threading.Lock()  # one delivery thread at a time; never held in a callback
         self._closed = False
-        self._systemd = SystemdEnv.read()
-        self.recorder = Recorder(
-            self.store_path,
-            self._run_info(),
-            flush_interval=config.flush_interval_seconds,
-            max_pending=config.max_buffered_events,
-            gate_bucket=gate_bucket_seconds,
-            on_failure=self._store_failed,
-            on_recover=self._store_recovered,
-        )
+        # A backtest is no process to supervise: no systemd, no hang watch, and no alerts
+        # unless the caller asks for them (README, "Backtests").
+        self._systemd = SystemdEnv(None, None, None, None) if self.backtest else SystemdEnv.read()
+        self._quiet = self.backtest and config.alert_callback is None
+        if keeps_nothing(config.store_path):
+            self.recorder = NullRecorder(self._run_info())
+        else:
+            self.recorder = Recorder(
+                self.store_path,
+                self._run_info(),
+                flush_interval=config.flush_interval_seconds,
+                max_pending=config.max_buffered_events,
+                gate_bucket=gate_bucket_seconds,
+                on_failure=self._store_failed,
+                on_recover=self._store_recovered,
+            )
         # The readers answer from the sessions the gate uses, recorded in the store by the
         # writer thread after the loop's first events (docs/ARCHITECTURE.md).
         record_calendar(self.recorder, self.calendar)
         self._put = self.recorder.put
         self._beat = self.recorder.beat
         self._evaluate = self.gate.evaluate
+        self._delivery = AlertDelivery(config.alert_callback, f"health-alerts-{self.source}")
         self._sd: SdNotifier | None = None
-        self._start_notify()
         self.hang = self._hang_watch()
-        self.hang.start()
+        if not self.backtest:
+            self._start_notify()
+            self.hang.start()
         _LIVE.add(self)
 
     def _injected_now(self) -> float:
@@ -136,7 +143,8 @@ class ProductionMonitor:
         thresholds["log_files"] = _log_files()
         thresholds["timezone"] = self.calendar.tz_name
         thresholds["wall_started_at"] = time.time()  # real time, for the pid-reuse check
-        thresholds.update(start_identity(os.getpid()))  # the exact one, where the OS tells it
+        if not self.backtest:  # a backtest's process is never checked (health/process.py)
+            thresholds.update(start_identity(os.getpid()))  # the exact one, where the OS tells it
         systemd = self._systemd.record()
         if systemd:  # how the run may end (killed by systemd's watchdog): health/restarts.py
             thresholds["systemd"] = systemd
@@ -157,8 +165,10 @@ class ProductionMonitor:
 
     # -- the loop's API ---------------------------------------------------------------------
     def should_generate_signals(self, data_timestamp: object) -> tuple[bool, str]:
-        data_ts = to_epoch(data_timestamp, self.naive_tz)  # bad input is the caller's bug: raise
         now = self._now()
+        # Bad input is the caller's bug: raise. A naive time a DST change makes ambiguous is
+        # read by this clock (health/timestamps.py).
+        data_ts = to_epoch(data_timestamp, self.naive_tz, now + self._tolerance)
         try:
             allowed, code, reason, age = self._evaluate(now, data_ts)
         except Exception as exc:  # fail closed, never crash the loop
@@ -181,9 +191,9 @@ class ProductionMonitor:
         self._beat(self._now())
 
     def record_signal(self, symbol: object, data_timestamp: object, **details: object) -> None:
-        data_ts = to_epoch(data_timestamp, self.naive_tz)
-        text = symbol if type(symbol) is str else _symbol_text(symbol)
         now = self._now()
+        data_ts = to_epoch(data_timestamp, self.naive_tz, now + self._tolerance)
+        text = symbol if type(symbol) is str else _symbol_text(symbol)
         try:
             payload = json.dumps(details, default=str) if details else None
         except Exception as exc:  # a default=str that raises, a cycle, deep nesting
@@ -203,7 +213,7 @@ class ProductionMonitor:
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything recorded so far is in the store and alerts are delivered."""
         ok = self.recorder.flush(timeout)
-        self._drain_alerts_sync(timeout)
+        self._delivery.drain(timeout)
         return ok
 
     def close(self) -> None:
@@ -224,7 +234,8 @@ class ProductionMonitor:
             self.recorder.close(timeout=1.0 if self.recorder.failed else 5.0)
         except Exception:
             log.exception("health monitor: error while closing")
-        self._drain_alerts_sync(2.0)
+        self._delivery.drain(2.0)
+        self._delivery.stop()
         _LIVE.discard(self)
 
     def abandon(self) -> None:
@@ -235,6 +246,7 @@ class ProductionMonitor:
         self._closed = True
         self.hang.stop()
         self.recorder.close()
+        self._delivery.stop()
         _LIVE.discard(self)
 
     def __enter__(self) -> ProductionMonitor:
@@ -245,7 +257,7 @@ class ProductionMonitor:
 
     # -- in-process alerts ------------------------------------------------------------------
     def _fire(self, code: IssueCode, message: str, now: float) -> None:
-        if code in self._firing:
+        if code in self._firing or self._quiet:
             return
         alert = self._alert(code, message, now, resolved=False)
         self._firing[code] = alert
@@ -283,45 +295,7 @@ class ProductionMonitor:
                 None,
             )
         )
-        if self.config.alert_callback is None:
-            return
-        self._alerts.put(alert)
-        # The writer thread (STORE_ERROR) and the loop's thread both emit: under the lock, so
-        # that there is only ever one delivery thread and alerts arrive in order.
-        with self._alert_lock:
-            if self._alert_thread is None or not self._alert_thread.is_alive():
-                self._alert_thread = threading.Thread(
-                    target=self._alert_loop, name=f"health-alerts-{self.source}", daemon=True
-                )
-                self._alert_thread.start()
-
-    def _alert_loop(self) -> None:
-        while True:
-            try:
-                alert = self._alerts.get(timeout=30)
-            except queue.Empty:
-                with self._alert_lock:  # an alert put just now must not be stranded
-                    if self._alerts.empty():
-                        self._alert_thread = None
-                        return
-                continue
-            try:
-                self._deliver(alert)
-            finally:
-                self._alerts.task_done()
-
-    def _deliver(self, alert: Alert) -> None:
-        try:
-            self.config.alert_callback(alert)
-        except Exception:
-            log.exception("health monitor: alert_callback raised for %s", alert.code)
-
-    def _drain_alerts_sync(self, timeout: float) -> None:
-        """Wait (bounded) until every queued alert went through the callback, the one being
-        delivered included."""
-        deadline = time.monotonic() + timeout
-        while self._alerts.unfinished_tasks and time.monotonic() < deadline:
-            time.sleep(0.005)
+        self._delivery.submit(alert)
 
     def _store_failed(self, message: str) -> None:
         now = time.time()
@@ -332,17 +306,17 @@ class ProductionMonitor:
 
     def _after_fork_in_child(self) -> None:
         self._firing = {}
-        self._alerts = queue.Queue()
-        self._alert_thread = None
-        self._alert_lock = threading.Lock()
         # The child is not the process systemd supervises (NotifyAccess=main): it never notifies.
         self._sd = None
         self._systemd = SystemdEnv(None, None, None, None)
         self.recorder.reset_after_fork(self._run_info())
         self._put = self.recorder.put
         self._beat = self.recorder.beat
+        # The parent's thread did not come through the fork: the child delivers its own.
+        self._delivery = AlertDelivery(self.config.alert_callback, f"health-alerts-{self.source}")
         self.hang = self._hang_watch()  # the parent's thread did not survive the fork
-        self.hang.start()
+        if not self.backtest:
+            self.hang.start()
 
     # -- in-process hang detection (health/hang.py) ------------------------------------------
     def _hang_watch(self) -> HangWatch:

@@ -124,6 +124,12 @@ def inspect_pid(run: RunRecord) -> ProcState:
     return state
 
 
+def is_backtest(run: RunRecord) -> bool:
+    """A simulated run (MonitorConfig(backtest=True)): its pid and host are those of the
+    backtester, never a loop to check, restart or page about."""
+    return bool(run.config.get("backtest"))
+
+
 def runs_here(run: RunRecord) -> bool:
     """Did the run's process run on this host, so that it can be inspected from here?"""
     return run.pid is not None and run.host == socket.gethostname()
@@ -132,7 +138,7 @@ def runs_here(run: RunRecord) -> bool:
 def process_alive(run: RunRecord) -> bool | None:
     """Is the run's process alive? None when it ran on another host or cannot be seen now:
     unknown is never reported as gone."""
-    if not runs_here(run):
+    if not runs_here(run) or is_backtest(run):
         return None
     kind = inspect_pid(run).kind
     if kind in ("denied", "unknown"):
@@ -151,14 +157,16 @@ def is_watchdog(cmdline: Sequence[str]) -> bool:
     return False
 
 
-def _watched_store(cmdline: Sequence[str]) -> str | None:
-    """The --store a watchdog was given, if any (else it uses $HEALTH_STORE or the default)."""
+def _watched_stores(cmdline: Sequence[str]) -> list[str]:
+    """The --store paths a watchdog was given (several for a desk); none: it uses
+    $HEALTH_STORE or the default."""
+    stores = []
     for i, part in enumerate(cmdline):
         if part == "--store" and i + 1 < len(cmdline):
-            return cmdline[i + 1]
-        if part.startswith("--store="):
-            return part.split("=", 1)[1]
-    return None
+            stores.append(cmdline[i + 1])
+        elif part.startswith("--store="):
+            stores.append(part.split("=", 1)[1])
+    return stores
 
 
 def watchdog_pids(store_path: str | os.PathLike[str]) -> tuple[list[int], list[int]]:
@@ -172,12 +180,11 @@ def watchdog_pids(store_path: str | os.PathLike[str]) -> tuple[list[int], list[i
         cmdline = proc.info.get("cmdline") or ()
         if not is_watchdog(cmdline):
             continue
-        watched = _watched_store(cmdline)
-        if watched is not None:
-            watched_path = Path(proc.info.get("cwd") or "/") / Path(watched).expanduser()
-            if _same_file_key(watched_path) != target:
-                others.append(proc.info["pid"])
-                continue
+        watched = _watched_stores(cmdline)
+        cwd = Path(proc.info.get("cwd") or "/")
+        if watched and all(_same_file_key(cwd / Path(w).expanduser()) != target for w in watched):
+            others.append(proc.info["pid"])
+            continue
         ours.append(proc.info["pid"])
     return ours, others
 
@@ -191,6 +198,8 @@ def restart_command(run: RunRecord) -> str | None:
     from its working directory, with the very interpreter it ran on (its venv's, not whatever
     ``python`` means here), its interpreter options, ``-m module`` or its script, and its
     arguments. None when it cannot be said (started with ``-c`` or from stdin)."""
+    if is_backtest(run):
+        return None
     config = run.config
     orig = config.get("orig_argv")
     if isinstance(orig, list) and orig and all(isinstance(a, str) for a in orig):

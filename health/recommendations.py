@@ -8,6 +8,7 @@ import shlex
 import socket
 from datetime import datetime
 
+from health.backtest_advice import backtest_recommendation
 from health.codes import IssueCode
 from health.durations import fmt_duration, fmt_limit
 from health.report import Issue, Recommendation, SessionInfo, SourceAnalysis
@@ -94,6 +95,10 @@ def recommend(
 def _for(
     group: str, issue: Issue, x: SourceAnalysis, tz, multi: bool, store_path: str
 ) -> Recommendation | None:
+    if x.backtest:  # bars and a data set, not a process to restart
+        advice = backtest_recommendation(group, issue, x, tz, multi)
+        if advice is not None or group not in (IssueCode.STORE_ERROR, IssueCode.NO_SIGNALS):
+            return advice
     name = f" ({x.source})" if multi else ""
     sev = issue.severity
     if group == "down":
@@ -175,6 +180,37 @@ def _for(
             "Record clean stops: use `with ProductionMonitor(...) as monitor:` or call `monitor.close()` on shutdown"
         )
         return Recommendation(f"{sev}: Loop process ended unexpectedly{name}", tuple(steps), issue.code)
+    if group == IssueCode.NO_SIGNALS:
+        facts = x.cadence
+        below = facts.below if facts is not None else ()
+        steps = []
+        if below:
+            worst = min(below, key=lambda h: h.signals)
+            steps.append(
+                f"The loop beat and the gate allowed its data, yet it produced {worst.signals} signal(s) "
+                f"between {_at(worst.start, tz)} and {_at(worst.end, tz)}: look for an empty symbol list, "
+                f"a filter that never passes, or an exception caught and ignored in the signal path"
+            )
+            steps.append(_log_step(x, worst.start, tz))
+        steps.append(
+            "If quiet hours are normal for this strategy, set `MonitorConfig(min_signals_per_hour=...)` to "
+            "what an hour should reach (0 turns the check off)"
+        )
+        return Recommendation(f"{sev}: Loop alive but idle{name}", tuple(steps), issue.code)
+    if group == IssueCode.DUPLICATE_LOOP:
+        d = x.lifecycle.duplicates[-1] if x.lifecycle.duplicates else None
+        steps = []
+        if d is not None:
+            steps.append(
+                f"{d.who()} both beat for loop '{x.source}' from {_at(d.start, tz)}: stop the one that "
+                f"should not run (`kill <pid>` on its host) — each may place every order"
+            )
+        steps.append(
+            "Find what started the second one: two systemd units or cron entries, a restart that left the "
+            "old process running (`systemctl status`, `ps -ef | grep python`), a copy started by hand"
+        )
+        steps.append("Loops that are meant to run side by side need their own `MonitorConfig(source=...)`")
+        return Recommendation(f"{sev}: Two processes run one loop{name}", tuple(steps), issue.code)
     if group == IssueCode.STORE_ERROR:
         return Recommendation(
             f"{sev}: Health store not writable{name}",

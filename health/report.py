@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any
 
+from health.acks import AckState
+from health.cadence import CadenceFacts
 from health.codes import ExitCode, IssueCode, Severity, Status
 from health.liveness import up_window
 from health.restarts import Restart
@@ -22,6 +24,8 @@ class Thresholds:
     max_gap_seconds: float = 1800.0
     min_rth_coverage_pct: float = 95.0
     future_tolerance_seconds: float = 5.0
+    # MonitorConfig.min_signals_per_hour; None: learned from the loop's sessions (health/cadence.py)
+    min_signals_per_hour: float | None = None
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **overrides: float | None) -> Thresholds:
@@ -40,6 +44,9 @@ class Thresholds:
             "future_tolerance_seconds": num("future_tolerance_seconds", 5.0),
         }
         values.update({k: float(v) for k, v in overrides.items() if v is not None})
+        cadence = config.get("min_signals_per_hour")
+        if isinstance(cadence, int | float) and not isinstance(cadence, bool) and cadence >= 0:
+            values["min_signals_per_hour"] = float(cadence)
         return cls(**values)
 
     @property
@@ -100,6 +107,22 @@ class UnexpectedExit:
     started_at: float
     last_seen: float
     why: str  # "restarted" (a later run took over) or "process gone" / "silent"
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """Two processes (runs) beating for one loop at the same time (issue DUPLICATE_LOOP)."""
+
+    source: str
+    first: tuple[str, int | None, str | None]  # (run id, pid, host), the run that started first
+    second: tuple[str, int | None, str | None]
+    start: float  # when both beat
+    end: float
+    seconds: float
+    ongoing: bool  # today: both still beat now
+
+    def who(self) -> str:
+        return " and ".join(f"pid {pid} on {host}" for _, pid, host in (self.first, self.second))
 
 
 @dataclass(frozen=True)
@@ -178,6 +201,7 @@ class Lifecycle:
     dropped_events: int
     latest: LatestRun | None
     restarts: tuple[Restart, ...] = ()  # starts after a crash, a watchdog kill or a quick clean stop
+    duplicates: tuple[Duplicate, ...] = ()  # processes that beat for this loop at the same time
 
 
 @dataclass(frozen=True)
@@ -191,6 +215,8 @@ class SourceAnalysis:
     gate: GateStats
     lifecycle: Lifecycle
     alerts: tuple[AlertRecord, ...] = ()  # the day's alert transitions (monitor and watchdog)
+    backtest: bool = False  # a simulated run (MonitorConfig(backtest=True)), as it recorded
+    cadence: CadenceFacts | None = None  # session hours against the expected signal cadence
 
 
 @dataclass(frozen=True)
@@ -262,10 +288,16 @@ class HealthReport:
     window_end: float
     generated_at: float
     totals: Totals
+    acks: tuple[AckState, ...] = ()  # operators' acks in force during the day (health/acks.py)
 
     @property
     def exit_code(self) -> ExitCode:
         return self.status.exit_code
+
+    @property
+    def backtest(self) -> bool:
+        """The report is of a backtest: its loops recorded simulated runs."""
+        return bool(self.sources) and all(x.backtest for x in self.sources)
 
     def iso(self, ts: float | None) -> str | None:
         return None if ts is None else datetime.fromtimestamp(ts, self.tz).isoformat()

@@ -10,8 +10,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # health/report.py calls this module from HealthReport.to_json()
+    from health.acks import AckState
     from health.report import HealthReport, SourceAnalysis
     from health.restarts import Restart
+    from store.records import AlertRecord
 
 
 def report_json(report: HealthReport) -> dict[str, Any]:
@@ -26,6 +28,8 @@ def report_json(report: HealthReport) -> dict[str, Any]:
         "exit_code": report.exit_code,
         "generated_at": iso(report.generated_at),
         "store": report.store_path,
+        # Only in a backtest's report: a production report keeps its fields (docs/CONTRACT.md §3).
+        **({"backtest": True} if report.backtest else {}),
         "session": {
             "is_trading_day": s.is_trading_day,
             "open": iso(s.open),
@@ -69,18 +73,7 @@ def report_json(report: HealthReport) -> dict[str, Any]:
             "newest_data": iso(t.newest_data_ts),
             "blocked_by_reason": t.blocked_by_reason,
         },
-        "alerts": [
-            {
-                "at": iso(a.at),
-                "source": a.source,
-                "code": a.code,
-                "severity": a.severity,
-                "resolved": a.resolved,
-                "origin": a.origin,
-                "message": a.message,
-            }
-            for a in t.alerts
-        ],
+        "alerts": [_alert_json(report, a) for a in t.alerts],
         "restarts": [
             _restart_json(report, r)
             for r in sorted((r for x in report.sources for r in x.lifecycle.restarts), key=lambda r: r.at)
@@ -93,15 +86,16 @@ def report_json(report: HealthReport) -> dict[str, Any]:
             {"title": r.title, "steps": list(r.steps), "code": r.code} for r in report.recommendations
         ],
         "sources": [_source_json(report, x) for x in report.sources],
-    }
+    } | ({"acks": [_ack_json(report, a) for a in report.acks]} if report.acks else {})
 
 
 def _source_json(report: HealthReport, x: SourceAnalysis) -> dict[str, Any]:
     iso = report.iso
     th, up, sig, gate, life = x.thresholds, x.uptime, x.signals, x.gate, x.lifecycle
     latest = life.latest
-    return {
+    out = {
         "source": x.source,
+        **({"backtest": True} if x.backtest else {}),
         "thresholds": {
             "check_interval_seconds": th.check_interval_seconds,
             "max_data_age_hours": th.max_data_age_seconds / 3600,
@@ -139,6 +133,38 @@ def _source_json(report: HealthReport, x: SourceAnalysis) -> dict[str, Any]:
             "latest_alive": None if latest is None else latest.alive,
         },
     }
+    # Present only when there is something to say, so reports without them stay as they were.
+    if life.duplicates:
+        out["lifecycle"]["duplicates"] = [
+            {
+                "pids": [d.first[1], d.second[1]],
+                "hosts": [d.first[2], d.second[2]],
+                "start": iso(d.start),
+                "end": iso(d.end),
+                "seconds": round(d.seconds, 3),
+                "ongoing": d.ongoing,
+            }
+            for d in life.duplicates
+        ]
+    if x.cadence is not None and x.cadence.cadence is not None:
+        c = x.cadence.cadence
+        out["cadence"] = {
+            "min_signals_per_hour": c.per_hour,
+            "origin": c.origin,
+            "learned_from_hours": c.hours if c.origin == "learned" else None,
+            "learned_from_sessions": c.sessions if c.origin == "learned" else None,
+            "hours_judged": sum(1 for h in x.cadence.hours if h.qualifies and h.expected is not None),
+            "hours_below": [
+                {
+                    "start": iso(h.start),
+                    "end": iso(h.end),
+                    "signals": h.signals,
+                    "expected": round(h.expected, 2),
+                }
+                for h in x.cadence.below
+            ],
+        }
+    return out
 
 
 def _restart_json(report: HealthReport, r: Restart) -> dict[str, Any]:
@@ -153,4 +179,34 @@ def _restart_json(report: HealthReport, r: Restart) -> dict[str, Any]:
         "downtime_seconds": round(r.downtime_seconds, 3),
         "rth_downtime_seconds": round(r.rth_downtime_seconds, 3),
         "watchdog_seconds": r.watchdog_seconds,
+    }
+
+
+def _alert_json(report: HealthReport, a: AlertRecord) -> dict[str, Any]:
+    out = {
+        "at": report.iso(a.at),
+        "source": a.source,
+        "code": a.code,
+        "severity": a.severity,
+        "resolved": a.resolved,
+        "origin": a.origin,
+        "message": a.message,
+    }
+    if a.muted is not None:  # recorded while muted: nobody was paged (docs/CONTRACT.md §6)
+        out["muted"] = a.muted
+    return out
+
+
+def _ack_json(report: HealthReport, state: AckState) -> dict[str, Any]:
+    """An operator's ack (health/acks.py): who, why, until when, and how it ended."""
+    a = state.ack
+    return {
+        "code": a.code,
+        "source": a.source,
+        "by": a.by,
+        "reason": a.reason,
+        "at": report.iso(a.at),
+        "until": report.iso(a.until),
+        "ended": state.ended_by,
+        "ended_at": report.iso(state.ended_at),
     }

@@ -25,6 +25,7 @@ from enum import StrEnum
 from health.calendar import MarketCalendar
 from health.durations import fmt_duration
 from health.hang import rth_seconds_between
+from health.liveness import up_window
 from store.records import RunRecord, SpanRecord
 
 RESTART_AFTER_CLEAN_SECONDS = 15 * 60
@@ -115,7 +116,10 @@ def _restart_pairs(runs: Iterable[RunRecord], beats: Mapping[str, float]):
     for group in by_source.values():
         group.sort(key=lambda r: r.started_at)
         for prev, run in itertools.pairwise(group):
-            kind, ended = exit_kind(prev, run.started_at, beats.get(prev.run_id))
+            last = beats.get(prev.run_id)
+            if last is not None and last > run.started_at + up_window(prev.heartbeat_interval):
+                continue  # it beat on after the next run started: two processes, not a restart
+            kind, ended = exit_kind(prev, run.started_at, last)
             ended = min(ended, run.started_at)
             if kind == ExitKind.CLEAN and run.started_at - ended > RESTART_AFTER_CLEAN_SECONDS:
                 continue

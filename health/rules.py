@@ -78,6 +78,15 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
                 f"pid {u.pid} on {u.host} ended without a clean shutdown: last heartbeat "
                 f"{_clock(u.last_seen, tz, True)}, {why}",
             )
+        _cadence_rule(x, add, tz)
+        for d in x.lifecycle.duplicates:
+            both = "both still running" if d.ongoing else f"for {fmt_duration(d.seconds)}"
+            add(
+                IssueCode.DUPLICATE_LOOP,
+                f"two processes beat for this loop at once, {_clock(d.start, tz, True)}–"
+                f"{'now' if d.ongoing else _clock(d.end, tz)} ({both}): {d.who()}; "
+                f"each may act on every signal",
+            )
         if x.lifecycle.store_errors:
             first_at, message = x.lifecycle.store_errors[0]
             dropped = f"; {x.lifecycle.dropped_events} events dropped" if x.lifecycle.dropped_events else ""
@@ -87,6 +96,23 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
                 f" ({len(x.lifecycle.store_errors)} outage{'s' if len(x.lifecycle.store_errors) > 1 else ''}{dropped}): {message}",
             )
     return sorted(issues, key=lambda i: i.severity.rank)
+
+
+def _cadence_rule(x: SourceAnalysis, add, tz) -> None:
+    """Up, the gate allowing its data, yet a session hour below its cadence (health/cadence.py)."""
+    facts = x.cadence
+    if facts is None or facts.cadence is None or not facts.below:
+        return
+    below = facts.below
+    listed = ", ".join(
+        f"{_clock(h.start, tz)}–{_clock(h.end, tz)} ({h.signals} of ≥{h.expected:.3g})" for h in below[:5]
+    )
+    more = f" and {len(below) - 5} more" if len(below) > 5 else ""
+    add(
+        IssueCode.NO_SIGNALS,
+        f"idle: up, the gate allowing its data, yet {len(below)} session hour{'s' if len(below) > 1 else ''} "
+        f"below the expected cadence of {facts.cadence.describe()}: {listed}{more}",
+    )
 
 
 def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:

@@ -4,29 +4,34 @@ decides to the sinks in the environment (DISCORD_WEBHOOK_URL, HEALTH_WEBHOOK_URL
 and deliveries are recorded in the store (store/alert_log.py). One line per transition goes to
 ``say`` (stderr by default, the journal under systemd).
 
+It watches one store or several (``--store`` repeated: a desk's loops): each is a
+:class:`~health.watched_store.WatchedStore` with its own reader, calendar, alert engine and alert
+log, evaluated in turn; the sinks, the dead-man's switch and systemd's notify socket are shared.
+With several stores every line and notification names the store.
+
 ``health-console --watch`` (console/watch.py) parses the arguments, installs the signal handlers
 and calls :meth:`Watchdog.run`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
-from health.alerts import AlertEngine, Condition, evaluate_conditions
-from health.calendar_record import calendar_for
-from health.codes import IssueCode
-from health.live import take_snapshot
+from health.alert_engine import MARKET_CLOSED, Transition
+from health.readiness import READY_MINUTES
 from health.sdnotify import SdNotifier
-from health.sinks import Notification, SinkDispatcher
-from store.alert_log import AlertLog
-from store.paths import file_identity, resolve_store_path
-from store.reader import StoreReader, StoreUnavailable
+from health.sinks import CatchUpDigest, Notification, ReadinessNotice, SinkDispatcher
+from health.watched_store import RESTORE_SECONDS, WatchedStore
+from store.paths import resolve_store_path
 
-RESTORE_SECONDS = 7 * 86400
+__all__ = ["RESTORE_SECONDS", "Watchdog"]
 
 log = logging.getLogger("production_health")
 
@@ -35,10 +40,19 @@ def _stderr_line(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+def _first(name: str) -> property:
+    """An attribute of the first store's :class:`WatchedStore` (readable and settable)."""
+    return property(
+        lambda self: getattr(self.watched[0], name),
+        lambda self, value: setattr(self.watched[0], name, value),
+        doc=f"The first store's ``{name}``.",
+    )
+
+
 class Watchdog:
     def __init__(
         self,
-        store,
+        store: str | os.PathLike[str] | Sequence[str | os.PathLike[str] | None] | None,
         calendar_code: str | None,
         interval: float | None,
         clock: Callable[[], float] = time.time,
@@ -46,168 +60,151 @@ class Watchdog:
         say: Callable[[str], None] = _stderr_line,
         metrics: bool = False,
         deadman=None,
+        ready_minutes: float | None = READY_MINUTES,
     ):
-        """``metrics``: keep the store's counts for the Prometheus view (health/metrics.py);
-        ``deadman``: a health/deadman.py Deadman pinged after every evaluation."""
-        self.store = resolve_store_path(store)
+        """``store``: a path, or several (a desk); ``metrics``: keep each store's counts for
+        the Prometheus view (health/metrics.py); ``deadman``: a health/deadman.py Deadman
+        pinged after every evaluation; ``ready_minutes``: the readiness check this long before
+        each session (None: never)."""
+        paths = [store] if store is None or isinstance(store, str | os.PathLike) else list(store)
         self.say = say
-        self.calendar_code = calendar_code
         self.interval = interval
         self.clock = clock
+        self.environ = environ
         self.stop = threading.Event()
-        self.alert_log = AlertLog(self.store)
-        self._alert_ids: dict[int, int | None] = {}
+        self.several = len(paths) > 1
+        self.watched = [
+            WatchedStore(
+                resolve_store_path(p),
+                calendar_code,
+                clock,
+                say,
+                metrics,
+                environ=environ,
+                ready_minutes=ready_minutes,
+                submit=lambda item, i=i: self._submit(self.watched[i], item, [None]),
+                label=str(resolve_store_path(p)) if self.several else None,
+            )
+            for i, p in enumerate(paths)
+        ]
+        # the items in the sinks' queues: the store whose log records their deliveries, and ids
+        self._alert_ids: dict[int, tuple[WatchedStore, list[int | None]]] = {}
         self.dispatcher = SinkDispatcher.from_env(environ, on_delivery=self._delivered)
-        self.engine: AlertEngine | None = None
-        self.reader: StoreReader | None = None
-        self._identity = None
-        self._read_error: str | None = None
-        self.calendar = None
         self.metrics = metrics
-        self.counts = None  # health.metrics.StoreCounts of the open store file
-        self.view = None  # health.metrics.StoreView: what the last evaluation saw
         self.deadman = deadman
         # Called after each evaluation (the metrics textfile); returns a line to say, or None.
         self.after_tick: Callable[[], str | None] | None = None
 
-    # -- store ---------------------------------------------------------------------------
-    def _open(self) -> StoreReader | None:
-        ident = file_identity(self.store)
-        if self.reader is not None and ident == self._identity and ident is not None:
-            return self.reader
-        if self.reader is not None:
-            self.reader.close()
-            self.reader = None
-        if ident is None:
-            return None
-        self.reader = StoreReader(self.store)
-        self._identity = ident
-        self.counts = None  # another file: its counts start afresh (a counter reset)
-        return self.reader
+    # -- the first store's parts, as the single-store watchdog always offered them ------------
+    store = _first("store")
+    reader = _first("reader")
+    engine = _first("engine")
+    calendar = _first("calendar")
+    alert_log = _first("alert_log")
+    counts = _first("counts")
+    view = _first("view")
+    ready_minutes = _first("ready_minutes")
 
-    def _setup(self, reader: StoreReader) -> None:
-        runs = reader.latest_runs()
-        code = self.calendar_code or next(
-            (r.config.get("calendar") for r in runs if r.config.get("calendar")), "XNYS"
-        )
-        self.calendar = calendar_for(reader, code, now=self.clock())  # as the loop recorded it
-        repeat = min((float(r.config.get("repeat_interval_minutes", 60)) for r in runs), default=60.0) * 60
-        flap = min((float(r.config.get("flap_seconds", 120)) for r in runs), default=120.0)
-        self.engine = AlertEngine(repeat_interval=repeat, flap_seconds=flap, tz=self.calendar.tz)
-        self._restore(reader)
+    @property
+    def readiness_hooks(self) -> dict:
+        """health/readiness.py's hooks (process, NTP, the sinks' probe), replaced in tests:
+        the same for every store."""
+        return self.watched[0].readiness_hooks
 
-    def _restore(self, reader: StoreReader) -> None:
-        """Carry firing state over a restart of the watchdog, so nothing is sent twice."""
-        now = self.clock()
-        latest = {}
-        for a in reader.alerts(now - RESTORE_SECONDS, now + 1):
-            if a.origin == "watchdog":
-                latest[(a.source, a.code)] = a
-        for key, a in latest.items():
-            if not a.resolved:
-                self.engine.restore(key, a.at, a.message)
+    @readiness_hooks.setter
+    def readiness_hooks(self, hooks: dict) -> None:
+        for w in self.watched:
+            w.readiness_hooks = hooks
 
-    def interval_now(self, reader: StoreReader | None) -> float:
+    def interval_now(self) -> float:
         if self.interval:
             return self.interval
-        if reader is None:
-            return 5.0
-        runs = reader.latest_runs()
-        return max(1.0, min((r.heartbeat_interval for r in runs), default=60.0))
+        recorded = [i for i in (w.interval_now() for w in self.watched) if i is not None]
+        return min(recorded) if recorded else 5.0
 
-    # -- one evaluation -------------------------------------------------------------------
-    def tick(self) -> list:
-        try:
-            reader = self._open()
-            if reader is None:
-                if self._read_error != "missing":
-                    self.say(f"waiting for the health store {self.store} (a loop creates it)")
-                    self._read_error = "missing"
-                return []
-            if self.engine is None:
-                self._setup(reader)
-            now = self.clock()
-            snap = take_snapshot(reader, self.calendar, now)
-            conditions = evaluate_conditions(snap)
-            if self.metrics:
-                self._count(reader)
-            if self._read_error not in (None, "missing"):
-                self.say(f"health store {self.store} readable again")
-            self._read_error = None
-            conditions.append(
-                Condition("watchdog", IssueCode.STORE_ERROR, False, "the watchdog reads the store")
-            )
-        except StoreUnavailable as exc:
-            if self._read_error != str(exc):
-                self.say(f"cannot read the health store: {exc}")
-            self._read_error = str(exc)
-            if self.reader is not None:
-                self.reader.close()
-                self.reader = None
-            if self.engine is None:
-                return []
-            now = self.clock()
-            conditions = [
-                Condition(
-                    "watchdog", IssueCode.STORE_ERROR, True, f"the watchdog cannot read the store: {exc}"
-                )
-            ]
-            snap = None
-        transitions = self.engine.step(conditions, now, bool(snap and snap.market.is_open))
-        if self.metrics:
-            self._set_view(snap)
-        for t in transitions:
-            a = t.alert
-            self.say(
-                f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({a.source}): {a.message}"
-            )
-            alert_id = self.alert_log.record_alert(a.source, a.code, a.severity, a.message, now, a.resolved)
-            item = Notification(a, t.first_step)
-            self._alert_ids[id(item)] = alert_id
-            self.dispatcher.submit(item)
+    # -- one evaluation of every store -------------------------------------------------------
+    def tick(self) -> list[Transition]:
+        """Evaluate each store in turn; one store's failure is reported and the others go on."""
+        transitions: list[Transition] = []
+        failures: list[BaseException] = []
+        for watched in self.watched:
+            try:
+                found, now = watched.tick()
+            except Exception as exc:  # a bug in one store's evaluation must not blind the others
+                if not self.several:
+                    raise
+                log.exception("watchdog: evaluation of %s failed", watched.store)
+                failures.append(exc)
+                continue
+            self._hand_out(watched, found, now)
+            transitions.extend(found)
+        if failures:
+            raise failures[0]
         return transitions
 
-    # -- the Prometheus view (health/metrics.py) ------------------------------------------
-    def _count(self, reader: StoreReader) -> None:
-        from health.metrics import StoreCounts
+    def _hand_out(self, watched: WatchedStore, transitions: list[Transition], now: float) -> None:
+        """Every transition is recorded (in its store) and said; the paged ones go to the
+        sinks — those caught up at the open (held while the market was closed) together, as
+        one digest per store. With several stores, lines and pages name the store."""
+        digest: list[tuple[Notification, int | None, float]] = []
+        store = str(watched.store) if self.several else None
+        for t in transitions:
+            a = t.alert
+            note = ""
+            if t.muted is not None:
+                note = f" [not paged: {t.muted}]"
+            elif t.caught_up:
+                note = f" [caught up: held since {datetime.fromtimestamp(t.held_since, a.at.tzinfo):%a %H:%M %Z}]"
+            where = f"{a.source} @ {store}" if store else a.source
+            self.say(
+                f"{a.at.isoformat(timespec='seconds')} {t.kind.upper()} {a.code} ({where}){note}: {a.message}"
+            )
+            detail = None
+            if t.muted is not None:
+                detail = json.dumps({"muted": t.muted})
+            elif t.caught_up:
+                detail = json.dumps({"held_since": t.held_since, "held_why": t.held_why})
+            alert_id = watched.alert_log.record_alert(
+                a.source, a.code, a.severity, a.message, now, a.resolved, detail
+            )
+            if not t.paged:
+                continue
+            item = Notification(a, t.first_step, store=store)
+            if t.caught_up and t.held_why == MARKET_CLOSED:
+                digest.append((item, alert_id, t.held_since))
+                continue
+            self._submit(watched, item, [alert_id])
+        if digest:
+            tz = digest[0][0].alert.at.tzinfo
+            item = CatchUpDigest(
+                at=datetime.fromtimestamp(now, tz),
+                alerts=tuple(n for n, _, _ in digest),
+                since=datetime.fromtimestamp(min(h for _, _, h in digest), tz),
+            )
+            self._submit(watched, item, [i for _, i, _ in digest])
 
-        if self.counts is None:
-            self.counts = StoreCounts()
-        self.counts.update(reader)
-
-    def _set_view(self, snap) -> None:
-        from health.metrics import StoreView
-
-        sources = set(self.view.sources if self.view is not None else ())
-        if snap is not None:
-            sources.update(s.source for s in snap.sources)
-        if self.counts is not None:
-            sources.update(self.counts.signals)
-        firing = frozenset(self.engine.firing()) if self.engine is not None else frozenset()
-        self.view = StoreView(
-            store=str(self.store),
-            calendar=self.calendar,
-            snapshot=snap,
-            counts=self.counts if snap is not None else None,
-            firing=firing,
-            sources=tuple(sorted(sources)),
-        )
+    def _submit(self, watched: WatchedStore, item, alert_ids: list[int | None]) -> None:
+        self._alert_ids[id(item)] = (watched, alert_ids)
+        self.dispatcher.submit(item)
 
     def views(self) -> list:
-        """What the collector shows: one store now; a list so that several can come."""
-        return [] if self.view is None else [self.view]
+        """What the collector shows: every store's last evaluation (labelled by ``store``)."""
+        return [w.view for w in self.watched if w.view is not None]
 
     def status_line(self) -> str:
-        firing = sorted(
-            f"{code} ({source})" for source, code in (self.engine.firing() if self.engine else ())
-        )
-        if self._read_error not in (None, "missing"):
-            return f"cannot read {self.store}: {self._read_error}"
-        return f"watching {self.store}; firing: {', '.join(firing) or 'nothing'}"
+        parts = []
+        for w in self.watched:
+            if w.unreadable:
+                parts.append(f"cannot read {w.store}: {w.unreadable}")
+            else:
+                parts.append(f"watching {w.store}; firing: {', '.join(w.firing()) or 'nothing'}")
+        return " | ".join(parts)
 
     def _delivered(self, sink: str, item, ok: bool, status, detail: str) -> None:
-        alert_id = self._alert_ids.pop(id(item), None)
-        self.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, "alert")
+        kind = {CatchUpDigest: "digest", ReadinessNotice: "readiness"}.get(type(item), "alert")
+        watched, alert_ids = self._alert_ids.pop(id(item), (self.watched[0], [None]))
+        for alert_id in alert_ids or [None]:
+            watched.alert_log.record_delivery(alert_id, sink, time.time(), ok, status, detail, kind)
         if not ok:
             self.say(f"delivery to {sink} failed: {detail}")
 
@@ -216,13 +213,14 @@ class Watchdog:
             ", ".join(s.describe() for s in self.dispatcher.sinks)
             or "none (set DISCORD_WEBHOOK_URL or HEALTH_WEBHOOK_URL)"
         )
-        self.say(f"watching {self.store}; sinks: {sinks}")
+        stores = ", ".join(str(w.store) for w in self.watched)
+        self.say(f"watching {stores}; sinks: {sinks}")
         if self.deadman is not None:
             self.say(f"pinging {self.deadman.describe()} after every evaluation")
             self.deadman.start()
         sd = SdNotifier.from_env()  # under a Type=notify unit: ready, pings, status
         if sd is not None:
-            sd.ready(f"watching {self.store}")
+            sd.ready(f"watching {stores}")
         while not self.stop.is_set():
             started = time.monotonic()
             error = self._tick_guarded()
@@ -240,7 +238,7 @@ class Watchdog:
                     sd.ping(self.status_line())
                 else:
                     sd.status(self.status_line())
-            wait = self.interval_now(self.reader) - (time.monotonic() - started)
+            wait = self.interval_now() - (time.monotonic() - started)
             if sd is not None and sd.watchdog:
                 wait = min(wait, sd.interval)  # evaluate (and ping) within systemd's limit
             self.stop.wait(max(0.05, wait))
@@ -250,9 +248,8 @@ class Watchdog:
         self.dispatcher.close(timeout=10)
         if self.deadman is not None:
             self.deadman.close()
-        self.alert_log.close()
-        if self.reader is not None:
-            self.reader.close()
+        for w in self.watched:
+            w.close()
         self.say("watchdog stopped")
         return 0
 
@@ -266,6 +263,7 @@ class Watchdog:
             reason = f"the watchdog's evaluation failed: {type(exc).__name__}: {exc}"
             self.say(reason)
             return reason
-        if self._read_error not in (None, "missing"):
-            return f"the watchdog cannot read the store {self.store}: {self._read_error}"
+        for w in self.watched:
+            if w.unreadable:
+                return f"the watchdog cannot read the store {w.store}: {w.unreadable}"
         return None

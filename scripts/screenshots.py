@@ -34,7 +34,7 @@ from console.app import HealthConsole
 from console.screens.browser import BrowserScreen
 from health.calendar import get_calendar
 from health.monitor import ProductionMonitor
-from health.simulation import at
+from health.simulation import SimClock, at, monitor, run_loop
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "screenshots"
@@ -86,7 +86,18 @@ def build_store(path: Path) -> None:
     normalize(path)
 
 
-def normalize(path: Path) -> None:
+def build_desk_store(path: Path) -> None:
+    """A second store of the desk: "pairs" running at the moment shown, "hedger" dead since
+    10:05 (the desk screenshot shows both beside the demo's loop)."""
+    for source, until in (("pairs", MOMENT), ("hedger", at(DEMO_DAY, 10, 5))):
+        clock = SimClock(at(DEMO_DAY, 9, 25))
+        mon = monitor(path, clock, check_interval_seconds=60, max_uptime_gap_minutes=10, source=source)
+        run_loop(mon, clock, until, step=60, signal_every=3)
+        mon.abandon()
+    normalize(path, first_pid=FIRST_PID + 100)
+
+
+def normalize(path: Path, first_pid: int = FIRST_PID) -> None:
     """One pid per run in start order, one fictitious host, a fixed command line and working
     directory: what differs between runs and machines, replaced before any console reads it."""
     conn = sqlite3.connect(path)
@@ -97,7 +108,7 @@ def normalize(path: Path) -> None:
             cfg.update(cwd="/srv/trading", log_files=[], wall_started_at=0.0, store_path=LABEL)
             conn.execute(
                 "UPDATE runs SET pid = ?, host = ?, argv = ?, config = ? WHERE run_id = ?",
-                (FIRST_PID + i, HOST, json.dumps(["trading_loop.py"]), json.dumps(cfg), run_id),
+                (first_pid + i, HOST, json.dumps(["trading_loop.py"]), json.dumps(cfg), run_id),
             )
     conn.close()
 
@@ -145,7 +156,22 @@ async def shoot(app: HealthConsole, size: tuple[int, int], ready: Callable[[], b
     return target
 
 
-async def shoot_all(path: Path) -> list[Path]:
+def desk_console(path: Path, other: Path) -> HealthConsole:
+    cal = get_calendar(CALENDAR)
+    alive_a, pairs_pid = alive_now(path), FIRST_PID + 100  # "pairs" started first in its store
+    return HealthConsole(
+        [path, other],
+        calendar=[cal, cal],
+        clock=lambda: MOMENT,
+        store_labels=["demo.db", "desk-b.db"],
+        poll_interval=0.02,
+        refresh_seconds=3600.0,
+        alive=lambda run: alive_a(run) or run.pid == pairs_pid,
+        watchdogs=lambda store: True,
+    )
+
+
+async def shoot_all(path: Path, other: Path) -> list[Path]:
     made = []
     for size, name in ((SIZE, "dashboard.svg"), ((80, 24), "dashboard-80x24.svg")):
         app = console(path)
@@ -158,6 +184,13 @@ async def shoot_all(path: Path) -> list[Path]:
         return isinstance(screen, BrowserScreen) and screen.report is not None and not screen.building
 
     made.append(await shoot(app, SIZE, report_shown, "browser-dec11.svg"))
+
+    app = desk_console(path, other)
+
+    def desk_shown() -> bool:
+        return app.desk is not None and len(app.desk.snapshots) == 2 and app.snapshot is not None
+
+    made.append(await shoot(app, SIZE, desk_shown, "desk.svg"))
     return made
 
 
@@ -169,7 +202,9 @@ def main() -> int:
         store = tmp / "health.db"
         started = time.monotonic()
         build_store(store)
-        for target in asyncio.run(shoot_all(store)):
+        other = tmp / "desk-b.db"
+        build_desk_store(other)
+        for target in asyncio.run(shoot_all(store, other)):
             print(target.relative_to(ROOT))
         print(f"done in {time.monotonic() - started:.1f} s", file=sys.stderr)
     finally:

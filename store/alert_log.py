@@ -1,4 +1,4 @@
-"""The watchdog's writes: alert transitions and their deliveries.
+"""The watchdog's writes: alert transitions, their deliveries, and its notices (readiness).
 
 The watchdog is the one process besides the loops that writes the store. It never creates
 the store (``mode=rw``: a loop must have made it), writes in short transactions, and never
@@ -75,6 +75,15 @@ class AlertLog:
         self._write(
             "INSERT INTO deliveries (alert_id, sink, at, ok, status, detail, kind) VALUES (?,?,?,?,?,?,?)",
             (alert_id, sink, at, int(ok), status, detail, kind),
+        )
+
+    def record_notice(
+        self, kind: str, calendar: str, session: str, at: float, status: str, detail: str
+    ) -> None:
+        """A notice that is no alert transition (the readiness check before ``session``)."""
+        self._write(
+            "INSERT INTO notices (kind, calendar, session, at, status, detail) VALUES (?,?,?,?,?,?)",
+            (kind, calendar, session, at, status, detail),
         )
 
     def close(self) -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from store.events import ALERT, EVENT, SIGNAL, RowEvent
 from store.records import RunInfo
@@ -48,11 +50,20 @@ def commit_run(conn: sqlite3.Connection, run: RunInfo) -> None:
     commit(conn, run, Pending(), (0, 0.0, 0.0, 0), run_row=True)
 
 
-def commit(conn: sqlite3.Connection, run: RunInfo, p: Pending, span_now: tuple, *, run_row: bool) -> None:
-    """Everything pending in one transaction; the run's own row first when ``run_row``."""
+def commit(
+    conn: sqlite3.Connection,
+    run: RunInfo,
+    p: Pending,
+    span_now: tuple,
+    *,
+    run_row: bool,
+    rows: int | None = None,
+) -> None:
+    """Everything pending in one transaction, of its rows the first ``rows`` (all by
+    default); the run's own row first when ``run_row``."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        _write(conn, run, p, span_now, run_row)
+        _write(conn, run, p, span_now, run_row, rows)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -60,7 +71,9 @@ def commit(conn: sqlite3.Connection, run: RunInfo, p: Pending, span_now: tuple, 
         raise
 
 
-def _write(conn: sqlite3.Connection, run: RunInfo, p: Pending, span_now: tuple, run_row: bool) -> None:
+def _write(
+    conn: sqlite3.Connection, run: RunInfo, p: Pending, span_now: tuple, run_row: bool, rows: int | None
+) -> None:
     src, rid = run.source, run.run_id
     if run_row:
         conn.execute(RUN_INSERT, run.row())
@@ -88,7 +101,7 @@ def _write(conn: sqlite3.Connection, run: RunInfo, p: Pending, span_now: tuple, 
             "last_at=max(last_at, excluded.last_at)",
             [(src, k[0], k[1], *v) for k, v in p.gate.items()],
         )
-    insert_events(conn, run, p.rows)
+    insert_events(conn, run, p.rows, rows)
     counts = []
     if p.dropped:
         counts.append((src, rid, time.time(), "dropped_events", json.dumps({"count": p.dropped})))
@@ -104,31 +117,31 @@ def _write(conn: sqlite3.Connection, run: RunInfo, p: Pending, span_now: tuple, 
         )
 
 
-def insert_events(conn: sqlite3.Connection, run: RunInfo, rows: list[RowEvent]) -> None:
-    """The rows kept one each, by their declared layouts (store/events.py)."""
+def insert_events(
+    conn: sqlite3.Connection, run: RunInfo, rows: Sequence[RowEvent], take: int | None = None
+) -> None:
+    """The first ``take`` rows (all by default) kept one each, by their declared layouts
+    (store/events.py). Read through generators: nothing here copies the backlog."""
     src, rid = run.source, run.run_id
     insert_rows(
         conn,
         "signals (source, run_id, at, symbol, data_ts, details)",
-        [(src, rid, at, symbol, data_ts, details) for _, at, symbol, data_ts, details in _of(rows, SIGNAL)],
+        ((src, rid, e[1], e[2], e[3], e[4]) for e in _of(rows, take, SIGNAL)),
     )
     insert_rows(
         conn,
         "events (source, run_id, at, kind, detail)",
-        [(src, rid, at, kind, detail) for _, at, kind, detail in _of(rows, EVENT)],
+        ((src, rid, e[1], e[2], e[3]) for e in _of(rows, take, EVENT)),
     )
     insert_rows(
         conn,
         "alerts (source, code, severity, message, at, resolved, origin, detail)",
-        [
-            (src, code, severity, message, at, resolved, "monitor", detail)
-            for _, at, code, severity, message, resolved, detail in _of(rows, ALERT)
-        ],
+        ((src, e[2], e[3], e[4], e[1], e[5], "monitor", e[6]) for e in _of(rows, take, ALERT)),
     )
 
 
-def _of(rows: list[RowEvent], kind: str) -> list:
-    return [e for e in rows if e[0] == kind]
+def _of(rows: Sequence[RowEvent], take: int | None, kind: str) -> Iterator:
+    return (e for e in islice(rows, take) if e[0] == kind)
 
 
 def is_store_failure(exc: BaseException) -> bool:

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
+from store import signal_sums
+from store.acks import AckRecord, ack_from_row
 from store.calendars import CalendarHeader, CalendarRows, read_header, read_rows
 from store.paths import file_identity
 from store.records import (
@@ -120,6 +122,13 @@ class StoreReader:
             )
         return rows[0][0] if rows else None
 
+    def first_activity_after(self, source: str, t: float) -> float | None:
+        """The first heartbeat of ``source`` at or after ``t``: when a silence ended."""
+        rows = self._q(  # a span starting after t ends after it: the end index finds it
+            "SELECT min(start) FROM spans WHERE end >= ? AND start >= ? AND source = ?", (t, t, source)
+        )
+        return rows[0][0] if rows else None
+
     # -- windows ------------------------------------------------------------------------
     def runs(
         self, start: float | None = None, end: float | None = None, source: str | None = None
@@ -186,8 +195,14 @@ class StoreReader:
         )
         return [SpanRecord(*r) for r in rows]
 
-    def gate(self, start: float, end: float, source: str | None = None) -> list[GateRecord]:
+    def gate(
+        self, start: float, end: float, source: str | None = None, codes: Sequence[str] | None = None
+    ) -> list[GateRecord]:
+        """The gate's buckets overlapping [start, end); ``codes``: only those reason codes."""
         cond, params = self._src(source)
+        if codes is not None:
+            cond += f" AND code IN ({','.join('?' * len(codes))})"
+            params = (*params, *codes)
         rows = self._q(
             "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
             f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? AND bucket < ?{cond} "
@@ -234,11 +249,35 @@ class StoreReader:
             (start, end, *params),
         )
 
-    def newest_signal_times(self, source: str | None = None, limit: int = 200) -> list[tuple[float, float]]:
-        """(at, data_ts) of the newest signals, newest first, by the ``at`` index."""
+    def signal_summaries(
+        self, pieces: Sequence[tuple[int, str, float, float, float | None, float, float]]
+    ) -> dict[int, tuple[int, int, int, float | None, float | None, int]]:
+        """Signals summed up per piece of time in SQLite (store/signal_sums.py)."""
+        return signal_sums.summaries(self._q, pieces)
+
+    def signal_counts(
+        self, start: float, end: float, source: str | None = None, width: int = 60
+    ) -> list[tuple[float, int]]:
+        """(bucket start, signals) per ``width`` seconds with any: many sessions' counts
+        without a row per signal."""
         cond, params = self._src(source)
+        rows = self._q(
+            f"SELECT CAST(at / ? AS INTEGER) AS b, count(*) FROM signals WHERE at >= ? AND at < ?{cond} "
+            "GROUP BY b ORDER BY b",
+            (width, start, end, *params),
+        )
+        return [(float(b * width), n) for b, n in rows]
+
+    def newest_signal_times(
+        self, source: str | None = None, limit: int = 200, before: float | None = None
+    ) -> list[tuple[float, float]]:
+        """(at, data_ts) of the newest signals (before ``before`` if given), newest first, by
+        the ``at`` index."""
+        cond, params = self._src(source)
+        end = float("inf") if before is None else before
         return self._q(
-            f"SELECT at, data_ts FROM signals WHERE 1=1{cond} ORDER BY at DESC LIMIT ?", (*params, limit)
+            f"SELECT at, data_ts FROM signals WHERE at < ?{cond} ORDER BY at DESC LIMIT ?",
+            (end, *params, limit),
         )
 
     def events(self, start: float, end: float, source: str | None = None) -> list[EventRecord]:
@@ -281,6 +320,36 @@ class StoreReader:
     def calendar_rows(self, header: CalendarHeader) -> CalendarRows | None:
         try:
             return read_rows(self.conn, header)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
+
+    # -- operators' acks and the watchdog's notices (store/schema.py: _acks_and_notices) --
+    def acks(self, start: float, end: float) -> list[AckRecord]:
+        """Acks in force at some point of [start, end), oldest first; none in a store that
+        predates them."""
+        return [
+            ack_from_row(r)
+            for r in self._q_optional(
+                'SELECT id, code, source, "by", reason, at, until FROM acks WHERE until > ? AND at < ? '
+                "ORDER BY at, id",
+                (start, end),
+            )
+        ]
+
+    def notices(self, kind: str, session: str) -> list[tuple[float, str]]:
+        """(at, status) of the watchdog's notices of ``kind`` about ``session`` (YYYY-MM-DD)."""
+        return self._q_optional(
+            "SELECT at, status FROM notices WHERE kind = ? AND session = ? ORDER BY at", (kind, session)
+        )
+
+    def _q_optional(self, sql: str, params: Iterable = ()) -> list[tuple]:
+        """A query on a table an older store lacks: no such table reads as no rows."""
+        try:
+            return self.conn.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):
+                return []
+            raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from store import batch
 from store.batch import Pending
-from store.calendars import CalendarHeader, RowsFactory, write_calendar
+from store.calendars import CalendarHeader, CalendarWriter, RowsFactory
 from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event
 from store.records import RunInfo
 from store.writer_connection import CLOSE_CHECKPOINT_WAIT, WriterConnection
@@ -32,7 +32,8 @@ _START_BUSY_TIMEOUT = 1.0  # the constructor waits at most this long for a locke
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
 _ROW_KINDS = frozenset({SIGNAL, EVENT, ALERT})  # kept one row each; the rest is aggregated
-_CALENDAR_BUSY_MS = 100  # how long the calendar's write waits for another writer's lock
+_CALENDAR_BUSY_MS = 100  # how long a step of the calendar's write waits for another writer's lock
+_CALENDAR_STEP_S = 0.02  # the calendar's writing per writer cycle, between the loop's batches
 
 
 class Recorder:
@@ -201,7 +202,7 @@ class Recorder:
                     self._done_marks = self._mark_seen
                     self._flushed.notify_all()
             if written and self._calendar_job is not None and not self.failed:
-                self._write_calendar()
+                self._write_calendar(closing)
             if closing:
                 if written and not self.failed:
                     self._store.checkpoint_at_close()
@@ -274,20 +275,23 @@ class Recorder:
     def _write(self) -> bool:
         """Commit what is pending, at most ``_ROWS_PER_TRANSACTION`` rows a transaction: after
         an outage the backlog goes in pieces, so a nearly full disk still takes it. True when
-        everything pending is committed; False (events kept) when the store failed."""
+        everything pending is committed; False (events kept) when the store failed.
+
+        The pending rows are one long-lived list, taken from in place: a retry never copies
+        it. A copy is a young object, and every young-generation garbage collection — run by
+        whichever thread allocates, mostly the loop's — walks all its items (RELIABILITY.md,
+        "locked 30 s")."""
         repaired = False
         while True:
             pending = self._pending
-            rows, rest = pending.rows[:_ROWS_PER_TRANSACTION], pending.rows[_ROWS_PER_TRANSACTION:]
-            pending.rows = rows
+            take = min(len(pending.rows), _ROWS_PER_TRANSACTION)
             span_now = (self._span_seq, self._span_start, self._span_end, self._span_beats)
             conn = None
             try:
                 conn = self._store.get()
                 run_row = self._run_written_on != self._store.opened
-                batch.commit(conn, self.run, pending, span_now, run_row=run_row)
+                batch.commit(conn, self.run, pending, span_now, run_row=run_row, rows=take)
             except Exception as exc:
-                pending.rows = rows + rest
                 if batch.is_store_failure(exc):
                     self._conn_failed(exc)
                     return False
@@ -300,10 +304,11 @@ class Recorder:
                 self._conn_failed(exc, unexpected=True)
                 return False
             self._run_written_on = self._store.opened
-            self.written_events += len(rows)
+            self.written_events += take
             self._span_written = (span_now[0], span_now[2], span_now[3])
-            self._pending = Pending(rows=rest)
-            if not rest:
+            del pending.rows[:take]
+            self._pending = Pending(rows=pending.rows)
+            if not pending.rows:
                 break
         self._backoff = self.flush_interval
         if self.failed:
@@ -334,7 +339,7 @@ class Recorder:
         if not bad:
             return False
         drop = {id(row) for row in bad}
-        pending.rows = [row for row in pending.rows if id(row) not in drop]
+        pending.rows[:] = [row for row in pending.rows if id(row) not in drop]  # the same list
         pending.dropped += len(bad)
         self.dropped_events += len(bad)
         self._warn_rows(f"{len(bad)} event(s) the store cannot take dropped ({type(exc).__name__}: {exc})")
@@ -361,32 +366,35 @@ class Recorder:
                 self.on_failure(self.failure)
 
     # -- a one-off item: the loop's calendar (store/calendars.py) ---------------------------
-    _calendar_job: tuple[CalendarHeader, RowsFactory] | None = None
+    _calendar_job: CalendarWriter | None = None
 
     def record_calendar(self, header: CalendarHeader, rows: RowsFactory) -> None:
-        """Have the writer record a calendar once: after a batch of the loop's own events has
-        been committed and its flushes answered, so it never holds them back; skipped when the
-        store holds this header already. ``rows`` is called on the writer thread, off the
-        loop's path, once. The write waits for another writer's lock only briefly: the
-        recording is tried again after the next batch (so while the store fails); one that
-        cannot be written otherwise is logged and given up (readers then build the calendar
-        themselves)."""
-        self._calendar_job = (header, functools.cache(rows))
+        """Have the writer record a calendar once, in steps of about 20 ms after each batch of
+        the loop's own events has been committed and its flushes answered, so it never holds
+        them back (store/calendars.py, CalendarWriter); at close, whatever is left at once.
+        Skipped when the store holds this header already. ``rows`` is called on the writer
+        thread, off the loop's path, once. A step waits for another writer's lock only
+        briefly: it is tried again after the next batch (so while the store fails); a
+        recording that cannot be written otherwise is logged and given up (readers then build
+        the calendar themselves)."""
+        self._calendar_job = CalendarWriter(header, functools.cache(rows))
 
-    def _write_calendar(self) -> None:
-        header, rows = self._calendar_job
+    def _write_calendar(self, closing: bool) -> None:
+        job = self._calendar_job
         conn = None
         try:
             conn = self._store.get()
             conn.execute(f"PRAGMA busy_timeout = {_CALENDAR_BUSY_MS}")
-            write_calendar(conn, header, rows)
+            deadline = float("inf") if closing else time.monotonic() + _CALENDAR_STEP_S
+            if job.step(conn, deadline) is None:
+                return  # more after the next batch
         except Exception as exc:
             if batch.is_store_failure(exc):
                 return  # locked by another writer, or failing: tried again after the next batch
             log.warning(
                 "health store %s: calendar %s not recorded: %s: %s",
                 self.path,
-                header.code,
+                job.header.code,
                 type(exc).__name__,
                 exc,
             )

@@ -114,7 +114,20 @@ class AlertRecord:
     at: float
     resolved: bool
     origin: str | None
-    detail: str | None
+    detail: str | None  # the watchdog's JSON: why a transition was not paged ("muted"), ...
+
+    def detail_dict(self) -> dict:
+        try:
+            value = json.loads(self.detail) if self.detail else {}
+        except ValueError:
+            return {"text": self.detail}
+        return value if isinstance(value, dict) else {"value": value}
+
+    @property
+    def muted(self) -> str | None:
+        """Why this transition paged no one (the market closed, an ack), if it did not."""
+        value = self.detail_dict().get("muted") if self.origin == "watchdog" else None
+        return value if isinstance(value, str) else None
 
 
 @dataclass

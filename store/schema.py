@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported when a migration runs: readers and CLIs never pay for it
     import sqlite_utils
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # Gate decisions are aggregated into buckets by a rule the recorder is given (the domain's:
 # the store knows no reason code); no bucket is longer than this, so a query for a window
@@ -146,7 +146,48 @@ def _v3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {1: _v1, 2: _v2, 3: _v3}
+def _acks_and_notices(db: sqlite_utils.Database) -> None:
+    """Operators' acknowledgements (store/acks.py: ``health-console --ack`` and the console's
+    issues panel), each with its expiry, reason and name; and the watchdog's notices that are
+    no alert transition (a readiness check before a session), so that a restarted watchdog
+    does not send one twice. Self-contained: it creates only its own tables, and readers
+    treat a store without them as holding none (it became v4 when the calendar tables took v3)."""
+    db["acks"].create(
+        {
+            "id": int,
+            "code": str,  # an issue code
+            "source": str,  # the loop; NULL for every loop of the store
+            "by": str,  # who acknowledged
+            "reason": str,
+            "at": float,  # when
+            "until": float,  # the expiry: there is no ack without one
+        },
+        pk="id",
+        not_null={"code", "by", "reason", "at", "until"},
+    )
+    db["acks"].create_index(["until"])
+    db["notices"].create(
+        {
+            "id": int,
+            "kind": str,  # "readiness"
+            "calendar": str,
+            "session": str,  # the session it is about, YYYY-MM-DD
+            "at": float,
+            "status": str,  # READY / NOT_READY
+            "detail": str,  # JSON: the checks
+        },
+        pk="id",
+        not_null={"kind", "at", "status"},
+    )
+    db["notices"].create_index(["kind", "session"])
+
+
+MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
+    1: _v1,
+    2: _v2,
+    3: _v3,
+    4: _acks_and_notices,
+}
 
 
 class SchemaTooNewError(RuntimeError):

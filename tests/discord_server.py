@@ -166,6 +166,7 @@ class FakeDiscord:
         self.bucket_window = bucket_window
         self._lock = threading.Lock()
         self._requests: list[Received] = []
+        self._probes: list[Received] = []  # GETs: they post nothing, so they are kept apart
         self._script: list[Scripted] = []
         self._deleted: set[str] = set()
         self._buckets: dict[str, tuple[float, int]] = {}  # id -> (reset_at, used)
@@ -215,6 +216,8 @@ class FakeDiscord:
         app.router.add_post("/api/webhooks/{webhook_id}/{token}", self._discord)
         app.router.add_post("/api/v10/webhooks/{webhook_id}/{token}", self._discord)
         app.router.add_post("/hooks/{token}", self._generic)
+        # "Get Webhook with Token": what a readiness probe asks (it posts nothing)
+        app.router.add_get("/api/webhooks/{webhook_id}/{token}", self._discord_get)
         # No access log: it would print the request path, i.e. the token, and the tests
         # assert that no log line anywhere carries it.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
@@ -278,6 +281,11 @@ class FakeDiscord:
     def requests(self) -> list[Received]:
         with self._lock:
             return list(self._requests)
+
+    @property
+    def probes(self) -> list[Received]:
+        with self._lock:
+            return list(self._probes)
 
     def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[Received]:
         deadline = time.monotonic() + timeout
@@ -399,6 +407,33 @@ class FakeDiscord:
             "components": [],
         }
         return self._answer(received, 200, message, headers)
+
+    async def _discord_get(self, request: web.Request) -> web.Response:
+        received = Received(
+            path=request.path,
+            webhook_id=request.match_info.get("webhook_id"),
+            token=request.match_info.get("token"),
+            query=dict(request.query),
+            body=None,
+            at=time.monotonic(),
+        )
+        with self._lock:
+            self._probes.append(received)
+            deleted = received.webhook_id in self._deleted
+        if deleted:
+            return self._answer(received, 404, {"message": "Unknown Webhook", "code": 10015})
+        if received.token != TOKEN:
+            return self._answer(received, 401, {"message": "Invalid Webhook Token", "code": 50027})
+        webhook = {
+            "type": 1,
+            "id": received.webhook_id,
+            "name": "Production Health",
+            "channel_id": "998877665544332211",
+            "guild_id": "445566778899001122",
+            "application_id": None,
+            "token": received.token,
+        }
+        return self._answer(received, 200, webhook)
 
     async def _generic(self, request: web.Request) -> web.Response:
         received = await self._record(request)

@@ -18,7 +18,7 @@ import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -495,6 +495,24 @@ def bad(stores, tmp_path_factory) -> dict[str, Result]:
     )
     runs["console-unknown-flag"] = (("--report", "--bogus"), {"prog": "health-console"})
     runs["console-json-without-report"] = (("--json", "--store", healthy), {"prog": "health-console"})
+    runs["console-report-two-stores"] = (
+        ("--report", "--store", healthy, "--store", str(garbage)),
+        {"prog": "health-console"},
+    )
+    runs["console-ack-two-stores"] = (
+        ("--ack", "NO_ACTIVITY", "--for", "1h", "--reason", "x", "--store", healthy, "--store", str(garbage)),
+        {"prog": "health-console"},
+    )
+    runs["console-at-two-stores"] = (
+        ("--at", "2025-12-10 10:30", "--store", healthy, "--store", str(garbage)),
+        {"prog": "health-console"},
+    )
+    runs["console-same-store-twice"] = (("--store", healthy, "--store", healthy), {"prog": "health-console"})
+    # A desk with a garbage store gets as far as the console (which needs a terminal here).
+    runs["console-desk-without-terminal"] = (
+        ("--store", healthy, "--store", str(garbage), "--store", str(missing)),
+        {"prog": "health-console"},
+    )
     runs["diagnose-bad-date"] = (("--store", healthy, "--date", "2025-1-1x"), {"prog": "diagnose-production"})
     runs["diagnose-missing-store"] = (("--store", str(missing), "--json"), {"prog": "diagnose-production"})
     out = run_many(runs)
@@ -523,6 +541,11 @@ BAD_CASES = [
     ("console-bad-date", "yesterdayish"),
     ("console-unknown-flag", "--bogus"),
     ("console-json-without-report", "--report"),
+    ("console-report-two-stores", "--report takes one store"),
+    ("console-ack-two-stores", "--ack takes one store"),
+    ("console-at-two-stores", "--at takes one store"),
+    ("console-same-store-twice", "the same store as --store"),
+    ("console-desk-without-terminal", "needs a terminal"),
     ("diagnose-bad-date", "2025-1-1x"),
     ("diagnose-missing-store", "does not exist"),
 ]
@@ -626,3 +649,26 @@ def test_reports_create_nothing_beside_a_store_no_loop_has_open(stores, tmp_path
     assert d.code in (0, 1, 2), d.err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["closed.db"]
     assert (store.read_bytes(), store.stat().st_mtime_ns) == before
+
+
+def test_clock_start_runs_at_the_given_speed(monkeypatch) -> None:
+    """--clock-start with --speed: the clock the soak runs give a console and a watchdog, so
+    that they read simulated hours at the pace the loops record them."""
+    import console.args as args_module
+
+    real = [1_000_000.0]
+    monkeypatch.setattr(args_module.time, "time", lambda: real[0])
+    args = args_module.console_parser().parse_args(
+        ["--clock-start", "2025-12-10T10:00:00-05:00", "--speed", "60"]
+    )
+    clock = args_module.clock_of(args)
+    start = datetime(2025, 12, 10, 15, 0, tzinfo=UTC).timestamp()
+    assert clock() == start
+    real[0] += 2.5
+    assert clock() == start + 150
+    assert args_module.instant_of(clock) == start  # a one-shot report: exactly the instant asked
+    plain = args_module.clock_of(
+        args_module.console_parser().parse_args(["--clock-start", "2025-12-10T10:00:00-05:00"])
+    )
+    real[0] += 10
+    assert plain() == start + 10

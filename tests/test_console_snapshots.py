@@ -19,7 +19,10 @@ import pytest
 
 from console.app import HealthConsole
 from console.screens.browser import BrowserScreen
+from health.calendar import get_calendar
+from health.codes import IssueCode
 from health.simulation import SimClock, at, monitor, run_loop, seed_dec11_story
+from store.alert_log import AlertLog
 
 SIZE = (100, 32)
 DEC10, DEC11 = date(2025, 12, 10), date(2025, 12, 11)
@@ -64,6 +67,49 @@ def store(stores: dict[str, Path], tmp_path: Path) -> Callable[[str], Path]:
         return target
 
     return copy
+
+
+def _desk_loop(path: Path, source: str, until: float) -> None:
+    clock = SimClock(at(DEC11, 9, 25))
+    mon = monitor(path, clock, check_interval_seconds=60, max_uptime_gap_minutes=10, source=source)
+    run_loop(mon, clock, until, step=60, signal_every=2)
+    mon.abandon()
+
+
+@pytest.fixture(scope="module")
+def desk_stores(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Three loops on two stores at 10:30 on Dec 11: a.db's "momentum" up, its "meanrev" dead
+    since 09:50 with the watchdog's NO_ACTIVITY firing; b.db's "default" dead since 09:45."""
+    root = tmp_path_factory.mktemp("desk-stores")
+    a, b = root / "a.db", root / "b.db"
+    _desk_loop(a, "momentum", at(DEC11, 10, 30))
+    _desk_loop(a, "meanrev", at(DEC11, 9, 50))
+    _desk_loop(b, "default", at(DEC11, 9, 45))
+    log = AlertLog(a)
+    log.record_alert(
+        "meanrev", IssueCode.NO_ACTIVITY, "CRITICAL", "no heartbeat for 11m", at(DEC11, 10, 1), False
+    )
+    log.close()
+    for path in (a, b):
+        _normalize(path)
+    return a, b
+
+
+def _desk_app(stores: tuple[Path, Path], tmp_path: Path) -> HealthConsole:
+    copies = []
+    for path in stores:
+        shutil.copy(path, tmp_path / path.name)
+        copies.append(tmp_path / path.name)
+    return HealthConsole(
+        copies,
+        calendar=[get_calendar("XNYS")] * 2,
+        clock=lambda: at(DEC11, 10, 30, 30),
+        store_labels=["a.db", "b.db"],
+        poll_interval=0.02,
+        refresh_seconds=3600.0,
+        alive=lambda run: None,
+        watchdogs=lambda path: None,
+    )
 
 
 def _app(path: Path, now: float, **kwargs) -> HealthConsole:
@@ -118,3 +164,13 @@ def test_browser_dec11_report(snap_compare, store) -> None:
         return isinstance(screen, BrowserScreen) and screen.report is not None and not screen.building
 
     assert snap_compare(app, terminal_size=SIZE, run_before=lambda pilot: _settle(pilot, ready))
+
+
+@pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["100x32", "80x24"])
+def test_dashboard_desk_three_loops_two_stores(snap_compare, desk_stores, tmp_path, size) -> None:
+    app = _desk_app(desk_stores, tmp_path)
+
+    def ready() -> bool:
+        return app.desk is not None and len(app.desk.snapshots) == 2 and app.snapshot is not None
+
+    assert snap_compare(app, terminal_size=size, run_before=lambda pilot: _settle(pilot, ready))

@@ -561,3 +561,23 @@ def test_watchdog_for_this_store_is_found(recorded_store: Path, tmp_path: Path, 
         assert str(proc.pid) not in running
         if not running:
             assert res["alert sinks"].status == WARN and str(proc.pid) in detail
+
+
+def test_a_desk_watchdog_is_found_for_each_of_its_stores(recorded_store: Path, tmp_path: Path) -> None:
+    """``health-console --watch --store other.db --store this.db``: watching this store too."""
+    from health.process import watchdog_pids
+
+    fake = tmp_path / "bin" / "health-console"
+    fake.parent.mkdir()
+    fake.write_text("import sys\nsys.stdin.read()\n")
+    argv = [PYTHON, str(fake), "--watch", "--store", "other.db", f"--store={recorded_store}"]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, cwd=tmp_path)
+    try:
+        assert wait_until(lambda: "--watch" in psutil.Process(proc.pid).cmdline(), timeout=5)
+        ours, _ = watchdog_pids(recorded_store)
+        assert proc.pid in ours
+        _, others = watchdog_pids(tmp_path / "third.db")
+        assert proc.pid in others
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -84,3 +84,11 @@ def test_the_report_and_the_live_view_agree(store: Path, hh_mm_ss) -> None:
     with StoreReader(store) as reader:
         live = take_snapshot(reader, calendar, now, alive=lambda run: None).sources[0]
     assert live.up_at(now) == up_in_report, (hh_mm_ss, intervals[-1])
+
+
+def test_data_age_is_one_definition_for_every_view() -> None:
+    from health.liveness import data_age
+
+    assert data_age(None, 1_000.0) is None  # the gate has seen no data
+    assert data_age(400.0, 1_000.0) == 600.0
+    assert data_age(1_060.0, 1_000.0) == -60.0  # stamped in the future: not "fresh", an anomaly

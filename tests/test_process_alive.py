@@ -19,7 +19,8 @@ import psutil
 import pytest
 from conftest import PYTHON, child_env
 
-from health.alerts import AlertEngine, Condition, evaluate_conditions
+from health.alert_engine import AlertEngine
+from health.alerts import Condition, evaluate_conditions
 from health.calendar import get_calendar
 from health.codes import IssueCode
 from health.live import take_snapshot

@@ -17,7 +17,8 @@ from datetime import date, datetime
 import pytest
 
 from health import ProductionMonitor
-from health.alerts import AlertEngine, Condition
+from health.alert_engine import AlertEngine
+from health.alerts import Condition
 from health.codes import IssueCode
 from health.simulation import SimClock, at, monitor, run_loop
 from store.reader import StoreReader
@@ -64,12 +65,16 @@ class TestEngine:
 
     def test_rth_only_conditions_are_muted_outside_the_session(self):
         eng = AlertEngine(flap_seconds=0.001)
-        assert eng.step([cond(True, IssueCode.NO_ACTIVITY)], 10.0, False) == []
-        assert eng.step([cond(True, IssueCode.STALE_DATA)], 20.0, False) == []
+        # muted: recorded (a transition), paged to no one
+        out = eng.step([cond(True, IssueCode.NO_ACTIVITY)], 10.0, False)
+        assert [(t.kind, t.paged, t.muted) for t in out] == [("firing", False, "market closed")]
+        assert eng.step([cond(True, IssueCode.NO_ACTIVITY)], 15.0, False) == []  # recorded once
+        assert eng.step([cond(True, IssueCode.STALE_DATA)], 20.0, False) == []  # its flap wait
+        assert [t.paged for t in eng.step([cond(True, IssueCode.STALE_DATA)], 21.0, False)] == [False]
         # AFTER_HOURS_SIGNALS is not an RTH-only condition
         assert eng.step([cond(True, IssueCode.AFTER_HOURS_SIGNALS)], 30.0, False) == []  # flap wait
         out = eng.step([cond(True, IssueCode.AFTER_HOURS_SIGNALS)], 31.0, False)
-        assert [t.alert.code for t in out] == [IssueCode.AFTER_HOURS_SIGNALS]
+        assert [(t.alert.code, t.paged) for t in out] == [(IssueCode.AFTER_HOURS_SIGNALS, True)]
 
     def test_resolution_still_goes_out_when_muted(self):
         eng = AlertEngine()
@@ -140,7 +145,8 @@ class TestWatchdogWithInjectedClock:
         dog2.engine = AlertEngine(tz=None)
         dog2.calendar = dog.calendar
         clock.now = at(date(2025, 11, 27), 11, 0)
-        assert dog2.tick() == []  # holiday: muted by the calendar
+        held = dog2.tick()  # holiday: muted by the calendar, recorded, paged to no one
+        assert [(t.alert.code, t.paged) for t in held] == [(IssueCode.NO_ACTIVITY, False)]
         clock.now = at(date(2025, 11, 28), 10, 0)  # the day after: open until an early 13:00
         assert sorted((t.kind, t.alert.code) for t in dog2.tick()) == [
             ("firing", IssueCode.NO_ACTIVITY),

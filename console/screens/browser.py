@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -27,26 +27,14 @@ from textual.widgets import Footer, Header, Input, Static
 
 from console.screens.context import ConsoleContext
 from console.styles import CHECK_STYLE, STATUS_STYLE
-from console.widgets._common import StepScroll
 from console.widgets.date_input import DateInput, DateValidator
+from console.widgets.report_view import ReportView
 from health.calendar import CalendarError
 from health.codes import CheckStatus
 from health.report import HealthReport
 
 WEEKDAY = "%a %Y-%m-%d"
-
-
-class ReportView(StepScroll, VerticalScroll, inherit_bindings=False):
-    """The scrollable report. Only vertical keys: ←/→ belong to the date navigation."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k", "scroll_up", "Scroll up", show=False),
-        Binding("down,j", "scroll_down", "Scroll down", show=False),
-        Binding("pageup,b", "page_up", "Page up", show=False),
-        Binding("pagedown,space", "page_down", "Page down", show=False),
-        Binding("home", "scroll_home", "Top", show=False),
-        Binding("end", "scroll_end", "Bottom", show=False),
-    ]
+BROWSER_TITLE = "Production Health · date browser"
 
 
 class ReportLoaded(Message):
@@ -97,6 +85,8 @@ class BrowserScreen(Screen):
         ),
         Binding("x", "cancel_diagnostics", "Cancel", tooltip="Cancel the running diagnostics"),
         Binding("r", "reload", "Reload", tooltip="Rebuild this date's report"),
+        Binding("v", "replay", "Replay", tooltip="Replay this date on the dashboard, from its open"),
+        Binding("m", "month", "Month", tooltip="This date's month: a row per day, the totals"),
         Binding(
             "escape",
             "back",
@@ -120,7 +110,7 @@ class BrowserScreen(Screen):
         self.report: HealthReport | None = None
         self.error: str | None = None
         self.checks: list | None = None
-        self.title = "Production Health · date browser"  # the sub-title stays the firing count
+        self.title = BROWSER_TITLE  # the sub-title stays the firing count
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="◆")
@@ -234,6 +224,7 @@ class BrowserScreen(Screen):
         body = self.query_one("#report", Static)
         if message.report is not None:
             self.report = self.ctx.relabel_report(message.report)
+            self.title = BROWSER_TITLE + (" · BACKTEST" if self.report.backtest else "")
             body.update(render_report(self.report))
             hint = "↑/↓ PgUp/PgDn scroll · d diagnostics · g go to a date"
             self._state(Text(f"{message.day:{WEEKDAY}} · {hint}", style="dim"))
@@ -367,9 +358,18 @@ class BrowserScreen(Screen):
     def action_today(self) -> None:
         self.go_to(self.today())
 
+    def action_replay(self) -> None:
+        if self.day is not None:
+            self.app.open_replay(self.day)
+
     def action_reload(self) -> None:
         if self.day is not None:
             self._load(self.day)
+
+    def action_month(self) -> None:
+        from console.screens.period import PeriodScreen
+
+        self.app.push_screen(PeriodScreen(self.ctx, self.day or self.today()))
 
     def action_goto(self) -> None:
         self.query_one("#goto", Input).focus()

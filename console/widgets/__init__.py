@@ -5,6 +5,7 @@ re-render only when an attribute really changed (reactives compare old and new v
 """
 
 from console.widgets.data_age_panel import DataAgePanel
+from console.widgets.desk_overview import DeskOverview
 from console.widgets.gating_panel import GatingPanel
 from console.widgets.issues_panel import IssuesPanel
 from console.widgets.rth_clock import RthClock
@@ -14,6 +15,7 @@ from console.widgets.uptime_panel import UptimePanel
 
 __all__ = [
     "DataAgePanel",
+    "DeskOverview",
     "GatingPanel",
     "IssuesPanel",
     "RthClock",

@@ -8,10 +8,13 @@ Messages embed loop-supplied text (symbols, reasons): shown literally.
 from __future__ import annotations
 
 from datetime import tzinfo
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -23,6 +26,7 @@ from console.widgets._common import (
     loop_text,
     no_color,
 )
+from health.acks import AckState, in_force
 from health.report import Issue
 from store.records import AlertRecord
 
@@ -48,7 +52,20 @@ class IssuesPanel(StepScroll, VerticalScroll):
     }
     """
 
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding(
+            "a",
+            "ack",
+            "Ack",
+            tooltip="Acknowledge an alert: no more pages about it for a while (how long and why are asked)",
+        )
+    ]
+
+    class AckRequested(Message):
+        """The operator asked to acknowledge one of the panel's alerts (the screen asks which)."""
+
     issues: reactive[tuple[Issue, ...] | None] = reactive(None)
+    acks: reactive[tuple[AckState, ...]] = reactive(())
     alerts: reactive[tuple[AlertRecord, ...]] = reactive(())
     status: reactive[str | None] = reactive(None)
     multi: reactive[bool] = reactive(False)
@@ -87,6 +104,12 @@ class IssuesPanel(StepScroll, VerticalScroll):
     def watch_notice(self) -> None:
         self._changed()
 
+    def watch_acks(self) -> None:
+        self._changed()
+
+    def action_ack(self) -> None:
+        self.post_message(self.AckRequested())
+
     def on_mount(self) -> None:
         self._changed()
 
@@ -108,6 +131,13 @@ class IssuesPanel(StepScroll, VerticalScroll):
                 head.append_text(loop_text(issue.source, style="dim"))
             lines.append(head)
             lines.append(loop_text(issue.message))
+            acked = in_force(self.acks, issue.source, issue.code)
+            if acked is not None:
+                lines.append(self._ack_line(acked))
+        shown = {(i.source, i.code) for i in self.issues}
+        for state in self.acks:
+            if state.in_force() and not any(state.ack.covers(s or "", c) for s, c in shown):
+                lines.append(self._ack_line(state))
         lines.append(Text(f"alert log today ({len(self.alerts)})", style="bold dim"))
         if not self.alerts:
             lines.append(Text("  no alerts", style="dim"))
@@ -116,12 +146,24 @@ class IssuesPanel(StepScroll, VerticalScroll):
             row = Text(f"{hms(a.at, self.tz, '%H:%M')} ", style="dim")
             row.append(f"{icon} {a.code} ", style=style)
             row.append("resolved" if a.resolved else "firing", style="dim")
+            if a.muted is not None:
+                row.append(" · not paged", style="dim italic")
             if self.multi and a.source:
                 row.append(" · ", style="dim")
                 row.append_text(loop_text(a.source, style="dim"))
             lines.append(row)
             lines.append(loop_text(a.message, style="dim"))
         return Text("\n").join(lines)
+
+    def _ack_line(self, state: AckState) -> Text:
+        a = state.ack
+        line = Text("⏸ acked ", style="yellow")
+        if not self.issues or not any(a.covers(i.source or "", i.code) for i in self.issues):
+            line.append(f"{a.code} ", style="bold yellow")
+        line.append_text(
+            loop_text(f"by {a.by} until {hms(a.until, self.tz, '%a %H:%M')}: {a.reason}", style="yellow")
+        )
+        return line
 
     def text(self) -> str:
         """The panel's content as plain text, for tests."""

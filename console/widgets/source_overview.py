@@ -28,7 +28,7 @@ def overview_rows(
         a = analyses.get(s.source)
         beat = None if s.last_beat is None else max(0.0, now - s.last_beat)
         last = s.last_decision
-        data_age = None if last is None or last.last_data_ts is None else now - last.last_data_ts
+        data_age = s.data_age_at(now)
         alive = s.up_at(now)
         rows.append(
             (

@@ -8,7 +8,7 @@ import time
 from health.diagnostics.context import Context, Scope, quietly
 from health.diagnostics.result import FAIL, OK, WARN, CheckResult, Part, combine, fmt_bytes
 from health.durations import fmt_duration
-from health.process import ProcState, inspect_pid, restart_command
+from health.process import ProcState, inspect_pid, is_backtest, restart_command
 from store.records import RunRecord
 
 NAME = "process"
@@ -61,6 +61,9 @@ def check(ctx: Context, scope: Scope) -> CheckResult:
             v for v in (run.last_seen, reader.last_activity(run.source), run.started_at) if v is not None
         )
         who = f"{run.source}: pid {run.pid} on {run.host}"
+        if is_backtest(run):
+            parts.append((OK, f"{run.source}: a backtest (simulated run): no process to check", None))
+            continue
         if run.pid is None or not run.host:
             parts.append(
                 (

@@ -20,13 +20,21 @@ from health.sinks.dispatcher import (
     sinks_from_env,
 )
 from health.sinks.http import DeliveryResult, HttpSink, RetryPolicy, Sink
-from health.sinks.notification import DailySummary, Deliverable, Notification, as_deliverable
+from health.sinks.notification import (
+    CatchUpDigest,
+    DailySummary,
+    Deliverable,
+    Notification,
+    ReadinessNotice,
+    as_deliverable,
+)
 from health.sinks.redact import redact_text, redact_url
 from health.sinks.webhook import WebhookSink, webhook_payload
 
 __all__ = [
     "DISCORD_ENV",
     "WEBHOOK_ENV",
+    "CatchUpDigest",
     "DailySummary",
     "Deliverable",
     "DeliveryCallback",
@@ -34,6 +42,7 @@ __all__ = [
     "DiscordSink",
     "HttpSink",
     "Notification",
+    "ReadinessNotice",
     "RetryPolicy",
     "Sink",
     "SinkDispatcher",

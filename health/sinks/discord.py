@@ -14,9 +14,16 @@ from typing import Any, ClassVar
 
 from yarl import URL
 
-from health.codes import Status
+from health.codes import Severity, Status
 from health.sinks.http import HttpSink, RetryPolicy
-from health.sinks.notification import DailySummary, Deliverable, Notification, as_deliverable
+from health.sinks.notification import (
+    CatchUpDigest,
+    DailySummary,
+    Deliverable,
+    Notification,
+    ReadinessNotice,
+    as_deliverable,
+)
 
 ELLIPSIS = "…"
 
@@ -170,6 +177,13 @@ class DiscordSink(HttpSink):
         # so a delivery we record as ok really is in the channel.
         return str(URL(self._url).update_query(wait="true"))
 
+    # Discord's "Get Webhook with Token": the webhook's description, posting nothing; 401 and
+    # 404 say the token is wrong or the webhook deleted.
+    probe_method: ClassVar[str] = "GET"
+
+    def probe_ok(self, status: int) -> bool:
+        return 200 <= status < 300
+
     def describe_success(self, status: int, payload: Any) -> str:
         if isinstance(payload, dict) and payload.get("id"):
             return f"HTTP {status}, message {payload['id']}"
@@ -179,6 +193,10 @@ class DiscordSink(HttpSink):
         item = as_deliverable(item)
         if isinstance(item, Notification):
             content, embed = self._alert_embed(item)
+        elif isinstance(item, CatchUpDigest):
+            content, embed = self._digest_embed(item)
+        elif isinstance(item, ReadinessNotice):
+            content, embed = self._readiness_embed(item)
         else:
             content, embed = self._summary_embed(item)
         return enforce_limits(
@@ -203,6 +221,8 @@ class DiscordSink(HttpSink):
             {"name": "Source", "value": source, "inline": True},
             {"name": "When", "value": _when(alert.at), "inline": True},
         ]
+        if item.store:  # the watchdog watches several stores: say which
+            fields.append({"name": "Store", "value": escape_markdown(item.store), "inline": False})
         if item.first_step:
             fields.append({"name": "What to do", "value": item.first_step, "inline": False})
         embed = {
@@ -217,6 +237,56 @@ class DiscordSink(HttpSink):
         # allowed_mentions) and holds only the code and the source, the message is in the embed.
         content = f"{title} · {alert.severity} · {source}"
         return content, embed
+
+    @staticmethod
+    def _digest_embed(item: CatchUpDigest) -> tuple[str, dict[str, Any]]:
+        n = len(item.alerts)
+        title = (
+            f"🌅 Caught up at the open: {n} condition{'s' if n != 1 else ''} began while alerts were muted"
+        )
+        lines = [
+            f"🔴 {note.alert.code} · {escape_markdown(note.alert.source)} — {escape_markdown(note.alert.message)}"
+            for note in item.alerts
+        ]
+        critical = any(note.alert.severity == Severity.CRITICAL for note in item.alerts)
+        fields = [
+            {"name": "Muted since", "value": _when(item.since), "inline": True},
+            {"name": "Open", "value": _when(item.at), "inline": True},
+        ]
+        step = next((note.first_step for note in item.alerts if note.first_step), None)
+        if step:
+            fields.append({"name": "What to do first", "value": step, "inline": False})
+        embed = {
+            "title": title,
+            "description": "\n".join(lines) or "—",
+            "color": RED if critical else ORANGE,
+            "fields": fields,
+            "footer": {"text": FOOTER},
+            "timestamp": item.at.isoformat(),
+        }
+        codes = ", ".join(dict.fromkeys(note.alert.code for note in item.alerts))
+        return f"{title} · {codes}", embed
+
+    @staticmethod
+    def _readiness_embed(item: ReadinessNotice) -> tuple[str, dict[str, Any]]:
+        ready = item.status == "READY"
+        icon = ("🟠" if item.warnings else "✅") if ready else "🔴"
+        title = f"{icon} {item.headline}"
+        description = (
+            "\n".join(escape_markdown(line) for line in item.lines) or f"all {item.checks} checks passed"
+        )
+        embed = {
+            "title": title,
+            "description": description,
+            "color": (ORANGE if item.warnings else GREEN) if ready else RED,
+            "fields": [
+                {"name": "Opens", "value": _when(item.session_open), "inline": True},
+                {"name": "Checked", "value": _when(item.at), "inline": True},
+            ],
+            "footer": {"text": FOOTER},
+            "timestamp": item.at.isoformat(),
+        }
+        return f"{icon} {item.status} · {item.calendar} {item.session_open:%a %H:%M %Z}", embed
 
     @staticmethod
     def _summary_embed(item: DailySummary) -> tuple[str, dict[str, Any]]:

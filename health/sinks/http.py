@@ -394,6 +394,37 @@ class HttpSink(ABC):
             return _Outcome("retry", status, detail, _retry_after_header(headers))
         return _Outcome("final", status, detail)
 
+    # -- readiness (health/readiness.py) ---------------------------------------------------
+
+    probe_method: ClassVar[str] = "HEAD"
+
+    def probe_ok(self, status: int) -> bool:
+        """Does this answer to the probe mean the receiver is there? Any but a server error."""
+        return status < 500
+
+    async def probe(self, timeout: float = 5.0) -> tuple[bool, str]:
+        """Is the receiver reachable? One request that posts nothing (``probe_method``), no
+        retries; (reachable, a redacted line). Never raises except on cancellation."""
+        import aiohttp  # as _attempt does: importing this module does not import it
+
+        try:
+            session = self._get_session()
+            async with session.request(
+                self.probe_method,
+                self._url,
+                timeout=aiohttp.ClientTimeout(total=timeout),
+                allow_redirects=False,
+            ) as response:
+                raw = await response.content.read(_MAX_RESPONSE_BYTES)
+                status = response.status
+        except TimeoutError:
+            return False, f"no answer within {timeout:g}s"
+        except (aiohttp.ClientError, OSError) as exc:
+            return False, self.redact(f"unreachable: {type(exc).__name__}: {exc}")
+        if self.probe_ok(status):
+            return True, f"reachable (HTTP {status})"
+        return False, f"HTTP {status}{self._error_text(_json_or_none(raw), raw)}"
+
     def describe_success(self, status: int, payload: Any) -> str:
         return f"HTTP {status}"
 

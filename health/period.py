@@ -1,0 +1,392 @@
+"""Health over a period (docs/CONTRACT.md §3, ``--from``/``--to``): every day of the range
+analysed by the very engine of the one-day report, and the totals a desk reports.
+
+A year of a busy loop holds a million signals; the day report reads each one into Python. Here
+SQLite sums them up per piece of the day (RTH pieces with their previous-session cutoff, the
+hours outside RTH) with the thresholds each day's loop recorded, so that no signal row reaches
+Python: the counts the rules read (total, RTH, after hours, stale, future, the oldest and newest
+data) are exact. Only a day whose signals may show a whole-hour offset (half of them or more
+off by whole hours) has its signals read one by one, as the day report reads them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from health.analysis import DayInputs, analyze, window
+from health.cadence import session_hours
+from health.calendar import MarketCalendar
+from health.codes import ExitCode, Status
+from health.loader import LOOKBACK_DAYS, ReportUnavailable, expected_cadence, load_day
+from health.period_cadence import RangeReader, RememberingJudge
+from health.process import process_alive
+from health.report import Gap, HealthReport, Issue, Signals, Thresholds
+from store.reader import StoreReader
+
+MAX_DAYS = 3700  # ten years and some: a bad --from is an error, not an hour of work
+
+
+@dataclass(frozen=True)
+class DayRow:
+    """One day of the range: what the day's report says, in the range report's columns."""
+
+    day: date
+    status: Status
+    trading_day: bool
+    holiday: str | None
+    rth_seconds: float  # the session's RTH (its elapsed part, today), breaks cut out
+    rth_coverage_pct: float | None  # the worst loop's, as in the day's report
+    gaps: tuple[Gap, ...]
+    signals: int
+    signals_rth: int
+    signals_after_hours: int
+    signals_stale: int
+    allowed: int
+    refused: dict[str, int]  # the gate's refusals by reason code
+    issues: tuple[Issue, ...]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.status.exit_code
+
+    @property
+    def downtime_seconds(self) -> float:
+        return sum(g.rth_seconds for g in self.gaps)
+
+    @classmethod
+    def of(cls, report: HealthReport) -> DayRow:
+        t, s = report.totals, report.session
+        return cls(
+            day=report.day,
+            status=Status(report.status),
+            trading_day=s.is_trading_day,
+            holiday=s.holiday,
+            rth_seconds=s.elapsed_rth_seconds,
+            rth_coverage_pct=t.rth_coverage_pct,
+            gaps=t.gaps,
+            signals=t.signals,
+            signals_rth=t.signals_rth,
+            signals_after_hours=t.signals_after_hours,
+            signals_stale=t.signals_stale,
+            allowed=t.allowed,
+            refused=dict(t.blocked_by_reason),
+            issues=report.issues,
+        )
+
+
+@dataclass(frozen=True)
+class Incident:
+    """A loop silent in RTH longer than its gap limit, from its failure to its recovery."""
+
+    source: str
+    start: float  # the last heartbeat before the silence (the failure)
+    end: float  # the first heartbeat after it (the recovery); the period's end, if ongoing
+    rth_seconds: float  # RTH lost: the downtime
+    ongoing: bool
+
+    @property
+    def recovery_seconds(self) -> float:
+        """Time from the failure to the recovery, nights and weekends included."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True)
+class PeriodReport:
+    start: date
+    end: date
+    calendar: str
+    tz_name: str
+    tz: object
+    now: float
+    store_path: str
+    source: str | None
+    days: tuple[DayRow, ...]  # from the store's first record (or ``start``) to ``end``
+    incidents: tuple[Incident, ...]
+    backtest: bool = False
+
+    @property
+    def status(self) -> Status:
+        """The worst day's (CLOSED counts as HEALTHY)."""
+        worst = max((d.exit_code for d in self.days), default=ExitCode.OK)
+        return {
+            ExitCode.OK: Status.HEALTHY,
+            ExitCode.WARNING: Status.DEGRADED,
+            ExitCode.CRITICAL: Status.UNHEALTHY,
+        }[worst]
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return self.status.exit_code
+
+    @property
+    def trading_days(self) -> tuple[DayRow, ...]:
+        return tuple(d for d in self.days if d.trading_day)
+
+    def days_by_status(self) -> dict[str, int]:
+        """Trading days per status (a trading day is HEALTHY, DEGRADED or UNHEALTHY)."""
+        out = {Status.HEALTHY.value: 0, Status.DEGRADED.value: 0, Status.UNHEALTHY.value: 0}
+        for d in self.trading_days:
+            out[d.status.value] = out.get(d.status.value, 0) + 1
+        return out
+
+    @property
+    def rth_coverage_pct(self) -> float | None:
+        """Session-weighted: the share of all the period's RTH during which the loops were up
+        (each day's coverage weighted by its RTH length: an early close weighs less)."""
+        days = [d for d in self.trading_days if d.rth_coverage_pct is not None and d.rth_seconds > 0]
+        total = sum(d.rth_seconds for d in days)
+        if not total:
+            return None
+        return sum(d.rth_coverage_pct * d.rth_seconds for d in days) / total
+
+    @property
+    def downtime_seconds(self) -> float:
+        return sum(i.rth_seconds for i in self.incidents)
+
+    def counts(self, field: str) -> int:
+        return sum(getattr(d, field) for d in self.days)
+
+    def refused(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for d in self.days:
+            for code, n in d.refused.items():
+                out[code] = out.get(code, 0) + n
+        return dict(sorted(out.items()))
+
+    def to_json(self) -> dict:
+        from health.period_json import period_json
+
+        return period_json(self)
+
+
+def period_report(
+    reader: StoreReader,
+    calendar: MarketCalendar,
+    start: date,
+    end: date,
+    now: float,
+    source: str | None = None,
+    overrides: dict | None = None,
+) -> PeriodReport:
+    """Every day from ``start`` to ``end`` (both included), each as its own report says it."""
+    if end < start:
+        raise ReportUnavailable(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise ReportUnavailable(f"a range of at most {MAX_DAYS} days, not {(end - start).days + 1}")
+    calendar.check_range(start)
+    calendar.check_range(end)
+    first = reader.first_record_at()
+    if first is None:
+        raise ReportUnavailable(f"health store {reader.path} holds no records yet")
+    today = calendar.local_date(now)
+    if start > today:
+        raise ReportUnavailable(f"{start.isoformat()} is in the future")
+    lo = max(start, calendar.local_date(first))
+    hi = min(end, today)
+    if lo > hi:
+        raise ReportUnavailable(
+            f"{start.isoformat()} to {end.isoformat()} is before the store's first record "
+            f"({calendar.fmt(first, '%Y-%m-%d %H:%M %Z')})"
+        )
+    sources = reader.sources()
+    if source is not None and source not in sources:
+        raise ReportUnavailable(
+            f"no loop named {source!r} in {reader.path} (sources: {', '.join(sources) or 'none'})"
+        )
+    alive = _by_run()
+    inputs: list[DayInputs] = []
+    day = lo
+    while day <= hi:
+        # A day no loop existed yet (another's did, for --source): nothing to report.
+        with contextlib.suppress(ReportUnavailable):
+            inputs.append(
+                load_day(reader, calendar, day, now, source, overrides, alive=alive, with_signals=False)
+            )
+        day += timedelta(days=1)
+    if not inputs:
+        raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
+    lookback = [lo - timedelta(days=k) for k in range(LOOKBACK_DAYS + 2, 0, -1)]
+    lookback = [d for d in lookback if calendar.first_day <= d]
+    inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback)
+    span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
+    inputs = _learn_cadences(reader, calendar, inputs, counts, span)
+    reports = [analyze(i) for i in inputs]
+    rows = tuple(DayRow.of(r) for r in reports)
+    return PeriodReport(
+        start=lo,
+        end=hi,
+        calendar=calendar.code,
+        tz_name=calendar.tz_name,
+        tz=calendar.tz,
+        now=now,
+        store_path=str(reader.path),
+        source=source,
+        days=rows,
+        incidents=tuple(
+            _incidents(calendar, rows, reader.first_activity_after, window(hi, calendar, now)[1])
+        ),
+        backtest=bool(reports) and all(r.backtest for r in reports),
+    )
+
+
+def _by_run():
+    """process_alive, asked once per run for the whole range, not once per day."""
+    seen: dict[str, bool | None] = {}
+
+    def alive(run):
+        if run.run_id not in seen:
+            seen[run.run_id] = process_alive(run)
+        return seen[run.run_id]
+
+    return alive
+
+
+def _with_signals(
+    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], overrides: dict, lookback: list[date]
+) -> tuple[list[DayInputs], dict[str, list[tuple[float, int]]]]:
+    """Each day's loops with their signals summed up by SQLite (module docstring), and each
+    loop's signals per piece of RTH over the period and the ``lookback`` days before it. RTH
+    pieces are cut at the sessions' hours, so that their counts also say how many signals each
+    session hour held (health/cadence.py, NO_SIGNALS)."""
+    pieces: list[tuple[int, str, float, float, float | None, float, float]] = []
+    owners: list[tuple[int, int, bool]] = []  # per piece key: (day index, source index, in RTH)
+    for d, inp in enumerate(days):
+        win_start, win_end, _ = window(inp.day, cal, inp.now)
+        rth = _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, inp.day))
+        outside = _complement([(a, b) for a, b, _ in rth], win_start, win_end)
+        for s, src in enumerate(inp.sources):
+            th = Thresholds.from_config(src.config, **overrides)
+            limits = (th.max_data_age_seconds, th.future_tolerance_seconds)
+            for a, b, c in rth:
+                pieces.append((len(owners), src.source, a, b, None if c == float("-inf") else c, *limits))
+                owners.append((d, s, True))
+            for a, b in outside:
+                pieces.append((len(owners), src.source, a, b, None, *limits))
+                owners.append((d, s, False))
+    names = sorted({src.source for inp in days for src in inp.sources})
+    for day in lookback:  # counted only: no limit to judge by
+        win_start, win_end, _ = window(day, cal, days[0].now)
+        for a, b, _ in _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, day)):
+            for n, name in enumerate(names):
+                pieces.append((len(owners), name, a, b, None, math.inf, math.inf))
+                owners.append((-1, n, True))
+    sums = reader.signal_summaries(pieces)
+    found: dict[tuple[int, int], list[tuple[float, bool, tuple]]] = {}
+    counts: dict[str, list[tuple[float, int]]] = {}
+    for key, got in sums.items():
+        d, s, in_rth = owners[key]
+        if in_rth:
+            counts.setdefault(pieces[key][1], []).append((pieces[key][2], got[0]))
+        if d >= 0:
+            found.setdefault((d, s), []).append((pieces[key][2], in_rth, got))
+    out = [list(inp.sources) for inp in days]
+    for d, inp in enumerate(days):
+        for s, src in enumerate(inp.sources):
+            parts = found.get((d, s), [])
+            total = sum(p[0] for _, _, p in parts)
+            if total >= 3 and sum(p[5] for _, _, p in parts) * 2 >= total:
+                # Perhaps a whole-hour offset: its hours are told from each signal, as the day report does.
+                win_start, win_end, _ = window(inp.day, cal, inp.now)
+                out[d][s] = replace(src, signals=tuple(reader.signal_times(win_start, win_end, src.source)))
+                continue
+            rth = sum(p[0] for _, in_rth, p in parts if in_rth)
+            ages = [p[3] for _, _, p in parts if p[3] is not None]
+            newest = [p[4] for _, _, p in parts if p[4] is not None]
+            summary = Signals(
+                total=total,
+                rth=rth,
+                after_hours=total - rth,
+                stale=sum(p[1] for _, _, p in parts),
+                future=sum(p[2] for _, _, p in parts),
+                max_data_age=max(ages) if ages else None,
+                median_data_age=None,
+                newest_data_ts=max(newest) if newest else None,
+                hourly={},
+            )
+            pairs = tuple(sorted((lo, p[0]) for lo, in_rth, p in parts if in_rth))
+            out[d][s] = replace(src, signal_summary=summary, signal_counts=pairs)
+    return [replace(inp, sources=tuple(srcs)) for inp, srcs in zip(days, out, strict=True)], counts
+
+
+def _learn_cadences(
+    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], counts: dict, span: tuple[float, float]
+) -> list[DayInputs]:
+    """Each loop's expected cadence on each day, as the day report learns it (health/loader.py),
+    from the period's rows read once (health/period_cadence.py)."""
+    ranged = {name: RangeReader(reader, name, *span, pairs) for name, pairs in counts.items()}
+    judges: dict[str, RememberingJudge] = {}
+    out = []
+    for inp in days:
+        srcs = []
+        for src in inp.sources:
+            rr = ranged.get(src.source) or RangeReader(reader, src.source, *span, [])
+            ranged[src.source] = rr
+            judge = judges.setdefault(src.source, RememberingJudge())
+            srcs.append(
+                replace(src, cadence=expected_cadence(rr, cal, inp.day, src.source, src.config, judge))
+            )
+        out.append(replace(inp, sources=tuple(srcs)))
+    return out
+
+
+def _hour_edges(cal: MarketCalendar, day: date) -> list[float]:
+    """Where the hours of the sessions that may reach into ``day``'s window begin and end
+    (health/cadence.py's hours; an overnight session is labelled the day after its open)."""
+    edges: set[float] = set()
+    for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
+        if cal.first_day <= d <= cal.last_day and (sess := cal.session(d)) is not None:
+            edges.update(t for h in session_hours(sess) for part in h.parts for t in part)
+    return sorted(edges)
+
+
+def _cut(pieces: list[tuple[float, float, float]], edges: list[float]) -> list[tuple[float, float, float]]:
+    """The pieces cut at every edge inside them."""
+    out = []
+    for a, b, c in pieces:
+        cuts = [a, *(t for t in edges if a < t < b), b]
+        out += [(lo, hi, c) for lo, hi in itertools.pairwise(cuts)]
+    return out
+
+
+def _complement(parts: list[tuple[float, float]], lo: float, hi: float) -> list[tuple[float, float]]:
+    out, at = [], lo
+    for a, b in parts:
+        if a > at:
+            out.append((at, a))
+        at = max(at, b)
+    if at < hi:
+        out.append((at, hi))
+    return out
+
+
+def _incidents(
+    cal: MarketCalendar,
+    rows: tuple[DayRow, ...],
+    next_activity: Callable[[str, float], float | None],
+    until: float,
+) -> list[Incident]:
+    """The period's gaps as incidents: from the failure (the gap's start) to the recovery, the
+    loop's next heartbeat — for a gap that runs to the close, whenever that came (the loop down
+    overnight, or over a holiday, is one incident, its next day's silence included), but no later
+    than ``until``, the period's end: a loop not back by then is still down (ongoing). The
+    downtime is the RTH between the two."""
+    out: list[Incident] = []
+    down_until: dict[str, float] = {}  # source -> the recovery of its latest incident
+    for row in rows:
+        sess = cal.session(row.day) if row.trading_day else None
+        for g in sorted(row.gaps, key=lambda g: g.start):
+            if g.start < down_until.get(g.source, float("-inf")):
+                continue  # the same silence, seen again from the next session's open
+            end, ongoing = g.end, g.ongoing
+            if not ongoing and sess is not None and g.end >= sess.close_ts:
+                nxt = next_activity(g.source, g.end)
+                end, ongoing = (until, True) if nxt is None or nxt > until else (nxt, False)
+            lost = sum(b - a for a, b, _ in cal.rth_parts(g.start, end))
+            out.append(Incident(g.source, g.start, end, lost, ongoing))
+            down_until[g.source] = end
+    return out
