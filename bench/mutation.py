@@ -351,7 +351,7 @@ def write_table(scores: list[Score]) -> None:
         [
             "",
             f"Last run {when}, mutmut 3.8.1, load average {load:.1f} on {os.cpu_count()} cores "
-            f"({', '.join(s.module for s in scores)}).",
+            f"({', '.join(s.module for s in scores)}; the other rows are from earlier runs).",
             "",
             HEADER,
             *[rows[f] for f in order if f in rows],
