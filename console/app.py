@@ -15,10 +15,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date
@@ -48,11 +45,11 @@ from console.store_watch import (
     WatchdogSeen,
     watchdog_running,
 )
-from console.terminal import TerminalGuard
+from console.terminal import TerminalGuard, need_terminal
 from console.widgets.desk_overview import DeskOverview
 from console.widgets.issues_panel import IssuesPanel
 from console.widgets.status_line import alert_state
-from health.calendar import MarketCalendar, get_calendar
+from health.calendar import MarketCalendar
 from health.live import LiveSnapshot
 from health.process import process_alive
 
@@ -356,17 +353,14 @@ def _replay_bindings() -> list:
 
 
 def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | None = None) -> int:
-    """``health-console`` without ``--report``/``--watch``: the dashboard, the date browser
-    (``--date``) or the demo (``--demo``). Usage problems raise ``UsageError`` (one line,
+    """``health-console`` without ``--report``/``--watch``/``--demo``/``--at``: the dashboard or
+    the date browser (``--date``). Usage problems raise ``UsageError`` (one line,
     exit 3, printed by the CLI). ``first``: the store's first look, taken while Textual was
     imported (console/first_snapshot.py); used if it is ready in time."""
     from console.args import UsageError, parse_day
     from health.loader import store_calendar
     from store.paths import resolve_store_path
 
-    if args.demo:
-        _need_terminal(UsageError)
-        return _run_demo(args)
     stores = [resolve_store_path(s) for s in getattr(args, "stores", None) or [args.store]]
     store = stores[0]
     # As the loop recorded it in the store when it can answer (no pandas on start).
@@ -375,7 +369,7 @@ def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | Non
     # A desk: each store read with the calendar its own loops recorded.
     calendars = [calendar, *(store_calendar(s, args.calendar, clock()) for s in stores[1:])]
     day = parse_day(args.date, calendar.tz, clock()) if args.date else None
-    _need_terminal(UsageError)
+    need_terminal(UsageError)
     guard = TerminalGuard.install()
     app = HealthConsole(
         store if len(stores) == 1 else stores,
@@ -389,68 +383,3 @@ def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | Non
     )
     app.run()
     return app.return_code or 0
-
-
-def _need_terminal(error: type[Exception]) -> None:
-    """Without a terminal Textual would spin on a dead stdin: say so and stop instead."""
-    if not (sys.stdin.isatty() and sys.__stderr__.isatty()):  # Textual draws on stderr
-        raise error("the console needs a terminal; for scripts and cron use --report (or --watch)")
-
-
-def _run_demo(args) -> int:
-    """A temporary store fed by a simulated loop in its own process, on a 60× clock."""
-    import shutil
-    import subprocess
-    import tempfile
-
-    from console.args import parse_day
-    from console.demo import (
-        demo_clock,
-        demo_day,
-        remove_demo_store,
-        seed_history,
-        start_demo_process,
-        wait_for_loop,
-    )
-
-    code = args.calendar or "XNYS"
-    calendar = get_calendar(code)
-    guard = TerminalGuard.install()  # from here on, SIGHUP/SIGTERM/a hang-up end the demo
-    tmp = Path(tempfile.mkdtemp(prefix="health-demo-"))
-    guard.on_hard_exit(lambda: shutil.rmtree(tmp, ignore_errors=True))
-    proc = None
-    try:
-        store = tmp / "health.db"
-        day = demo_day(code)
-        with contextlib.suppress(OSError):  # the terminal may already be gone
-            print(f"health-console --demo: seeding {day.isoformat()} and earlier…", file=sys.stderr)
-        seed_history(store, day, code)
-        if guard.leaving:
-            return 0
-        clock = demo_clock(day, args.speed or 60.0, code)
-        proc = start_demo_process(store, clock, code)
-        wait_for_loop(store, clock.sim_start, proc)
-        start_day = parse_day(args.date, calendar.tz, clock()) if args.date else None
-        app = HealthConsole(
-            store,
-            calendar=code,
-            clock=clock,
-            browse=args.date is not None,
-            start_day=start_day,
-            store_label="demo store (temporary)",
-            guard=guard,
-        )
-        app.run()
-        return app.return_code or 0
-    finally:
-        if proc is not None:
-            # the simulated loop "crashes" and restarts as a new process in the same group
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(3)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        remove_demo_store(tmp, None if proc is None else proc.pid)

@@ -275,8 +275,12 @@ def _console(argv: Sequence[str]) -> int:
         from console.replay import run_replay  # Textual is imported only here
 
         return run_replay(args)
+    if args.demo:
+        from console.demo_console import run_demo  # Textual is imported only here
+
+        return run_demo(args)
     first = None
-    if not args.demo and len(args.stores) == 1:  # the store's first look, taken while Textual is imported
+    if len(args.stores) == 1:  # the store's first look, taken while Textual is imported
         from console.first_snapshot import FirstLook
         from store.paths import resolve_store_path
 

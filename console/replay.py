@@ -32,15 +32,14 @@ def replay_clock(args, calendar: MarketCalendar) -> ReplayClock:
 def run_replay(args) -> int:
     """``health-console --at TIME``: the calendar as the store recorded it, a bad ``--at`` said
     before the terminal is taken."""
-    from console.app import _need_terminal
-    from console.terminal import TerminalGuard
+    from console.terminal import TerminalGuard, need_terminal
     from health.loader import store_calendar
     from store.paths import resolve_store_path
 
     store = resolve_store_path(args.store)
     calendar = store_calendar(store, args.calendar, time.time())
     replay = replay_clock(args, calendar)
-    _need_terminal(UsageError)
+    need_terminal(UsageError)
     guard = TerminalGuard.install()
     app = ReplayConsole(store, calendar=calendar, replay=replay, source=args.source, guard=guard)
     app.run()

@@ -168,3 +168,9 @@ class TerminalGuard:
     def _write_reset(self) -> None:
         with contextlib.suppress(OSError):
             os.write(self.fd_out, RESET)
+
+
+def need_terminal(error: type[Exception]) -> None:
+    """Without a terminal Textual would spin on a dead stdin: say so and stop instead."""
+    if not (sys.stdin.isatty() and sys.__stderr__.isatty()):  # Textual draws on stderr
+        raise error("the console needs a terminal; for scripts and cron use --report (or --watch)")
