@@ -12,7 +12,8 @@ from rich.console import Group
 from rich.rule import Rule
 from rich.text import Text
 
-from console.args import UsageError, read_flag_day
+from console.args import UsageError
+from console.range_args import read_range
 from console.sanitize import clean
 from health.codes import ExitCode
 
@@ -20,10 +21,10 @@ SHOWN_PER_DAY = 20
 
 
 def compare_main(args, now: float, emit: Callable) -> ExitCode:
-    from health.calendar import CalendarError, get_calendar
-    from health.calendar_record import calendar_for, recorded_timezone
+    from health.calendar import CalendarError
+    from health.calendar_record import calendar_for
     from health.compare import Run, compare_runs
-    from health.loader import ReportUnavailable, open_store, recorded_code
+    from health.loader import ReportUnavailable, open_store
     from health.period import MAX_DAYS
     from store.paths import backtest_store_path, resolve_store_path
     from store.reader import StoreUnavailable
@@ -59,16 +60,7 @@ def compare_main(args, now: float, emit: Callable) -> ExitCode:
                         f"{path} holds several loops ({', '.join(names)}), none named {args.compare!r}"
                     )
                 other = Run(theirs, name, args.compare)
-            code = args.calendar or recorded_code(reader) or "XNYS"
-            tz = recorded_timezone(reader, code) or get_calendar(code).tz
-            start = read_flag_day("--from", args.from_date, tz, now)
-            end = (
-                read_flag_day("--to", args.to_date, tz, now)
-                if args.to_date
-                else datetime.fromtimestamp(now, tz).date()
-            )
-            if end < start:
-                raise UsageError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+            code, start, end = read_range(args, reader, now)
             if (end - start).days + 1 > MAX_DAYS:
                 raise UsageError(f"a range of at most {MAX_DAYS} days")
             cal = calendar_for(reader, code, start, now)

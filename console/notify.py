@@ -59,12 +59,26 @@ def notify_summary(report: HealthReport, store, environ=None) -> bool:
     if not report.session.is_trading_day and not report.issues:
         print("notify: not a trading day and nothing wrong: nothing sent", file=sys.stderr)
         return True
+    sending = recorded_sending(store, environ, "summary")
+    if sending is None:
+        return False
+    dispatcher, log, results = sending
+    dispatcher.submit(summary_of(report))
+    dispatcher.close(timeout=NOTIFY_TIMEOUT)
+    log.close()
+    return bool(results) and all(results)
+
+
+def recorded_sending(store, environ, kind: str) -> tuple[SinkDispatcher, AlertLog, list[bool]] | None:
+    """The configured sinks, each delivery recorded in the store's alert log as ``kind`` and a
+    failed one said on stderr; with the log and the list of each delivery's outcome. None,
+    said on stderr, when no sink is configured. The caller closes both."""
     log = AlertLog(store)
     results: list[bool] = []
 
     def delivered(sink: str, item, ok: bool, status, detail: str) -> None:
         results.append(ok)
-        log.record_delivery(None, sink, time.time(), ok, status, detail, "summary")
+        log.record_delivery(None, sink, time.time(), ok, status, detail, kind)
         if not ok:
             print(f"notify: delivery to {sink} failed: {detail}", file=sys.stderr)
 
@@ -74,8 +88,6 @@ def notify_summary(report: HealthReport, store, environ=None) -> bool:
             "notify: no sink configured (DISCORD_WEBHOOK_URL, HEALTH_WEBHOOK_URL): nothing sent",
             file=sys.stderr,
         )
-        return False
-    dispatcher.submit(summary_of(report))
-    dispatcher.close(timeout=NOTIFY_TIMEOUT)
-    log.close()
-    return bool(results) and all(results)
+        log.close()
+        return None
+    return dispatcher, log, results

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC
 
 from console.args import UsageError, instant_of, read_flag_day
+from console.range_args import read_range
 from health.codes import ExitCode
 
 
@@ -37,8 +38,8 @@ def period_main(args, clock: Callable[[], float], emit: Callable) -> ExitCode:
 
 def _make_period(args, now: float):
     from health.calendar import CalendarError, get_calendar
-    from health.calendar_record import calendar_for, recorded_timezone
-    from health.loader import ReportUnavailable, open_store, recorded_code
+    from health.calendar_record import calendar_for
+    from health.loader import ReportUnavailable, open_store
     from health.period import period_report
     from store.paths import resolve_store_path
     from store.reader import StoreUnavailable
@@ -57,16 +58,7 @@ def _make_period(args, now: float):
         raise
     with contextlib.closing(reader):
         try:
-            code = args.calendar or recorded_code(reader) or "XNYS"
-            tz = recorded_timezone(reader, code) or get_calendar(code).tz
-            start = read_flag_day("--from", args.from_date, tz, now)
-            end = (
-                read_flag_day("--to", args.to_date, tz, now)
-                if args.to_date
-                else datetime.fromtimestamp(now, tz).date()
-            )
-            if end < start:
-                raise UsageError(f"--to {end.isoformat()} is before --from {start.isoformat()}")
+            code, start, end = read_range(args, reader, now)
             first, last = calendar_for(reader, code, start, now), calendar_for(reader, code, end, now)
             cal = first if first.recorded and last.recorded else get_calendar(code)
             return period_report(reader, cal, start, end, now, args.source, overrides)

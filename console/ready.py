@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sys
-import time
 from datetime import datetime
 
 from console.args import UsageError, instant_of, known_calendar, store_calendar_code
@@ -85,27 +83,14 @@ def nagios_ready(result) -> str:
 
 def notify_readiness(result, store, environ=None) -> bool:
     """Send the notice and record it (a watchdog then does not send it again)."""
+    from console.notify import recorded_sending
     from health.readiness import lines
-    from health.sinks import ReadinessNotice, SinkDispatcher
-    from store.alert_log import AlertLog
+    from health.sinks import ReadinessNotice
 
-    log = AlertLog(store)
-    results: list[bool] = []
-
-    def delivered(sink: str, item, ok: bool, status, detail: str) -> None:
-        results.append(ok)
-        log.record_delivery(None, sink, time.time(), ok, status, detail, "readiness")
-        if not ok:
-            print(f"notify: delivery to {sink} failed: {detail}", file=sys.stderr)
-
-    dispatcher = SinkDispatcher.from_env(environ, on_delivery=delivered)
-    if not dispatcher.sinks:
-        print(
-            "notify: no sink configured (DISCORD_WEBHOOK_URL, HEALTH_WEBHOOK_URL): nothing sent",
-            file=sys.stderr,
-        )
-        log.close()
+    sending = recorded_sending(store, environ, "readiness")
+    if sending is None:
         return False
+    dispatcher, log, results = sending
     tz = result.calendar.tz
     dispatcher.submit(
         ReadinessNotice(
