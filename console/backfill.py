@@ -30,6 +30,8 @@ def import_main(args) -> int:
 
     if not args.source:
         raise UsageError("--import needs --source NAME: the loop the lines are from")
+    if args.date is not None:  # never ignored in silence
+        raise UsageError("--import takes every line of the file, not one --date: filter the file first")
     path = Path(args.import_file)
     if not path.is_file():
         raise UsageError(f"--import: no file {args.import_file}")
