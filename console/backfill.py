@@ -14,7 +14,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from console.args import UsageError, known_calendar, store_calendar_code
+from console.arg_values import known_calendar, store_calendar_code
+from console.args import UsageError
 from console.sanitize import clean
 from health.codes import ExitCode
 
