@@ -25,7 +25,7 @@ PROGRESS_FROM_BYTES = 4 << 20  # a progress bar for files larger than this, on a
 def import_main(args) -> int:
     from health.backfill import Columns, detect_format, import_run, read_file
     from health.config import MonitorConfig
-    from health.monitor import package_version
+    from health.run_identity import package_version
     from store.backfill import write_backfill
     from store.paths import resolve_store_path
 
