@@ -128,7 +128,7 @@ def naive_app_main(store: str, clock_start: str) -> int:
     import importlib.util
 
     from console.app import HealthConsole
-    from console.args import RunningClock
+    from console.arg_values import RunningClock
     from console.terminal import TerminalGuard
 
     spec = importlib.util.spec_from_file_location("bench_console", Path(__file__).with_name("console.py"))

@@ -124,7 +124,7 @@ def year_store(quick: bool, regen: bool = False) -> tuple[Path, object, bool]:
     """The one-year store of bench/report.py (the month-long one with --quick), made the
     way ``bench/report.py`` makes it, from its cache when there."""
     br = _bench_report()
-    from health.monitor import package_version
+    from health.run_identity import package_version
     from store.schema import SCHEMA_VERSION
 
     p = br.QUICK if quick else br.FULL

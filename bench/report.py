@@ -85,12 +85,9 @@ from health.config import MonitorConfig  # noqa: E402
 from health.gate import CLOSED, OK, Gate  # noqa: E402
 from health.liveness import up_intervals  # noqa: E402
 from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, build_report, load_day, process_alive  # noqa: E402
-from health.monitor import (  # noqa: E402
-    CLOSED_BUCKET_SECONDS,
-    GATE_BUCKET_SECONDS,
-    package_version,
-)
+from health.monitor import CLOSED_BUCKET_SECONDS, GATE_BUCKET_SECONDS  # noqa: E402
 from health.report import Thresholds  # noqa: E402
+from health.run_identity import package_version  # noqa: E402
 from health.simulation import SYMBOLS, SimClock, at, monitor, run_loop  # noqa: E402
 from store.calendars import write_calendar  # noqa: E402
 from store.reader import StoreReader, _run  # noqa: E402

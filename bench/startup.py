@@ -212,7 +212,7 @@ def stores(quick: bool, regen: bool) -> tuple[Path, Path, object]:
     """The one-year and one-day stores of bench/report.py, made (or taken from its cache) by
     its builder."""
     import bench.report as br
-    from health.monitor import package_version
+    from health.run_identity import package_version
     from store.schema import SCHEMA_VERSION
 
     p = br.QUICK if quick else br.FULL

@@ -11,7 +11,8 @@ from __future__ import annotations
 import getpass
 from datetime import datetime
 
-from console.args import UsageError, instant_of, known_calendar, store_calendar_code
+from console.arg_values import instant_of, known_calendar, store_calendar_code
+from console.args import UsageError
 from console.sanitize import clean
 from health.codes import IssueCode
 

@@ -357,7 +357,8 @@ def run_app(args, clock: Callable[[], float] = time.time, first: FirstLook | Non
     the date browser (``--date``). Usage problems raise ``UsageError`` (one line,
     exit 3, printed by the CLI). ``first``: the store's first look, taken while Textual was
     imported (console/first_snapshot.py); used if it is ready in time."""
-    from console.args import UsageError, parse_day
+    from console.arg_values import parse_day
+    from console.args import UsageError
     from health.loader import store_calendar
     from store.paths import resolve_store_path
 

@@ -14,7 +14,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from console.args import UsageError, known_calendar, store_calendar_code
+from console.arg_values import known_calendar, store_calendar_code
+from console.args import UsageError
 from console.sanitize import clean
 from health.codes import ExitCode
 
@@ -24,12 +25,14 @@ PROGRESS_FROM_BYTES = 4 << 20  # a progress bar for files larger than this, on a
 def import_main(args) -> int:
     from health.backfill import Columns, detect_format, import_run, read_file
     from health.config import MonitorConfig
-    from health.monitor import package_version
+    from health.run_identity import package_version
     from store.backfill import write_backfill
     from store.paths import resolve_store_path
 
     if not args.source:
         raise UsageError("--import needs --source NAME: the loop the lines are from")
+    if args.date is not None:  # never ignored in silence
+        raise UsageError("--import takes every line of the file, not one --date: filter the file first")
     path = Path(args.import_file)
     if not path.is_file():
         raise UsageError(f"--import: no file {args.import_file}")

@@ -14,16 +14,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from console.args import (
-    UsageError,
-    clock_of,
-    instant_of,
-    known_calendar,
-    parse_console_args,
-    parse_day,
-    report_parser,
-    store_calendar_code,
-)
+from console.arg_values import clock_of, instant_of, known_calendar, parse_day, store_calendar_code
+from console.args import UsageError, parse_console_args, report_parser
 from health.codes import CheckStatus, ExitCode, Status
 
 

@@ -21,7 +21,8 @@ def run_demo(args) -> int:
     import subprocess
     import tempfile
 
-    from console.args import UsageError, parse_day
+    from console.arg_values import parse_day
+    from console.args import UsageError
     from console.demo import (
         demo_clock,
         demo_day,

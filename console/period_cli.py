@@ -7,7 +7,8 @@ import contextlib
 from collections.abc import Callable
 from datetime import UTC
 
-from console.args import UsageError, instant_of, read_flag_day
+from console.arg_values import instant_of, read_flag_day
+from console.args import UsageError
 from console.range_args import read_range
 from health.codes import ExitCode
 

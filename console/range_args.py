@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from console.args import UsageError, read_flag_day
+from console.arg_values import read_flag_day
+from console.args import UsageError
 
 
 def read_range(args, reader, now: float) -> tuple[str, date, date]:

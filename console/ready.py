@@ -9,7 +9,8 @@ import contextlib
 import json
 from datetime import datetime
 
-from console.args import UsageError, instant_of, known_calendar, store_calendar_code
+from console.arg_values import instant_of, known_calendar, store_calendar_code
+from console.args import UsageError
 from console.sanitize import clean, json_text
 
 _MARK = {"OK": "✔", "WARN": "▲", "FAIL": "✖"}

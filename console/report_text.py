@@ -65,11 +65,9 @@ def render_report(report: HealthReport) -> RenderableType:
                 f" — {s.phase.replace('_', ' ')} now, {fmt_duration(s.elapsed_rth_seconds)} of RTH elapsed"
             )
     else:
-        session_line = (
-            f"not a trading day ({s.holiday or 'weekend'})"
-            if s.holiday or report.day.weekday() >= 5
-            else "not a trading day"
-        )
+        # No holiday name on a day without a session means the exchange's own weekend, by its
+        # weekmask (MarketCalendar.holiday_name): Friday in Riyadh, not always Saturday.
+        session_line = f"not a trading day ({s.holiday or 'weekend'})"
     parts.append(_kv([("Session", session_line), ("Store", clean(report.store_path))]))
 
     parts.append(_section("SYSTEM UPTIME"))

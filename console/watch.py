@@ -60,7 +60,7 @@ class Exporters:
     def __init__(self, dog: Watchdog, args, clock) -> None:
         from health.metrics import HealthCollector, registry_for
         from health.metrics_server import DEFAULT_HOST, MetricsServer, TextfileWriter
-        from health.monitor import package_version
+        from health.run_identity import package_version
 
         self.registry = registry_for(HealthCollector(dog.views, clock, package_version()))
         self.server = None

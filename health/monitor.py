@@ -11,13 +11,9 @@ import atexit
 import json
 import logging
 import os
-import socket
-import sys
 import time
-import uuid
 import weakref
 from datetime import datetime
-from importlib import metadata
 from time import monotonic as _monotonic
 
 from health.alert_delivery import AlertDelivery
@@ -29,7 +25,7 @@ from health.config import MonitorConfig
 from health.durations import fmt_duration, fmt_limit
 from health.gate import CLOSED, FUTURE, OK, PREVIOUS_SESSION, STALE, Gate
 from health.hang import HangWatch, check_period
-from health.process import start_identity
+from health.run_identity import run_info
 from health.sdnotify import SdNotifier, SystemdEnv
 from health.timestamps import clock_epoch, resolve_tz, to_epoch
 from store.events import ALERT, GATE, SIGNAL
@@ -52,24 +48,6 @@ CLOSED_BUCKET_SECONDS = 3600
 
 def gate_bucket_seconds(code: str) -> int:
     return CLOSED_BUCKET_SECONDS if code == CLOSED else GATE_BUCKET_SECONDS
-
-
-def package_version() -> str:
-    try:
-        return metadata.version("production-health")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
-
-
-def _log_files() -> list[str]:
-    """Files the loop's own logging writes to: where diagnostics should look first."""
-    files = []
-    for logger in (logging.getLogger(), *logging.Logger.manager.loggerDict.values()):
-        for handler in getattr(logger, "handlers", ()):
-            name = getattr(handler, "baseFilename", None)
-            if name and name not in files:
-                files.append(name)
-    return files
 
 
 class ProductionMonitor:
@@ -133,31 +111,12 @@ class ProductionMonitor:
         return now
 
     def _run_info(self) -> RunInfo:
-        thresholds = self.config.thresholds()
-        thresholds["store_path"] = str(self.store_path)
-        thresholds["cwd"] = os.getcwd()
-        # How to start it again: the interpreter (a venv's) and the command line as typed,
-        # `-m package.module` included (sys.argv has the module's file path instead).
-        thresholds["executable"] = sys.executable
-        thresholds["orig_argv"] = list(sys.orig_argv)
-        thresholds["log_files"] = _log_files()
-        thresholds["timezone"] = self.calendar.tz_name
-        thresholds["wall_started_at"] = time.time()  # real time, for the pid-reuse check
-        if not self.backtest:  # a backtest's process is never checked (health/process.py)
-            thresholds.update(start_identity(os.getpid()))  # the exact one, where the OS tells it
-        systemd = self._systemd.record()
-        if systemd:  # how the run may end (killed by systemd's watchdog): health/restarts.py
-            thresholds["systemd"] = systemd
-        return RunInfo(
-            run_id=uuid.uuid4().hex,
-            source=self.source,
-            pid=os.getpid(),
-            host=socket.gethostname(),
-            argv=list(sys.argv),
-            version=package_version(),
-            config=thresholds,
+        return run_info(
+            self.config,
+            store_path=self.store_path,
+            tz_name=self.calendar.tz_name,
+            systemd=self._systemd.record(),
             started_at=self._now(),
-            heartbeat_gap=2 * float(self.config.check_interval_seconds),
         )
 
     def __repr__(self) -> str:

@@ -161,6 +161,14 @@ def test_a_missing_column_is_one_line_before_anything_is_read(tmp_path, capsys):
     assert "--import needs --source" in capsys.readouterr().err
     assert hc("--timestamp-column", "time", "--store", str(tmp_path / "h.db")) == 3
     assert "--timestamp-column needs --import" in capsys.readouterr().err  # never ignored in silence
+    log.write_text("timestamp,symbol,data_timestamp\n2025-11-28 10:00:00,SPY,2025-11-28 09:59:30\n")
+    assert (
+        hc("--import", str(log), "--source", "a", "--store", str(tmp_path / "h.db"), "--date", "2025-11-28")
+        == 3
+    )
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not one --date" in err, err
+    assert not (tmp_path / "h.db").exists()  # nothing imported
 
 
 def test_one_transaction_a_failure_half_way_leaves_the_store_as_it_was(tmp_path, capsys):

@@ -654,20 +654,21 @@ def test_reports_create_nothing_beside_a_store_no_loop_has_open(stores, tmp_path
 def test_clock_start_runs_at_the_given_speed(monkeypatch) -> None:
     """--clock-start with --speed: the clock the soak runs give a console and a watchdog, so
     that they read simulated hours at the pace the loops record them."""
+    import console.arg_values as values
     import console.args as args_module
 
     real = [1_000_000.0]
-    monkeypatch.setattr(args_module.time, "time", lambda: real[0])
+    monkeypatch.setattr(values.time, "time", lambda: real[0])
     args = args_module.console_parser().parse_args(
         ["--clock-start", "2025-12-10T10:00:00-05:00", "--speed", "60"]
     )
-    clock = args_module.clock_of(args)
+    clock = values.clock_of(args)
     start = datetime(2025, 12, 10, 15, 0, tzinfo=UTC).timestamp()
     assert clock() == start
     real[0] += 2.5
     assert clock() == start + 150
-    assert args_module.instant_of(clock) == start  # a one-shot report: exactly the instant asked
-    plain = args_module.clock_of(
+    assert values.instant_of(clock) == start  # a one-shot report: exactly the instant asked
+    plain = values.clock_of(
         args_module.console_parser().parse_args(["--clock-start", "2025-12-10T10:00:00-05:00"])
     )
     real[0] += 10

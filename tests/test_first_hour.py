@@ -28,7 +28,7 @@ from test_cli import assert_unknown, run_many
 
 from console import demo
 from console.app import HealthConsole
-from console.args import read_day
+from console.arg_values import read_day
 from console.screens.browser import BrowserScreen
 from console.widgets import DataAgePanel, GatingPanel, StatusLine, UptimePanel
 from health.calendar import get_calendar

@@ -15,7 +15,7 @@ from textual import events
 from textual.validation import ValidationResult, Validator
 from textual.widgets import Input
 
-from console.args import read_day
+from console.arg_values import read_day
 from health.calendar import CalendarError, MarketCalendar
 
 # What the field may hold while being typed: a date's characters, or a prefix of a word it knows.

@@ -10,6 +10,7 @@ Typical use (the watchdog, or a loop that wants alerts without writing a callbac
 Webhook URLs are secrets: everything here that can reach a log or a screen is redacted.
 """
 
+from health.sinks.delivery import DeliveryResult, RetryPolicy, Sink
 from health.sinks.discord import DiscordSink, enforce_limits, escape_markdown, truncate
 from health.sinks.dispatcher import (
     DISCORD_ENV,
@@ -19,7 +20,7 @@ from health.sinks.dispatcher import (
     SinkStats,
     sinks_from_env,
 )
-from health.sinks.http import DeliveryResult, HttpSink, RetryPolicy, Sink
+from health.sinks.http import HttpSink
 from health.sinks.notification import (
     CatchUpDigest,
     DailySummary,

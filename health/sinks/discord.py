@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 from yarl import URL
 
 from health.codes import Severity, Status
-from health.sinks.http import HttpSink, RetryPolicy
+from health.sinks.delivery import RetryPolicy
+from health.sinks.http import HttpSink
 from health.sinks.notification import (
     CatchUpDigest,
     DailySummary,

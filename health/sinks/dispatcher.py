@@ -23,8 +23,9 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from health.sinks.delivery import DeliveryResult, RetryPolicy, Sink
 from health.sinks.discord import DiscordSink
-from health.sinks.http import DeliveryResult, HttpSink, RetryPolicy, Sink
+from health.sinks.http import HttpSink
 from health.sinks.notification import Deliverable, as_deliverable, describe_item
 from health.sinks.webhook import WebhookSink
 

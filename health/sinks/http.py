@@ -23,12 +23,11 @@ import email.utils
 import json
 import logging
 import math
-import random
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, Self, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from yarl import URL
 
@@ -37,6 +36,7 @@ if TYPE_CHECKING:  # aiohttp is imported by the first delivery: a process that s
     import aiohttp
     from multidict import CIMultiDictProxy
 
+from health.sinks.delivery import DeliveryResult, RetryPolicy
 from health.sinks.notification import Deliverable, as_deliverable, describe_item
 from health.sinks.redact import redact_text, redact_url
 
@@ -44,74 +44,6 @@ log = logging.getLogger("health.sinks")
 
 USER_AGENT = "production-health (https://pypi.org/project/production-health, 0.1)"
 _MAX_RESPONSE_BYTES = 64 * 1024  # we only need a status and a small JSON; never buffer more
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How hard one delivery tries. Defaults suit production; tests shrink the times."""
-
-    max_attempts: int = 5
-    max_total_seconds: float = 30.0  # whole delivery, waits included
-    backoff_initial: float = 0.5  # first wait after a 5xx / connection error
-    backoff_factor: float = 2.0
-    backoff_max: float = 8.0
-    jitter: float = 0.1  # each backoff is shortened by up to this fraction (spreads retries)
-    request_timeout: float = 10.0  # one HTTP exchange
-    max_rate_limit_wait: float = 60.0  # longest pre-send wait honoured from rate-limit headers
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.max_attempts, int) or self.max_attempts < 1:
-            raise ValueError("RetryPolicy.max_attempts must be an int >= 1")
-        for name in (
-            "max_total_seconds",
-            "backoff_initial",
-            "backoff_max",
-            "request_timeout",
-            "max_rate_limit_wait",
-        ):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"RetryPolicy.{name} must be positive")
-        if self.backoff_factor < 1:
-            raise ValueError("RetryPolicy.backoff_factor must be >= 1")
-        if not 0 <= self.jitter < 1:
-            raise ValueError("RetryPolicy.jitter must be within [0, 1)")
-
-    def backoff(self, failures: int) -> float:
-        """Wait before retry number ``failures`` (1-based) after a 5xx or connection error."""
-        base = min(self.backoff_max, self.backoff_initial * self.backoff_factor ** (failures - 1))
-        return base * (1 - self.jitter * random.random())
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    """What happened to one item at one sink; ``detail`` is redacted and safe to store."""
-
-    ok: bool
-    status: int | None  # last HTTP status; None when no response (connection error, disabled)
-    detail: str
-    attempts: int
-
-
-@runtime_checkable
-class Sink(Protocol):
-    """What the dispatcher needs from a sink."""
-
-    name: str
-
-    @property
-    def disabled(self) -> bool: ...
-
-    async def deliver(self, item: Deliverable) -> DeliveryResult: ...
-
-    def describe(self) -> str: ...
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.aclose()
-
-    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
