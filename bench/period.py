@@ -46,7 +46,7 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     from health.calendar_record import calendar_for
     from health.loader import open_store
 
-    spent = {"load_day (queries, per day)": 0.0, "signal_summaries (SQLite)": 0.0, "analyze (per day)": 0.0}
+    spent = {"load_day (per day)": 0.0, "signal_summaries (SQLite)": 0.0, "analyze (per day)": 0.0}
 
     def timed(name, fn):
         def wrapper(*a, **k):
@@ -62,9 +62,17 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     reader = open_store(year)
     cal = calendar_for(reader, "XNYS", start, now)
     spent["the cadence learned per day and loop"] = 0.0
-    orig = (period.load_day, period.analyze, reader.signal_summaries, period._learn_cadences)
+    spent["the period's rows read once (RangeRows)"] = 0.0
+    orig = (
+        period.load_day,
+        period.analyze,
+        reader.signal_summaries,
+        period._learn_cadences,
+        period.RangeRows,
+    )
     period._learn_cadences = timed("the cadence learned per day and loop", period._learn_cadences)
-    period.load_day = timed("load_day (queries, per day)", period.load_day)
+    period.load_day = timed("load_day (per day)", period.load_day)
+    period.RangeRows = timed("the period's rows read once (RangeRows)", period.RangeRows)
     period.analyze = timed("analyze (per day)", analysis.analyze)
     reader.signal_summaries = timed("signal_summaries (SQLite)", reader.signal_summaries)
     try:
@@ -72,7 +80,7 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
         period.period_report(reader, cal, start, end, now)
         spent["total"] = time.perf_counter() - t0
     finally:
-        period.load_day, period.analyze, _, period._learn_cadences = orig
+        period.load_day, period.analyze, _, period._learn_cadences, period.RangeRows = orig
         reader.close()
     return spent
 

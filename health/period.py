@@ -22,10 +22,11 @@ from health.analysis import DayInputs, analyze, window
 from health.cadence import session_hours
 from health.calendar import MarketCalendar
 from health.codes import ExitCode, Status
-from health.loader import LOOKBACK_DAYS, ReportUnavailable, expected_cadence, load_day
+from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, ReportUnavailable, expected_cadence, load_day
 from health.period_cadence import RangeReader, RememberingJudge
 from health.process import process_alive
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
+from store.range_rows import RangeRows
 from store.reader import StoreReader
 
 MAX_DAYS = 3700  # ten years and some: a bad --from is an error, not an hour of work
@@ -199,22 +200,24 @@ def period_report(
             f"no loop named {source!r} in {reader.path} (sources: {', '.join(sources) or 'none'})"
         )
     alive = _by_run()
+    lookback = [lo - timedelta(days=k) for k in range(LOOKBACK_DAYS + 2, 0, -1)]
+    lookback = [d for d in lookback if calendar.first_day <= d]
+    span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
+    # Each day's inputs as the day report loads them, from the period's rows read once.
+    rows = RangeRows(reader, *span, slack=MAX_INTERVAL_SLACK)
     inputs: list[DayInputs] = []
     day = lo
     while day <= hi:
         # A day no loop existed yet (another's did, for --source): nothing to report.
         with contextlib.suppress(ReportUnavailable):
             inputs.append(
-                load_day(reader, calendar, day, now, source, overrides, alive=alive, with_signals=False)
+                load_day(rows, calendar, day, now, source, overrides, alive=alive, with_signals=False)
             )
         day += timedelta(days=1)
     if not inputs:
         raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
-    lookback = [lo - timedelta(days=k) for k in range(LOOKBACK_DAYS + 2, 0, -1)]
-    lookback = [d for d in lookback if calendar.first_day <= d]
     inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback)
-    span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
-    inputs = _learn_cadences(reader, calendar, inputs, counts, span)
+    inputs = _learn_cadences(rows, calendar, inputs, counts, span)
     reports = [analyze(i) for i in inputs]
     rows = tuple(DayRow.of(r) for r in reports)
     return PeriodReport(
@@ -314,17 +317,17 @@ def _with_signals(
 
 
 def _learn_cadences(
-    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], counts: dict, span: tuple[float, float]
+    rows: RangeRows, cal: MarketCalendar, days: list[DayInputs], counts: dict, span: tuple[float, float]
 ) -> list[DayInputs]:
     """Each loop's expected cadence on each day, as the day report learns it (health/loader.py),
     from the period's rows read once (health/period_cadence.py)."""
-    ranged = {name: RangeReader(reader, name, *span, pairs) for name, pairs in counts.items()}
+    ranged = {name: RangeReader(rows, name, *span, pairs) for name, pairs in counts.items()}
     judges: dict[str, RememberingJudge] = {}
     out = []
     for inp in days:
         srcs = []
         for src in inp.sources:
-            rr = ranged.get(src.source) or RangeReader(reader, src.source, *span, [])
+            rr = ranged.get(src.source) or RangeReader(rows, src.source, *span, [])
             ranged[src.source] = rr
             judge = judges.setdefault(src.source, RememberingJudge())
             srcs.append(
