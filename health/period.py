@@ -24,6 +24,7 @@ from health.calendar import MarketCalendar
 from health.codes import ExitCode, Status
 from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, ReportUnavailable, expected_cadence, load_day
 from health.period_cadence import RangeReader, RememberingJudge
+from health.period_gate import ONE_BY_ONE, with_gate_sums
 from health.process import process_alive
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
 from store.range_rows import RangeRows
@@ -204,18 +205,29 @@ def period_report(
     lookback = [d for d in lookback if calendar.first_day <= d]
     span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
     # Each day's inputs as the day report loads them, from the period's rows read once.
-    rows = RangeRows(reader, *span, slack=MAX_INTERVAL_SLACK)
+    rows = RangeRows(reader, *span, slack=MAX_INTERVAL_SLACK, gate_codes=ONE_BY_ONE)
     inputs: list[DayInputs] = []
     day = lo
     while day <= hi:
         # A day no loop existed yet (another's did, for --source): nothing to report.
         with contextlib.suppress(ReportUnavailable):
             inputs.append(
-                load_day(rows, calendar, day, now, source, overrides, alive=alive, with_signals=False)
+                load_day(
+                    rows,
+                    calendar,
+                    day,
+                    now,
+                    source,
+                    overrides,
+                    alive=alive,
+                    with_signals=False,
+                    gate_codes=ONE_BY_ONE,
+                )
             )
         day += timedelta(days=1)
     if not inputs:
         raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
+    inputs = with_gate_sums(reader, calendar, inputs)
     inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback)
     inputs = _learn_cadences(rows, calendar, inputs, counts, span)
     reports = [analyze(i) for i in inputs]

@@ -72,8 +72,15 @@ class RangeRows:
     seconds earlier), for the loops ``sources`` (all, by default)."""
 
     def __init__(
-        self, reader, start: float, end: float, slack: float = 0.0, sources: Sequence[str] | None = None
+        self,
+        reader,
+        start: float,
+        end: float,
+        slack: float = 0.0,
+        sources: Sequence[str] | None = None,
+        gate_codes: Sequence[str] | None = None,
     ) -> None:
+        """``gate_codes``: read only the gate buckets of these reason codes (all by default)."""
         self.reader = reader
         self.path = reader.path
         self.start, self.end, self.slack = start, end, slack
@@ -86,7 +93,8 @@ class RangeRows:
             n: _Spans([s for s in spans if s.source == n], reader.last_activity(n, before=start - slack))
             for n in names
         }
-        gate = reader.gate(start, end)
+        gate = reader.gate(start, end, codes=gate_codes)
+        self._gate_codes = None if gate_codes is None else frozenset(gate_codes)
         self._gate = {n: [g for g in gate if g.source == n] for n in names}
         self._buckets = {n: [g.bucket for g in rows] for n, rows in self._gate.items()}
         alerts, events = reader.alerts(start, end), reader.events(start, end)
@@ -165,7 +173,8 @@ class RangeRows:
         self, start: float, end: float, source: str | None = None, codes: Sequence[str] | None = None
     ) -> list[GateRecord]:
         rows = self._gate.get(source)
-        if rows is None or not self._inside(start, end):
+        read = self._gate_codes is None or (codes is not None and self._gate_codes.issuperset(codes))
+        if rows is None or not read or not self._inside(start, end):
             return self.reader.gate(start, end, source, codes)
         buckets = self._buckets[source]
         i = bisect.bisect_left(buckets, start - MAX_GATE_BUCKET_SECONDS)
