@@ -337,6 +337,9 @@ def _learn_cadences(
     judges: dict[str, RememberingJudge] = {}
     out = []
     for inp in days:
+        if cal.session(inp.day) is None:  # no session: no hour for a cadence to judge (health/analysis.py)
+            out.append(inp)
+            continue
         srcs = []
         for src in inp.sources:
             rr = ranged.get(src.source) or RangeReader(rows, src.source, *span, [])

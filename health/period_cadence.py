@@ -76,5 +76,9 @@ class RememberingJudge:
         inside = tuple((max(a, lo), min(b, hi)) for a, b in up if b > lo and a < hi)
         key = (session.open_ts, until, inside)
         if key not in self._known:
-            self._known[key] = judge_hours(session, until, signals, up, gate, None)
+            # Only what lies inside the session reaches its hours: the lookback's signal counts
+            # (RangeReader's, sorted by time) and refusals cut to it, the up-time clipped to it.
+            counts = signals[bisect.bisect_left(signals, (lo,)) : bisect.bisect_left(signals, (hi,))]
+            refusals = [g for g in gate if g.first_at < hi and g.last_at >= lo]
+            self._known[key] = judge_hours(session, until, counts, inside, refusals, None)
         return self._known[key]
