@@ -24,6 +24,7 @@ usual (the 10th percentile is below 2 an hour) is expected nothing.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -117,8 +118,11 @@ class CadenceFacts:
         return self.hours[-1] if self.hours else None
 
 
-def session_hours(session: Session) -> list[SessionHour]:
-    """Consecutive hours of RTH time from the open (the break skipped); the last may be short."""
+@functools.lru_cache(maxsize=1024)
+def session_hours(session: Session) -> tuple[SessionHour, ...]:
+    """Consecutive hours of RTH time from the open (the break skipped); the last may be short.
+    Kept per session: a period asks for each session's hours again for every day whose
+    cadence it learns from it."""
     out: list[SessionHour] = []
     parts: list[tuple[float, float]] = []
     need = HOUR
@@ -134,7 +138,7 @@ def session_hours(session: Session) -> list[SessionHour]:
                 parts, need = [], HOUR
     if parts:
         out.append(SessionHour(parts[0][0], parts[-1][1], tuple(parts)))
-    return out
+    return tuple(out)
 
 
 def judge_hours(
