@@ -156,14 +156,18 @@ def judge_hours(
         return ()
     counts = _Counts(signals)
     refusals = [g for g in gate if not g.allowed and g.code in DATA_REFUSALS]
+    up = list(up)
     out = []
     for h in hours:
         parts = list(h.parts)
         n = sum(counts.between(s, e) for s, e in parts)
-        up_s = iv.total(iv.intersect(parts, list(up)))
-        refused = sum(g.count for g in refusals if g.first_at < h.end and g.last_at >= h.start)
-        expected = cadence.expected(h.rth_seconds) if cadence is not None and cadence.per_hour > 0 else None
-        out.append(HourJudgement(h.start, h.end, h.rth_seconds, n, up_s, refused, expected))
+        up_s = iv.total(iv.intersect(parts, up))
+        refused = (
+            sum(g.count for g in refusals if g.first_at < h.end and g.last_at >= h.start) if refusals else 0
+        )
+        rth = h.rth_seconds
+        expected = cadence.expected(rth) if cadence is not None and cadence.per_hour > 0 else None
+        out.append(HourJudgement(h.start, h.end, rth, n, up_s, refused, expected))
     return tuple(out)
 
 
