@@ -93,9 +93,10 @@ class RangeRows:
             n: _Spans([s for s in spans if s.source == n], reader.last_activity(n, before=start - slack))
             for n in names
         }
-        gate = reader.gate(start, end, codes=gate_codes)
+        # One query per loop: by the gate's primary key (source, bucket, code), which also
+        # tells the codes without reading the rows.
+        self._gate = {n: reader.gate(start, end, n, codes=gate_codes) for n in names}
         self._gate_codes = None if gate_codes is None else frozenset(gate_codes)
-        self._gate = {n: [g for g in gate if g.source == n] for n in names}
         self._buckets = {n: [g.bucket for g in rows] for n, rows in self._gate.items()}
         alerts, events = reader.alerts(start, end), reader.events(start, end)
         self._alerts = {None: _ByTime(alerts)} | {
