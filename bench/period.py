@@ -46,7 +46,7 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     from health.calendar_record import calendar_for
     from health.loader import open_store
 
-    spent = {"load_day (queries, per day)": 0.0, "signal_summaries (SQLite)": 0.0, "analyze (per day)": 0.0}
+    spent = {"load_day (per day)": 0.0, "signal_summaries (SQLite)": 0.0, "analyze (per day)": 0.0}
 
     def timed(name, fn):
         def wrapper(*a, **k):
@@ -62,9 +62,22 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     reader = open_store(year)
     cal = calendar_for(reader, "XNYS", start, now)
     spent["the cadence learned per day and loop"] = 0.0
-    orig = (period.load_day, period.analyze, reader.signal_summaries, period._learn_cadences)
+    spent["the period's rows read once (RangeRows)"] = 0.0
+    spent["the gate's routine buckets summed (SQLite, per day)"] = 0.0
+    orig = (
+        period.load_day,
+        period.analyze,
+        reader.signal_summaries,
+        period._learn_cadences,
+        period.RangeRows,
+        period.with_gate_sums,
+    )
+    period.with_gate_sums = timed(
+        "the gate's routine buckets summed (SQLite, per day)", period.with_gate_sums
+    )
     period._learn_cadences = timed("the cadence learned per day and loop", period._learn_cadences)
-    period.load_day = timed("load_day (queries, per day)", period.load_day)
+    period.load_day = timed("load_day (per day)", period.load_day)
+    period.RangeRows = timed("the period's rows read once (RangeRows)", period.RangeRows)
     period.analyze = timed("analyze (per day)", analysis.analyze)
     reader.signal_summaries = timed("signal_summaries (SQLite)", reader.signal_summaries)
     try:
@@ -72,7 +85,14 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
         period.period_report(reader, cal, start, end, now)
         spent["total"] = time.perf_counter() - t0
     finally:
-        period.load_day, period.analyze, _, period._learn_cadences = orig
+        (
+            period.load_day,
+            period.analyze,
+            _,
+            period._learn_cadences,
+            period.RangeRows,
+            period.with_gate_sums,
+        ) = orig
         reader.close()
     return spent
 
@@ -152,8 +172,10 @@ def main() -> None:
         md_row(["---", "---:"]),
         *(md_row([k, f"{v * 1e3:.0f} ms"]) for k, v in parts.items()),
         "",
-        "- Each day is analysed by the one-day report's engine (`analyze`), from that day's "
-        "queries; the signals are summed up by SQLite per RTH piece and per hour outside RTH "
+        "- Each day is analysed by the one-day report's engine (`analyze`), from the inputs "
+        "`load_day` gives it out of the period's rows read once (store/range_rows.py); the gate's "
+        "routine buckets (allowed, market closed) are summed up by SQLite per day and loop "
+        "(health/period_gate.py), only the refusals the rules read are records; the signals are summed up by SQLite per RTH piece and per hour outside RTH "
         "(`StoreReader.signal_summaries`: one index range scan per piece for its range of ages, "
         "which settles a clean piece; only the others counted row by row), never read into Python. "
         "The floor of that scan is SQLite's row lookup per signal (the store's only signal index "

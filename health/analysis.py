@@ -13,20 +13,20 @@ import itertools
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 
 from health import intervals as iv
 from health.acks import ack_states
 from health.cadence import Cadence, CadenceFacts, judge_hours
 from health.calendar import MarketCalendar, day_bounds
 from health.codes import IssueCode
-from health.gate import FUTURE, PREVIOUS_SESSION, STALE, WHOLE_HOUR_SLACK
+from health.gate import FUTURE, WHOLE_HOUR_SLACK
+from health.gate_stats import gate_stats
 from health.liveness import is_silent, up_intervals, up_window
 from health.process import is_backtest, restart_command
 from health.report import (
     Duplicate,
     Gap,
-    GateStats,
     HealthReport,
     LatestRun,
     Lifecycle,
@@ -69,6 +69,9 @@ class SourceInputs:
     # The signals already tallied (the live view keeps one up to date); ``signals`` is then
     # not read.
     signal_tally: SignalTally | None = None
+    # The gate's buckets of the codes ``gate`` leaves out, already summed up (health/period.py):
+    # (code, allowed, decisions, first bucket); health/gate_stats.py.
+    gate_sums: tuple[tuple[str, bool, int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def analyze_source(inp: DayInputs, src: SourceInputs) -> SourceAnalysis:
     else:
         tally = _tally(src, cal, th)
         signals, counts = tally.signals(), tally.minute_counts()
-    gate = _gate(src, cal, sess, win_start)
+    gate = gate_stats(src.gate, cal, win_start, src.gate_sums)
     if signals.whole_hour_offset is None and gate.future:
         # The gate refused the data as future (so no signal shows the offset): naive UTC read
         # as local time lands whole hours ahead; say so, with the fix, not just "future".
@@ -234,49 +237,6 @@ def _tally(src: SourceInputs, cal: MarketCalendar, th: Thresholds) -> SignalTall
     if tally.thresholds != th or tally.calendar is not cal:
         raise ValueError(f"signal tally of {src.source!r} was kept for other thresholds or another calendar")
     return tally
-
-
-def _gate(src: SourceInputs, cal: MarketCalendar, sess, win_start: float) -> GateStats:
-    """The gate's decisions, from its aggregated buckets."""
-    tz = cal.tz
-    allowed = blocked = stale_rth = future = 0
-    by_code: Counter[str] = Counter()
-    h_allowed: Counter[int] = Counter()
-    h_blocked: Counter[int] = Counter()
-    stale_first = stale_last = stale_max = None
-    last_reason = last_at = None
-    for g in src.gate:
-        hour = datetime.fromtimestamp(max(g.first_at, win_start), tz).hour
-        if g.allowed:
-            allowed += g.count
-            h_allowed[hour] += g.count
-        else:
-            blocked += g.count
-            by_code[g.code] += g.count
-            h_blocked[hour] += g.count
-        if g.code in (STALE, PREVIOUS_SESSION) and (cal.is_open(g.first_at) or cal.is_open(g.last_at)):
-            stale_rth += g.count
-            stale_first = g.first_at if stale_first is None else min(stale_first, g.first_at)
-            stale_last = g.last_at if stale_last is None else max(stale_last, g.last_at)
-            stale_max = g.max_age if stale_max is None else max(stale_max, g.max_age)
-        if g.code == FUTURE:
-            future += g.count
-        if last_at is None or g.last_at > last_at:
-            last_at, last_reason = g.last_at, g.last_reason
-    return GateStats(
-        allowed=allowed,
-        blocked=blocked,
-        by_code=dict(by_code),
-        stale_rth=stale_rth,
-        stale_first=stale_first,
-        stale_last=stale_last,
-        stale_max_age=stale_max,
-        future=future,
-        last_reason=last_reason,
-        last_at=last_at,
-        hourly_allowed=dict(h_allowed),
-        hourly_blocked=dict(h_blocked),
-    )
 
 
 def _lifecycle(

@@ -24,6 +24,7 @@ usual (the 10th percentile is below 2 an hour) is expected nothing.
 from __future__ import annotations
 
 import bisect
+import functools
 import itertools
 import math
 from collections.abc import Iterable, Sequence
@@ -117,8 +118,11 @@ class CadenceFacts:
         return self.hours[-1] if self.hours else None
 
 
-def session_hours(session: Session) -> list[SessionHour]:
-    """Consecutive hours of RTH time from the open (the break skipped); the last may be short."""
+@functools.lru_cache(maxsize=1024)
+def session_hours(session: Session) -> tuple[SessionHour, ...]:
+    """Consecutive hours of RTH time from the open (the break skipped); the last may be short.
+    Kept per session: a period asks for each session's hours again for every day whose
+    cadence it learns from it."""
     out: list[SessionHour] = []
     parts: list[tuple[float, float]] = []
     need = HOUR
@@ -134,7 +138,7 @@ def session_hours(session: Session) -> list[SessionHour]:
                 parts, need = [], HOUR
     if parts:
         out.append(SessionHour(parts[0][0], parts[-1][1], tuple(parts)))
-    return out
+    return tuple(out)
 
 
 def judge_hours(
@@ -152,14 +156,18 @@ def judge_hours(
         return ()
     counts = _Counts(signals)
     refusals = [g for g in gate if not g.allowed and g.code in DATA_REFUSALS]
+    up = list(up)
     out = []
     for h in hours:
         parts = list(h.parts)
         n = sum(counts.between(s, e) for s, e in parts)
-        up_s = iv.total(iv.intersect(parts, list(up)))
-        refused = sum(g.count for g in refusals if g.first_at < h.end and g.last_at >= h.start)
-        expected = cadence.expected(h.rth_seconds) if cadence is not None and cadence.per_hour > 0 else None
-        out.append(HourJudgement(h.start, h.end, h.rth_seconds, n, up_s, refused, expected))
+        up_s = iv.total(iv.intersect(parts, up))
+        refused = (
+            sum(g.count for g in refusals if g.first_at < h.end and g.last_at >= h.start) if refusals else 0
+        )
+        rth = h.rth_seconds
+        expected = cadence.expected(rth) if cadence is not None and cadence.per_hour > 0 else None
+        out.append(HourJudgement(h.start, h.end, rth, n, up_s, refused, expected))
     return tuple(out)
 
 

@@ -166,6 +166,7 @@ class MarketCalendar:
         self._special_weekmasks = special_weekmasks
         self.first_day: date = days[0]
         self.last_day: date = days[-1]
+        self._sessions: dict[int, Session] = {}
 
     def __repr__(self) -> str:
         return f"MarketCalendar({self.code!r}, {self.first_day}..{self.last_day})"
@@ -179,6 +180,13 @@ class MarketCalendar:
             )
 
     def _session(self, i: int) -> Session:
+        # Built once per session (it is frozen): a period asks for each again and again.
+        sess = self._sessions.get(i)
+        if sess is None:
+            sess = self._sessions[i] = self._build_session(i)
+        return sess
+
+    def _build_session(self, i: int) -> Session:
         day = self._days[i]
         return Session(
             day=day,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -42,9 +43,11 @@ def load_day(
     alive=process_alive,
     with_signals: bool = True,
     tail: DayTail | None = None,
+    gate_codes: Collection[str] | None = None,
 ) -> DayInputs:
     """The day's inputs from the store; ``with_signals=False`` leaves the signals and the
-    learned cadence out, for a caller that sums them up in SQLite (health/period.py). With
+    learned cadence out, and ``gate_codes`` the gate buckets of other reason codes, for a
+    caller that sums them up in SQLite (health/period.py). With
     ``tail`` (the live view's), signals, gate buckets, alerts and events come from what it
     kept and what is new since its last look (health/day_tail.py); everything else is read
     here either way."""
@@ -82,7 +85,9 @@ def load_day(
             if previous is not None:
                 previous_beat = reader.last_activity(name, before=runs[0].started_at)
         if tail is None:
-            gate = reader.gate(win_start, win_end, name)
+            gate = reader.gate(
+                win_start, win_end, name, codes=None if gate_codes is None else sorted(gate_codes)
+            )
             signals = reader.signal_times(win_start, win_end, name) if with_signals else ()
             tally = None
             alerts = reader.alerts(win_start, win_end, name)

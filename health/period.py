@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
@@ -22,10 +21,13 @@ from health.analysis import DayInputs, analyze, window
 from health.cadence import session_hours
 from health.calendar import MarketCalendar
 from health.codes import ExitCode, Status
-from health.loader import LOOKBACK_DAYS, ReportUnavailable, expected_cadence, load_day
+from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, ReportUnavailable, expected_cadence, load_day
 from health.period_cadence import RangeReader, RememberingJudge
+from health.period_gate import ONE_BY_ONE, with_gate_sums
+from health.period_incidents import Incident, incidents
 from health.process import process_alive
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
+from store.range_rows import RangeRows
 from store.reader import StoreReader
 
 MAX_DAYS = 3700  # ten years and some: a bad --from is an error, not an hour of work
@@ -77,22 +79,6 @@ class DayRow:
             refused=dict(t.blocked_by_reason),
             issues=report.issues,
         )
-
-
-@dataclass(frozen=True)
-class Incident:
-    """A loop silent in RTH longer than its gap limit, from its failure to its recovery."""
-
-    source: str
-    start: float  # the last heartbeat before the silence (the failure)
-    end: float  # the first heartbeat after it (the recovery); the period's end, if ongoing
-    rth_seconds: float  # RTH lost: the downtime
-    ongoing: bool
-
-    @property
-    def recovery_seconds(self) -> float:
-        """Time from the failure to the recovery, nights and weekends included."""
-        return self.end - self.start
 
 
 @dataclass(frozen=True)
@@ -199,22 +185,35 @@ def period_report(
             f"no loop named {source!r} in {reader.path} (sources: {', '.join(sources) or 'none'})"
         )
     alive = _by_run()
+    lookback = [lo - timedelta(days=k) for k in range(LOOKBACK_DAYS + 2, 0, -1)]
+    lookback = [d for d in lookback if calendar.first_day <= d]
+    span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
+    # Each day's inputs as the day report loads them, from the period's rows read once.
+    rows = RangeRows(reader, *span, slack=MAX_INTERVAL_SLACK, gate_codes=ONE_BY_ONE)
     inputs: list[DayInputs] = []
     day = lo
     while day <= hi:
         # A day no loop existed yet (another's did, for --source): nothing to report.
         with contextlib.suppress(ReportUnavailable):
             inputs.append(
-                load_day(reader, calendar, day, now, source, overrides, alive=alive, with_signals=False)
+                load_day(
+                    rows,
+                    calendar,
+                    day,
+                    now,
+                    source,
+                    overrides,
+                    alive=alive,
+                    with_signals=False,
+                    gate_codes=ONE_BY_ONE,
+                )
             )
         day += timedelta(days=1)
     if not inputs:
         raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
-    lookback = [lo - timedelta(days=k) for k in range(LOOKBACK_DAYS + 2, 0, -1)]
-    lookback = [d for d in lookback if calendar.first_day <= d]
+    inputs = with_gate_sums(reader, calendar, inputs)
     inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback)
-    span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
-    inputs = _learn_cadences(reader, calendar, inputs, counts, span)
+    inputs = _learn_cadences(rows, calendar, inputs, counts, span)
     reports = [analyze(i) for i in inputs]
     rows = tuple(DayRow.of(r) for r in reports)
     return PeriodReport(
@@ -227,9 +226,7 @@ def period_report(
         store_path=str(reader.path),
         source=source,
         days=rows,
-        incidents=tuple(
-            _incidents(calendar, rows, reader.first_activity_after, window(hi, calendar, now)[1])
-        ),
+        incidents=tuple(incidents(calendar, rows, reader.first_activity_after, window(hi, calendar, now)[1])),
         backtest=bool(reports) and all(r.backtest for r in reports),
     )
 
@@ -314,17 +311,20 @@ def _with_signals(
 
 
 def _learn_cadences(
-    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], counts: dict, span: tuple[float, float]
+    rows: RangeRows, cal: MarketCalendar, days: list[DayInputs], counts: dict, span: tuple[float, float]
 ) -> list[DayInputs]:
     """Each loop's expected cadence on each day, as the day report learns it (health/loader.py),
     from the period's rows read once (health/period_cadence.py)."""
-    ranged = {name: RangeReader(reader, name, *span, pairs) for name, pairs in counts.items()}
+    ranged = {name: RangeReader(rows, name, *span, pairs) for name, pairs in counts.items()}
     judges: dict[str, RememberingJudge] = {}
     out = []
     for inp in days:
+        if cal.session(inp.day) is None:  # no session: no hour for a cadence to judge (health/analysis.py)
+            out.append(inp)
+            continue
         srcs = []
         for src in inp.sources:
-            rr = ranged.get(src.source) or RangeReader(reader, src.source, *span, [])
+            rr = ranged.get(src.source) or RangeReader(rows, src.source, *span, [])
             ranged[src.source] = rr
             judge = judges.setdefault(src.source, RememberingJudge())
             srcs.append(
@@ -361,32 +361,4 @@ def _complement(parts: list[tuple[float, float]], lo: float, hi: float) -> list[
         at = max(at, b)
     if at < hi:
         out.append((at, hi))
-    return out
-
-
-def _incidents(
-    cal: MarketCalendar,
-    rows: tuple[DayRow, ...],
-    next_activity: Callable[[str, float], float | None],
-    until: float,
-) -> list[Incident]:
-    """The period's gaps as incidents: from the failure (the gap's start) to the recovery, the
-    loop's next heartbeat — for a gap that runs to the close, whenever that came (the loop down
-    overnight, or over a holiday, is one incident, its next day's silence included), but no later
-    than ``until``, the period's end: a loop not back by then is still down (ongoing). The
-    downtime is the RTH between the two."""
-    out: list[Incident] = []
-    down_until: dict[str, float] = {}  # source -> the recovery of its latest incident
-    for row in rows:
-        sess = cal.session(row.day) if row.trading_day else None
-        for g in sorted(row.gaps, key=lambda g: g.start):
-            if g.start < down_until.get(g.source, float("-inf")):
-                continue  # the same silence, seen again from the next session's open
-            end, ongoing = g.end, g.ongoing
-            if not ongoing and sess is not None and g.end >= sess.close_ts:
-                nxt = next_activity(g.source, g.end)
-                end, ongoing = (until, True) if nxt is None or nxt > until else (nxt, False)
-            lost = sum(b - a for a, b, _ in cal.rth_parts(g.start, end))
-            out.append(Incident(g.source, g.start, end, lost, ongoing))
-            down_until[g.source] = end
     return out

@@ -4,7 +4,7 @@ day report learns it but from rows read once for the whole period.
 The day report learns a loop's cadence from its last ten sessions: four queries per loop and
 day (runs, spans, gate buckets, signals per minute). A year would repeat them 250 times over
 overlapping sessions (14 s on the one-year store). ``RangeReader`` answers the same four calls
-from the period's rows, with the store's own predicates (store/reader.py), and the signal counts
+from the period's rows (store/range_rows.py, the store's own predicates), and the signal counts
 come from the period's SQLite sums (health/period.py), cut at the sessions' hours — exactly the
 counts per session hour the per-minute buckets give.
 
@@ -19,25 +19,24 @@ from __future__ import annotations
 import bisect
 
 from health.cadence import DATA_REFUSALS, judge_hours
+from store.range_rows import RangeRows
 from store.records import GateRecord, RunRecord, SpanRecord
 from store.schema import MAX_GATE_BUCKET_SECONDS
-
-SLACK = 2 * 86400.0  # more than any span slack a report asks for
 
 
 class RangeReader:
     """One loop's runs, spans, gate refusals of its data and signal counts over [start, end),
-    for ``health.loader.expected_cadence``."""
+    for ``health.loader.expected_cadence``: runs and spans from the period's rows
+    (store/range_rows.py), the refusals filtered once."""
 
     def __init__(
-        self, reader, source: str, start: float, end: float, counts: list[tuple[float, int]]
+        self, rows: RangeRows, source: str, start: float, end: float, counts: list[tuple[float, int]]
     ) -> None:
-        self.path = reader.path
-        self._identity = reader.identity()
-        self._runs: list[RunRecord] = reader.runs(None, None, source)
-        self._spans: list[SpanRecord] = reader.spans(start, end, source, slack=SLACK)
+        self.path = rows.path
+        self._identity = rows.identity()
+        self._rows = rows
         # Only the data refusals: all the learning reads of the gate (health/loader.py).
-        refusals = reader.gate(start, end, source, codes=sorted(DATA_REFUSALS))
+        refusals = rows.gate(start, end, source, codes=sorted(DATA_REFUSALS))
         self._gate: list[GateRecord] = sorted(refusals, key=lambda g: g.bucket)
         self._buckets = [g.bucket for g in self._gate]
         self._counts = sorted(counts)
@@ -47,17 +46,12 @@ class RangeReader:
         return self._identity
 
     def runs(self, start: float, end: float, source: str | None = None) -> list[RunRecord]:
-        def last(r: RunRecord) -> float:
-            if r.stopped_at is not None:
-                return r.stopped_at
-            return r.last_seen if r.last_seen is not None else r.started_at
-
-        return [r for r in self._runs if r.started_at < end and last(r) >= start]
+        return self._rows.runs(start, end, source)
 
     def spans(
         self, start: float, end: float, source: str | None = None, slack: float = 0.0
     ) -> list[SpanRecord]:
-        return [s for s in self._spans if s.end >= start - slack and s.start < end]
+        return self._rows.spans(start, end, source, slack)
 
     def gate(self, start: float, end: float, source: str | None = None) -> list[GateRecord]:
         i = bisect.bisect_left(self._buckets, start - MAX_GATE_BUCKET_SECONDS)
@@ -82,5 +76,9 @@ class RememberingJudge:
         inside = tuple((max(a, lo), min(b, hi)) for a, b in up if b > lo and a < hi)
         key = (session.open_ts, until, inside)
         if key not in self._known:
-            self._known[key] = judge_hours(session, until, signals, up, gate, None)
+            # Only what lies inside the session reaches its hours: the lookback's signal counts
+            # (RangeReader's, sorted by time) and refusals cut to it, the up-time clipped to it.
+            counts = signals[bisect.bisect_left(signals, (lo,)) : bisect.bisect_left(signals, (hi,))]
+            refusals = [g for g in gate if g.first_at < hi and g.last_at >= lo]
+            self._known[key] = judge_hours(session, until, counts, inside, refusals, None)
         return self._known[key]

@@ -84,6 +84,15 @@ def _reused(run: RunRecord, created: float) -> bool:
 
 
 def _inspect_once(run: RunRecord) -> ProcState:
+    if run.pid is not None and run.pid > 0:
+        # The kernel's word first: a pid no process has is gone, without psutil reading /proc
+        # for it (a period asks this of every past run).
+        try:
+            os.kill(run.pid, 0)
+        except ProcessLookupError:
+            return ProcState("gone")
+        except (OSError, OverflowError):  # another user's (PermissionError), or no pid at all: psutil tells
+            pass
     import psutil
 
     try:

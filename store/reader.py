@@ -213,6 +213,19 @@ class StoreReader:
             GateRecord(r[0], r[1], r[2], bool(r[3]), *r[4:]) for r in rows if r[9] >= start and r[8] < end
         ]
 
+    def gate_totals(
+        self, start: float, end: float, source: str, skip: Sequence[str]
+    ) -> list[tuple[str, bool, int, int]]:
+        """(code, allowed, decisions, first bucket) of the buckets ``gate`` would answer, but
+        for the codes ``skip``: summed up here, for a caller that only adds them up."""
+        rows = self._q(
+            "SELECT code, allowed, sum(count), min(bucket) FROM gate WHERE bucket >= ? AND bucket < ? "
+            f"AND last_at >= ? AND first_at < ? AND source = ? AND code NOT IN ({','.join('?' * len(skip))}) "
+            "GROUP BY code, allowed",
+            (start - MAX_GATE_BUCKET_SECONDS, end, start, end, source, *skip),
+        )
+        return [(r[0], bool(r[1]), r[2], r[3]) for r in rows]
+
     def last_gate(
         self, source: str | None = None, limit: int = 1, before: float | None = None
     ) -> list[GateRecord]:
