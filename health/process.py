@@ -71,6 +71,8 @@ def _confirm_gone(pid: int) -> ProcState:
         return ProcState("gone")
     except OSError:  # PermissionError: it exists, as another user's (hidepid /proc)
         return ProcState("unknown")
+    except OverflowError:  # no pid at all (a store edited by hand): nothing to conclude
+        return ProcState("unknown")
     return ProcState("unknown")  # it exists, though psutil could not see it
 
 

@@ -94,6 +94,14 @@ def test_a_dead_process_is_gone(child) -> None:
     assert process_alive(run) is False
 
 
+@pytest.mark.parametrize("pid", [2**31, 2**40, 2**63])
+def test_a_pid_no_process_can_have_is_unknown_not_a_traceback(pid: int) -> None:
+    """A runs row edited by hand, or written by another tool: no conclusion, no exception."""
+    run = _run(pid, time.time())
+    assert inspect_pid(run).kind == "unknown"
+    assert process_alive(run) is None
+
+
 _STARVED = """
     import json, os, resource, socket, sys
     import psutil
