@@ -1,18 +1,26 @@
-"""The per-minute signal sums (schema v5, store/signal_minutes.py), on real SQLite files: the
-reference for the table is computed here in Python from the signals themselves."""
+"""The per-minute signal sums (schema v5, store/signal_minutes.py) and the period's sums read
+from them (store/signal_sums.py): the same answers as the rows, on real SQLite files.
+
+The reference for the table is computed here in Python from the signals themselves; the
+reference for the sums is the row path every v4 store still takes."""
 
 from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Iterator
 from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 from conftest import FakeClock, count, ny, query
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from console.cli import _console, _run
+from store import signal_sums
 from store.reader import StoreReader
 from store.schema import MIGRATIONS, SCHEMA_VERSION, migrate
 
@@ -146,3 +154,82 @@ def test_deleting_or_moving_signals_recounts_their_minutes(tmp_path):
     assert_exact(path)
     assert ("a", int(T0) + 60) not in minutes_of(path)
     assert minutes_of(path)[("b", int(T0) + 3600 + 300)][0] == 1
+
+
+# -- the sums: minutes and rows agree ---------------------------------------------------------
+SPAN = 4 * 3600.0  # signals within four hours of T0
+instants = st.one_of(
+    st.integers(0, int(SPAN) // 60).map(lambda m: T0 + m * 60.0),  # on a minute
+    st.floats(0, SPAN).map(lambda x: T0 + x),
+    st.integers(0, int(SPAN) // 60).map(lambda m: math.nextafter(T0 + m * 60.0, 0.0)),
+)
+ages = st.one_of(
+    st.floats(-30, 30),
+    st.floats(-3 * 3600 - 200, 3 * 3600 + 200),
+    st.sampled_from([3600.0, -3600.0, 3720.0, 3721.0, 7080.0, 0.0, 5.0, -5.0, 1800.0]),
+)
+signals_st = st.lists(st.tuples(st.sampled_from("ab"), instants, ages), max_size=60)
+limits = st.tuples(
+    st.one_of(st.none(), instants.map(lambda t: t - 600.0)),  # cutoff
+    st.one_of(st.sampled_from([math.inf, 60.0, 3600.0]), st.floats(0, 4000)),  # max age
+    st.one_of(st.sampled_from([math.inf, 0.0, 5.0]), st.floats(0, 60)),  # tolerance
+)
+pieces_st = st.lists(
+    st.tuples(st.integers(0, 5), st.sampled_from("ab"), instants, instants, limits), max_size=12
+).map(lambda ps: [(k, s, min(a, b), max(a, b), *lim) for k, s, a, b, lim in ps])
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory) -> Iterator[Path]:
+    yield tmp_path_factory.mktemp("signal-minutes")
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(signals=signals_st, pieces=pieces_st)
+@example(  # a whole hour off by 120 s exactly, in a piece ending on a part-minute ("now")
+    signals=[("a", T0 + 65.0, 3720.0), ("a", T0 + 130.5, 5.0)],
+    pieces=[(0, "a", T0, T0 + 130.75, None, math.inf, 5.0)],
+)
+@example(  # a stale signal in a whole-minute piece: the rows count it
+    signals=[("a", T0 + 65.0, 30.0), ("a", T0 + 70.0, 3.0)],
+    pieces=[(0, "a", T0, T0 + 120, None, 10.0, 5.0), (0, "a", T0 + 120, T0 + 180, None, 10.0, 5.0)],
+)
+@example(  # fresh data from before the cutoff (the previous session's): stale
+    signals=[("a", T0 + 65.0, 5.0)],
+    pieces=[(0, "a", T0, T0 + 120, T0 + 61.0, math.inf, 5.0)],
+)
+def test_the_minutes_answer_every_piece_as_the_rows_do(scratch, signals, pieces):
+    path = scratch / "h.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    conn = new_store(path)
+    insert(conn, [(s, at, at - age) for s, at, age in signals])
+    conn.close()
+    assert_exact(path)
+    with StoreReader(path) as reader:
+        by_rows = signal_sums.summaries(reader._q, pieces, minutes=False)
+        by_minutes = signal_sums.summaries(reader._q, pieces, minutes=True)
+        assert reader.signal_summaries(pieces) == by_minutes
+    assert by_minutes == by_rows
+
+
+def test_clean_whole_minute_pieces_read_no_signal_row(tmp_path):
+    """The point of the table: a clean piece on whole minutes costs its minutes, not its rows."""
+    path = tmp_path / "h.db"
+    conn = new_store(path)
+    insert(conn, [("a", T0 + i * 0.5, T0 + i * 0.5 - 3.0) for i in range(7200)])
+    conn.close()
+    pieces = [(i, "a", T0 + i * 600, T0 + (i + 1) * 600, T0 - 60, 60.0, 5.0) for i in range(6)]
+    pieces += [(9, "a", T0 + 3590.5, T0 + 3600, None, 60.0, 5.0)]  # "now": part of a minute
+    with StoreReader(path) as reader:
+        seen: list[str] = []
+
+        def q(sql: str, params: tuple) -> list[tuple]:
+            seen.append(sql)
+            return reader._q(sql, params)
+
+        got = signal_sums.summaries(q, pieces, minutes=True)
+    assert got == {i: (1200, 0, 0, 3.0, T0 + i * 600 + 599.5 - 3.0, 0) for i in range(6)} | {
+        9: (19, 0, 0, 3.0, T0 + 3599.5 - 3.0, 0)
+    }
+    assert [s for s in seen if "FROM signals" in s] == [signal_sums.RANGE]  # the part-minute only
