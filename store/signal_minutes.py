@@ -12,7 +12,8 @@ Triggers keep it, not the writers: every writer (the recorder's batches, a backf
 fixture, a person with ``sqlite3``) keeps it exact in the signal's own transaction, and no
 crash can leave the two disagreeing. Inserting is an upsert on the table's primary key; the
 rare delete or update of a signal (nothing in production-health does either) recounts the
-minutes it touched from their rows.
+minutes it touched from their rows. Exact for times that are numbers, which is what every
+writer stores (health/timestamps.py: finite epoch seconds).
 
 ``minute`` is the epoch second starting the signal's minute, ``floor(at / 60) * 60`` exactly:
 the quotient is truncated (toward zero) after a rounded division, so it is corrected by one
@@ -67,7 +68,9 @@ def create(conn: sqlite3.Connection) -> None:
     conn.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) {_AGG}FROM signals GROUP BY 1, 2")
     age = "NEW.at - NEW.data_ts"
     conn.execute(
-        f"CREATE TRIGGER {TABLE}_insert AFTER INSERT ON signals BEGIN "
+        # A signal whose age is not a number (both times infinite: no writer here stores one)
+        # lies in no piece of time: it is left out rather than refused.
+        f"CREATE TRIGGER {TABLE}_insert AFTER INSERT ON signals WHEN {age} IS NOT NULL BEGIN "
         f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (NEW.source, {minute_of('NEW.at')}, 1, "
         f"{age}, {age}, NEW.data_ts, NEW.data_ts, {whole_hour_of(age)}) "
         "ON CONFLICT (source, minute) DO UPDATE SET count = count + 1, "

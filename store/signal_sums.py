@@ -46,6 +46,7 @@ MINUTES = (
     "sum(whole_hour) FROM signal_minutes WHERE source = ? AND minute >= ? AND minute < ?"
 )
 PER_STATEMENT = 50
+_EXACT = 2.0**53  # every whole second up to here is a float and an SQLite integer
 
 
 def summaries(query: Query, pieces: Sequence[Piece], *, minutes: bool = False) -> dict[int, Sums]:
@@ -82,7 +83,7 @@ def _split(piece: Piece) -> tuple[Piece | None, Piece | None, Piece | None]:
     """``piece`` as (its part-minute head, its whole minutes, its part-minute tail), each None
     when empty; a piece within one minute (or unbounded) is all head."""
     key, source, lo, hi, *limits = piece
-    if not (math.isfinite(lo) and math.isfinite(hi)):
+    if not -_EXACT < lo < hi < _EXACT:  # unbounded, empty, or beyond SQLite's integers
         return piece, None, None
     first = math.ceil(lo)  # the first whole minute's start: exact in integers
     first += -first % 60

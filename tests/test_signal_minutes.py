@@ -84,6 +84,18 @@ def test_the_minute_of_a_signal_is_the_floor_of_its_time_before_1970_too(tmp_pat
     assert_exact(tmp_path / "h.db")
 
 
+def test_a_signal_without_a_number_for_its_age_is_stored_and_left_out(tmp_path):
+    """inf - inf: no writer here stores infinite times, but the trigger must never refuse one."""
+    conn = new_store(tmp_path / "h.db")
+    insert(conn, [("a", math.inf, math.inf), ("a", -math.inf, -math.inf), ("a", T0, T0 - 5.0)])
+    assert count(tmp_path / "h.db", "signals") == 3
+    assert minutes_of(tmp_path / "h.db") == {("a", int(T0)): (1, 5.0, 5.0, T0 - 5.0, T0 - 5.0, 0)}
+    pieces = [(0, "a", -math.inf, math.inf, None, 60.0, 5.0), (1, "a", T0 - 3600, T0 + 3600, None, 60.0, 5.0)]
+    with StoreReader(tmp_path / "h.db") as reader:
+        assert reader.signal_summaries(pieces)[1] == (1, 0, 0, 5.0, T0 - 5.0, 0)
+        assert reader.signal_summaries(pieces) == signal_sums.summaries(reader._q, pieces)
+
+
 def test_the_recorders_batches_keep_the_table_exact(make_monitor, store_path):
     clock = FakeClock(ny(2025, 12, 11, 10, 0))
     mon = make_monitor(source="loop", clock=clock)
