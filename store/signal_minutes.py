@@ -39,6 +39,9 @@ def whole_hour_of(age: str) -> str:
     return f"({hours} != 0 AND abs(({age}) - {hours} * 3600) <= 120)"
 
 
+# A signal whose age is not a number (both times infinite: SQLite makes inf - inf NULL; no
+# writer here stores one) lies in no piece of time: it is left out, never refused.
+_HAS_AGE = "at - data_ts IS NOT NULL"
 _COLUMNS = "source, minute, count, min_age, max_age, min_data_ts, max_data_ts, whole_hour"
 _AGG = (  # one row per (source, minute) from the signals in FROM … WHERE …
     f"SELECT source, {minute_of('at')}, count(*), min(at - data_ts), max(at - data_ts), "
@@ -65,11 +68,9 @@ def create(conn: sqlite3.Connection) -> None:
         "min_data_ts REAL NOT NULL, max_data_ts REAL NOT NULL, whole_hour INTEGER NOT NULL, "
         "PRIMARY KEY (source, minute)) WITHOUT ROWID"
     )
-    conn.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) {_AGG}FROM signals GROUP BY 1, 2")
-    age = "NEW.at - NEW.data_ts"
+    conn.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) {_AGG}FROM signals WHERE {_HAS_AGE} GROUP BY 1, 2")
+    age = "NEW.at - NEW.data_ts"  # as _HAS_AGE, of the new row
     conn.execute(
-        # A signal whose age is not a number (both times infinite: no writer here stores one)
-        # lies in no piece of time: it is left out rather than refused.
         f"CREATE TRIGGER {TABLE}_insert AFTER INSERT ON signals WHEN {age} IS NOT NULL BEGIN "
         f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (NEW.source, {minute_of('NEW.at')}, 1, "
         f"{age}, {age}, NEW.data_ts, NEW.data_ts, {whole_hour_of(age)}) "

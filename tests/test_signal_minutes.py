@@ -86,8 +86,11 @@ def test_the_minute_of_a_signal_is_the_floor_of_its_time_before_1970_too(tmp_pat
 
 def test_a_signal_without_a_number_for_its_age_is_stored_and_left_out(tmp_path):
     """inf - inf: no writer here stores infinite times, but the trigger must never refuse one."""
-    conn = new_store(tmp_path / "h.db")
-    insert(conn, [("a", math.inf, math.inf), ("a", -math.inf, -math.inf), ("a", T0, T0 - 5.0)])
+    conn = new_store(tmp_path / "h.db", 4)  # stored before v5, then migrated, then written
+    insert(conn, [("a", math.inf, math.inf), ("a", T0 + 1.0, T0 - 5.0)])
+    assert migrate(conn) == SCHEMA_VERSION
+    insert(conn, [("a", -math.inf, -math.inf), ("a", T0, T0 - 5.0)])
+    conn.execute("DELETE FROM signals WHERE at = ?", (T0 + 1.0,))
     assert count(tmp_path / "h.db", "signals") == 3
     assert minutes_of(tmp_path / "h.db") == {("a", int(T0)): (1, 5.0, 5.0, T0 - 5.0, T0 - 5.0, 0)}
     pieces = [(0, "a", -math.inf, math.inf, None, 60.0, 5.0), (1, "a", T0 - 3600, T0 + 3600, None, 60.0, 5.0)]
