@@ -65,6 +65,7 @@ from bench._common import (  # noqa: E402
     verdict,
     write_section,
 )
+from bench._writer_trigger import trigger_cost  # noqa: E402
 
 POLL_INTERVAL = 0.075  # the console polls every 50-100 ms
 YEAR_SECONDS = 365 * 86400
@@ -1129,10 +1130,12 @@ def main(argv: list[str] | None = None) -> int:
             res.poller = poller.stop()
         say("storage ...")
         phase_storage(res, work, args.quick)
+        say("the signal_minutes trigger on the writer ...")
+        trigger = trigger_cost(work, args.quick)
     res.elapsed = time.perf_counter() - t_start
     if args.quick:
         res.notes.append("--quick smoke run: smaller counts; not the reference figures.")
-    body = render(res, info)
+    body = render(res, info).rstrip("\n") + "\n\n" + "\n".join(trigger)
     print(body)
     if (not args.quick or args.write) and not args.no_write:
         write_section("recorder", "Recorder (bench/recorder.py)", body)

@@ -265,8 +265,9 @@ class StoreReader:
     def signal_summaries(
         self, pieces: Sequence[tuple[int, str, float, float, float | None, float, float]]
     ) -> dict[int, tuple[int, int, int, float | None, float | None, int]]:
-        """Signals summed up per piece of time in SQLite (store/signal_sums.py)."""
-        return signal_sums.summaries(self._q, pieces)
+        """Signals summed up per piece of time in SQLite (store/signal_sums.py); from the
+        per-minute sums when the store has them (schema v5)."""
+        return signal_sums.summaries(self._q, pieces, minutes=self.schema_version >= 5)
 
     def signal_counts(
         self, start: float, end: float, source: str | None = None, width: int = 60

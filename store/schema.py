@@ -3,7 +3,8 @@
 Storage grows with what matters, not with heartbeat count: heartbeats are coalesced into
 uptime spans (one row per unbroken run of beats), routine gate decisions into buckets (count
 and data-age range per source, bucket and reason code). Signals, lifecycle events and alerts
-are kept one row each.
+are kept one row each; the signals are also summed up per loop and minute by triggers
+(store/signal_minutes.py), for reports over long periods.
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from store import signal_minutes
+
 if TYPE_CHECKING:  # imported when a migration runs: readers and CLIs never pay for it
     import sqlite_utils
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # Gate decisions are aggregated into buckets by a rule the recorder is given (the domain's:
 # the store knows no reason code); no bucket is longer than this, so a query for a window
@@ -182,11 +185,19 @@ def _acks_and_notices(db: sqlite_utils.Database) -> None:
     db["notices"].create_index(["kind", "session"])
 
 
+def _signal_minutes(db: sqlite_utils.Database) -> None:
+    """The signals summed up per loop and minute, kept by triggers (store/signal_minutes.py):
+    a period's report reads a year's signals from these rows, not one row per signal. Filled
+    from the signals already stored, once, under the migration's lock."""
+    signal_minutes.create(db.conn)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _v1,
     2: _v2,
     3: _v3,
     4: _acks_and_notices,
+    5: _signal_minutes,
 }
 
 

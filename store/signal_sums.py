@@ -7,19 +7,25 @@ age < -tolerance; stale otherwise, when age > max_age or data_ts <= cutoff (a No
 such rule); whole-hour ages: off by a non-zero whole number of hours, within 120 s. A piece
 without signals is absent; pieces sharing a key add up.
 
-One index range scan per piece (INDEXED BY: with the pieces joined in one query, the planner
-built an automatic index over the whole table instead, and the GROUP BY sorted every row):
-first its range of ages and data times, which settles a clean piece (every age within the
-limits, none a whole hour off, no data at or before the cutoff: nothing stale, nothing future);
-only the others are counted row by row.
+A piece's range of ages and data times settles a clean piece (every age within the limits, no
+data at or before the cutoff: nothing stale, nothing future); only the others are counted row
+by row. From schema v5 the whole minutes of a piece are read from ``signal_minutes``
+(store/signal_minutes.py: one row per loop and minute, kept exact by triggers), 50 pieces a
+statement; only a piece that is not clean, and the part-minutes at a piece's ends (a window
+ending "now"), are read from the rows. A v4 store (readers never migrate it) is read from the
+rows alone: one index range scan per piece (INDEXED BY: with the pieces joined in one query,
+the planner built an automatic index over the whole table instead, and the GROUP BY sorted
+every row), whose floor is one table lookup per signal.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 Piece = tuple[int, str, float, float, float | None, float, float]
 Sums = tuple[int, int, int, float | None, float | None, int]
+Query = Callable[[str, tuple], list[tuple]]
 
 RANGE = (
     "SELECT count(*), min(at - data_ts), max(at - data_ts), min(data_ts), max(data_ts) "
@@ -32,28 +38,87 @@ COUNTS = (
     "FROM signals INDEXED BY idx_signals_at WHERE at >= ?1 AND at < ?2 AND source = ?3)"
 )
 WHOLE_HOUR_FROM = 3600 - 120  # no age nearer 0 is a whole number of hours off, within 120 s
+# One piece's minutes; the pieces of a statement joined by UNION ALL (no sort, no temporary
+# table: a reader may create none). 50 a statement keeps under SQLite's oldest limits (999
+# variables, 500 compound terms) and its prepared statement is reused.
+MINUTES = (
+    "SELECT ?, sum(count), min(min_age), max(max_age), min(min_data_ts), max(max_data_ts), "
+    "sum(whole_hour) FROM signal_minutes WHERE source = ? AND minute >= ? AND minute < ?"
+)
+PER_STATEMENT = 50
+_EXACT = 2.0**53  # every whole second up to here is a float and an SQLite integer
 
 
-def summaries(query: Callable[[str, tuple], list[tuple]], pieces: Sequence[Piece]) -> dict[int, Sums]:
-    """``query``: the reader's (one SQL statement, its rows; StoreUnavailable on a bad store)."""
+def summaries(query: Query, pieces: Sequence[Piece], *, minutes: bool = False) -> dict[int, Sums]:
+    """``query``: the reader's (one SQL statement, its rows; StoreUnavailable on a bad store).
+    ``minutes``: the store has ``signal_minutes`` (schema v5)."""
     out: dict[int, Sums] = {}
-    for key, source, lo, hi, cutoff, max_age, tol in pieces:
-        n, age_lo, age_hi, data_lo, data_hi = query(RANGE, (lo, hi, source))[0]
-        if not n:
+    whole: list[Piece] = []  # the pieces' whole minutes
+    for piece in pieces:
+        if not minutes:
+            _add(out, piece[0], _from_rows(query, piece))
             continue
-        clean = (
-            -tol <= age_lo
-            and age_hi <= max_age
-            and (cutoff is None or data_lo > cutoff)
-            and max(-age_lo, age_hi) < WHOLE_HOUR_FROM
-        )
-        got = (
-            (n, 0, 0, age_hi, data_hi, 0)
-            if clean
-            else query(COUNTS, (lo, hi, source, tol, max_age, cutoff))[0]
-        )
-        if key in out:
-            c, st, fu, ma, ne, wh = out[key]
-            got = (c + got[0], st + got[1], fu + got[2], max(ma, got[3]), max(ne, got[4]), wh + got[5])
-        out[key] = got
+        head, middle, tail = _split(piece)
+        for part in (head, tail):
+            if part is not None:
+                _add(out, piece[0], _from_rows(query, part))
+        if middle is not None:
+            whole.append(middle)
+    for i in range(0, len(whole), PER_STATEMENT):
+        chunk = whole[i : i + PER_STATEMENT]
+        sql = " UNION ALL ".join([MINUTES] * len(chunk))
+        rows = query(sql, tuple(v for j, p in enumerate(chunk) for v in (j, p[1], int(p[2]), int(p[3]))))
+        for j, n, age_lo, age_hi, data_lo, data_hi, hours in rows:
+            if not n:
+                continue
+            key, _source, _lo, _hi, cutoff, max_age, tol = piece = chunk[j]
+            if -tol <= age_lo and age_hi <= max_age and (cutoff is None or data_lo > cutoff):
+                _add(out, key, (n, 0, 0, age_hi, data_hi, hours))
+            else:  # some may be stale or future: count them from the rows
+                _add(out, key, query(COUNTS, _counts_args(piece))[0])
     return out
+
+
+def _split(piece: Piece) -> tuple[Piece | None, Piece | None, Piece | None]:
+    """``piece`` as (its part-minute head, its whole minutes, its part-minute tail), each None
+    when empty; a piece within one minute (or unbounded) is all head."""
+    key, source, lo, hi, *limits = piece
+    if not -_EXACT < lo < hi < _EXACT:  # unbounded, empty, or beyond SQLite's integers
+        return piece, None, None
+    first = math.ceil(lo)  # the first whole minute's start: exact in integers
+    first += -first % 60
+    last = math.floor(hi)
+    last -= last % 60
+    if first >= last:
+        return piece, None, None
+    head = (key, source, lo, float(first), *limits) if lo < first else None
+    tail = (key, source, float(last), hi, *limits) if last < hi else None
+    return head, (key, source, float(first), float(last), *limits), tail
+
+
+def _from_rows(query: Query, piece: Piece) -> Sums | None:
+    _key, source, lo, hi, cutoff, max_age, tol = piece
+    n, age_lo, age_hi, data_lo, data_hi = query(RANGE, (lo, hi, source))[0]
+    if not n:
+        return None
+    clean = (
+        -tol <= age_lo
+        and age_hi <= max_age
+        and (cutoff is None or data_lo > cutoff)
+        and max(-age_lo, age_hi) < WHOLE_HOUR_FROM
+    )
+    return (n, 0, 0, age_hi, data_hi, 0) if clean else query(COUNTS, _counts_args(piece))[0]
+
+
+def _counts_args(piece: Piece) -> tuple:
+    _key, source, lo, hi, cutoff, max_age, tol = piece
+    return (lo, hi, source, tol, max_age, cutoff)
+
+
+def _add(out: dict[int, Sums], key: int, got: Sums | None) -> None:
+    if got is None:
+        return
+    if key in out:
+        c, st, fu, ma, ne, wh = out[key]
+        got = (c + got[0], st + got[1], fu + got[2], max(ma, got[3]), max(ne, got[4]), wh + got[5])
+    out[key] = got

@@ -70,9 +70,9 @@ def test_the_migration_is_a_single_step_that_creates_only_its_own_tables(tmp_pat
     before = tables(store)
     assert {"calendars", "calendar_sessions", "calendar_closures"} <= before
     conn = sqlite3.connect(store, isolation_level=None)
-    assert migrate(conn) == SCHEMA_VERSION == 4
+    assert migrate(conn) == SCHEMA_VERSION == 5
     conn.close()
-    assert tables(store) - before == {"acks", "notices"}
+    assert tables(store) - before == {"acks", "notices", "signal_minutes"}  # v4's, then v5's
     assert max(MIGRATIONS) == SCHEMA_VERSION
 
 
