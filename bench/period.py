@@ -43,6 +43,7 @@ NOW = "2026-01-05T12:00:00-05:00"
 
 def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     """period_report in-process, its parts timed by wrapping them."""
+    from console.sanitize import json_text
     from health import analysis, period
     from health.calendar_record import calendar_for
     from health.loader import open_store
@@ -65,17 +66,18 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     spent["the cadence learned per day and loop"] = 0.0
     spent["the period's rows read once (RangeRows)"] = 0.0
     spent["the gate's routine buckets summed (SQLite, per day)"] = 0.0
+    spent["with_signals"] = 0.0
     orig = (
         period.load_day,
         period.analyze,
         reader.signal_summaries,
         period._learn_cadences,
         period.RangeRows,
-        period.with_gate_sums,
+        period.gate_sums,
+        period._with_signals,
     )
-    period.with_gate_sums = timed(
-        "the gate's routine buckets summed (SQLite, per day)", period.with_gate_sums
-    )
+    period.gate_sums = timed("the gate's routine buckets summed (SQLite, per day)", period.gate_sums)
+    period._with_signals = timed("with_signals", period._with_signals)
     period._learn_cadences = timed("the cadence learned per day and loop", period._learn_cadences)
     period.load_day = timed("load_day (per day)", period.load_day)
     period.RangeRows = timed("the period's rows read once (RangeRows)", period.RangeRows)
@@ -83,8 +85,8 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     reader.signal_summaries = timed("signal_summaries (SQLite)", reader.signal_summaries)
     try:
         t0 = time.perf_counter()
-        period.period_report(reader, cal, start, end, now)
-        spent["total"] = time.perf_counter() - t0
+        report = period.period_report(reader, cal, start, end, now)
+        spent["total (period_report)"] = time.perf_counter() - t0
     finally:
         (
             period.load_day,
@@ -92,9 +94,17 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
             _,
             period._learn_cadences,
             period.RangeRows,
-            period.with_gate_sums,
+            period.gate_sums,
+            period._with_signals,
         ) = orig
         reader.close()
+    # The pieces built and their sums handed to each day: _with_signals but its SQL.
+    spent["the signal pieces built, their sums handed to each day (Python)"] = (
+        spent.pop("with_signals") - spent["signal_summaries (SQLite)"]
+    )
+    t0 = time.perf_counter()
+    json_text(report.to_json(), indent=2)
+    spent["the period's JSON rendered (period_json, json_text)"] = time.perf_counter() - t0
     return spent
 
 
