@@ -14,6 +14,7 @@ store's whole year: 2 loops, 1M signals, 53k gate buckets) at most 2x the one-da
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from datetime import date
@@ -43,6 +44,7 @@ NOW = "2026-01-05T12:00:00-05:00"
 
 def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     """period_report in-process, its parts timed by wrapping them."""
+    from console.period_cli import _no_cycle_collection
     from console.sanitize import json_text
     from health import analysis, period
     from health.calendar_record import calendar_for
@@ -84,6 +86,7 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     period.analyze = timed("analyze (per day)", analysis.analyze)
     reader.signal_summaries = timed("signal_summaries (SQLite)", reader.signal_summaries)
     try:
+        gc.disable()  # as console/period_cli.py reports a period
         t0 = time.perf_counter()
         report = period.period_report(reader, cal, start, end, now)
         spent["total (period_report)"] = time.perf_counter() - t0
@@ -98,14 +101,22 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
             period._with_signals,
         ) = orig
         reader.close()
+        gc.enable()
     # The pieces built and their sums handed to each day: _with_signals but its SQL.
     spent["the signal pieces built, their sums handed to each day (Python)"] = (
         spent.pop("with_signals") - spent["signal_summaries (SQLite)"]
     )
     t0 = time.perf_counter()
-    json_text(report.to_json(), indent=2)
+    with _no_cycle_collection():
+        json_text(report.to_json(), indent=2)
     spent["the period's JSON rendered (period_json, json_text)"] = time.perf_counter() - t0
     return spent
+
+
+def median_breakdown(year: Path, start: date, end: date, runs: int = 3) -> dict[str, float]:
+    """``breakdown``'s parts, each the median of ``runs`` runs."""
+    got = [breakdown(year, start, end) for _ in range(runs)]
+    return {k: sorted(g[k] for g in got)[runs // 2] for k in got[0]}
 
 
 def main() -> None:
@@ -144,7 +155,7 @@ def main() -> None:
     ratio = year_key.median / one.median
     cpu_ratio = sorted(year_key.cpu)[len(year_key.cpu) // 2] / sorted(one.cpu)[len(one.cpu) // 2]
     say("breakdown …")
-    parts = breakdown(year, start, end)
+    parts = median_breakdown(year, start, end)
     say("signal sums: per-minute against the rows, and the migration …")
     by_minutes = minutes_vs_rows(year, start, end)
     took = time.perf_counter() - started
@@ -179,7 +190,7 @@ def main() -> None:
         )
     lines += [
         "",
-        "### Where the year's time goes (in-process, one run)",
+        "### Where the year's time goes (in-process, median of 3 runs)",
         "",
         md_row(["part", "time"]),
         md_row(["---", "---:"]),

@@ -112,9 +112,12 @@ def _chunks(query: Query, sql: str, pieces: list[Piece]):
 def _split(piece: Piece) -> tuple[Piece | None, Piece | None, Piece | None]:
     """``piece`` as (its part-minute head, its whole minutes, its part-minute tail), each None
     when empty; a piece within one minute (or unbounded) is all head."""
-    key, source, lo, hi, *limits = piece
+    lo, hi = piece[2], piece[3]
     if not -_EXACT < lo < hi < _EXACT:  # unbounded, empty, or beyond SQLite's integers
         return piece, None, None
+    if lo % 60 == 0 and hi % 60 == 0:  # most pieces: whole minutes only
+        return None, piece, None
+    key, source, lo, hi, *limits = piece
     first = math.ceil(lo)  # the first whole minute's start: exact in integers
     first += -first % 60
     last = math.floor(hi)
