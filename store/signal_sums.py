@@ -70,6 +70,10 @@ def summaries(query: Query, pieces: Sequence[Piece], *, minutes: bool = False) -
         if not minutes:
             _add(out, piece[0], _from_rows(query, piece))
             continue
+        lo, hi = piece[2], piece[3]
+        if lo % 60 == 0 and hi % 60 == 0 and -_EXACT < lo < hi < _EXACT:  # most: whole minutes only
+            whole.append(piece)
+            continue
         head, middle, tail = _split(piece)
         for part in (head, tail):
             if part is not None:
@@ -105,8 +109,8 @@ def _chunks(query: Query, sql: str, pieces: list[Piece]):
     pieces a statement."""
     for i in range(0, len(pieces), PER_STATEMENT):
         chunk = pieces[i : i + PER_STATEMENT]
-        params = tuple(v for j, p in enumerate(chunk) for v in (j, p[1], int(p[2]), int(p[3])))
-        yield chunk, query(" UNION ALL ".join([sql] * len(chunk)), params)
+        params = [v for j, p in enumerate(chunk) for v in (j, p[1], int(p[2]), int(p[3]))]
+        yield chunk, query(" UNION ALL ".join([sql] * len(chunk)), tuple(params))
 
 
 def _split(piece: Piece) -> tuple[Piece | None, Piece | None, Piece | None]:
@@ -115,8 +119,6 @@ def _split(piece: Piece) -> tuple[Piece | None, Piece | None, Piece | None]:
     lo, hi = piece[2], piece[3]
     if not -_EXACT < lo < hi < _EXACT:  # unbounded, empty, or beyond SQLite's integers
         return piece, None, None
-    if lo % 60 == 0 and hi % 60 == 0:  # most pieces: whole minutes only
-        return None, piece, None
     key, source, lo, hi, *limits = piece
     first = math.ceil(lo)  # the first whole minute's start: exact in integers
     first += -first % 60
