@@ -31,6 +31,7 @@ from store.range_rows import RangeRows
 from store.reader import StoreReader
 
 MAX_DAYS = 3700  # ten years and some: a bad --from is an error, not an hour of work
+_NO_SIGNALS = (0, 0, 0, 0, None, None, 0, ())  # _with_signals' sums of a loop's day without any
 
 
 @dataclass(frozen=True)
@@ -321,16 +322,7 @@ def _with_signals(
     for d, inp in enumerate(days):
         srcs = []
         for s, src in enumerate(inp.sources):
-            total, rth, stale, future, age, newest, whole, pairs = found.get((d, s)) or (
-                0,
-                0,
-                0,
-                0,
-                None,
-                None,
-                0,
-                [],
-            )
+            total, rth, stale, future, age, newest, whole, pairs = found.get((d, s), _NO_SIGNALS)
             if total >= 3 and whole * 2 >= total:
                 # Perhaps a whole-hour offset: its hours are told from each signal, as the day report does.
                 win_start, win_end = windows[d]

@@ -17,10 +17,12 @@ as much as the next (some 6 ms for the one-year store's 193k minutes), so a piec
 asked only the four that settle most: count, range of ages, newest data. No data at or before
 the cutoff follows from the oldest age (a signal at ``at >= lo`` of age at most ``max_age``
 holds data from ``lo - max_age`` on), no whole-hour age from ages all nearer 0 than
-``WHOLE_HOUR_FROM``; a piece these leave open is asked all six. A v4 store (readers never migrate it) is read from the
-rows alone: one index range scan per piece (INDEXED BY: with the pieces joined in one query,
-the planner built an automatic index over the whole table instead, and the GROUP BY sorted
-every row), whose floor is one table lookup per signal.
+``WHOLE_HOUR_FROM``; a piece these leave open is asked all six.
+
+A v4 store (readers never migrate it) is read from the rows alone: one index range scan per
+piece (INDEXED BY: with the pieces joined in one query, the planner built an automatic index
+over the whole table instead, and the GROUP BY sorted every row), whose floor is one table
+lookup per signal.
 """
 
 from __future__ import annotations
