@@ -183,12 +183,35 @@ class _Counts:
         return self.cum[bisect.bisect_left(self.times, hi)] - self.cum[bisect.bisect_left(self.times, lo)]
 
 
+def qualifying_rates(hours: Iterable[HourJudgement]) -> tuple[float, ...]:
+    """What the learning reads of one past session (judged without a cadence): the rates of
+    its qualifying hours. A period keeps them per session, for every lookback that holds it
+    (health/period_cadence.py)."""
+    return tuple(h.rate for h in hours if h.qualifies)
+
+
+def session_rates(
+    session: Session,
+    until: float,
+    signals: Iterable[tuple[float, int]],
+    up: Sequence[tuple[float, float]],
+    gate: Iterable[GateRecord],
+) -> tuple[float, ...]:
+    """One past session's ``qualifying_rates``, judged as ``judge_hours`` judges it."""
+    return qualifying_rates(judge_hours(session, until, signals, up, gate, None))
+
+
 def learn(history: Sequence[tuple[HourJudgement, ...]]) -> Cadence | None:
     """The cadence learned from past sessions' hours (each judged without a cadence); None
     when they hold too few qualifying hours to say."""
-    rates = sorted(h.rate for hours in history for h in hours if h.qualifies)
+    return learn_from_rates([qualifying_rates(hours) for hours in history])
+
+
+def learn_from_rates(per_session: Sequence[Sequence[float]]) -> Cadence | None:
+    """``learn``, from each past session's ``qualifying_rates``."""
+    rates = sorted(r for session in per_session for r in session)
     if len(rates) < MIN_LEARN_HOURS:
         return None
-    sessions = sum(1 for hours in history if any(h.qualifies for h in hours))
+    sessions = sum(1 for session in per_session if session)
     p = rates[int(LEARN_PERCENTILE * len(rates))]
     return Cadence(float(math.floor(p / 2)), "learned", sessions, len(rates))

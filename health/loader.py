@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
-from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, judge_hours, learn
+from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, learn_from_rates, session_rates
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
 from health.calendar_record import calendar_for
 from health.liveness import up_intervals
@@ -225,7 +225,7 @@ _learned_lock = threading.Lock()
 
 
 def expected_cadence(
-    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict, judge=judge_hours
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict, rates=session_rates
 ) -> Cadence | None:
     """The signal cadence ``source`` is held to on ``day`` (health/cadence.py): its own
     setting, else learned from its sessions before that day. The learned figure depends only
@@ -238,7 +238,7 @@ def expected_cadence(
     with _learned_lock:
         if key in _learned:
             return _learned[key]
-    cadence = _learn_cadence(reader, calendar, day, source, judge)
+    cadence = _learn_cadence(reader, calendar, day, source, rates)
     with _learned_lock:
         if len(_learned) > 256:
             _learned.clear()
@@ -247,9 +247,10 @@ def expected_cadence(
 
 
 def _learn_cadence(
-    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, judge=judge_hours
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, rates=session_rates
 ) -> Cadence | None:
-    """``judge``: judge_hours, or a caller's that remembers its answers (health/period_cadence.py)."""
+    """``rates``: each past session's qualifying rates (health/cadence.py ``session_rates``), or
+    a caller's that remembers them per session (health/period_cadence.py)."""
     sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
     sessions = sessions[-LOOKBACK_SESSIONS:]
     if not sessions:
@@ -263,4 +264,4 @@ def _learn_cadence(
     # Only the data refusals count (judge_hours filters them again): filtered once, not per session.
     gate = [g for g in reader.gate(start, end, source) if not g.allowed and g.code in DATA_REFUSALS]
     counts = reader.signal_counts(start, end, source)
-    return learn([judge(s, s.close_ts, counts, up, gate, None) for s in sessions])
+    return learn_from_rates([rates(s, s.close_ts, counts, up, gate) for s in sessions])

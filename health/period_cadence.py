@@ -8,17 +8,18 @@ from the period's rows (store/range_rows.py, the store's own predicates), and th
 come from the period's SQLite sums (health/period.py), cut at the sessions' hours — exactly the
 counts per session hour the per-minute buckets give.
 
-Consecutive days' lookbacks share nine sessions: ``RememberingJudge`` judges each session's
-hours once, keyed by what its judgement reads that may differ between lookbacks — when the loop
-was up inside the session; its signals and the gate's refusals inside it are the same rows for
-every lookback that holds it.
+Consecutive days' lookbacks share nine sessions: ``RememberingRates`` judges each session's
+hours once, keeping what the learning reads of them (the rates of its qualifying hours,
+health/cadence.py ``session_rates``), keyed by what its judgement reads that may differ
+between lookbacks — when the loop was up inside the session; its signals and the gate's
+refusals inside it are the same rows for every lookback that holds it.
 """
 
 from __future__ import annotations
 
 import bisect
 
-from health.cadence import DATA_REFUSALS, judge_hours
+from health.cadence import DATA_REFUSALS, session_rates
 from store.range_rows import RangeRows
 from store.records import GateRecord, RunRecord, SpanRecord
 from store.schema import MAX_GATE_BUCKET_SECONDS
@@ -63,22 +64,21 @@ class RangeReader:
         return self._counts[i:j]
 
 
-class RememberingJudge:
-    """``judge_hours`` for the cadence learning of one loop, each session judged once."""
+class RememberingRates:
+    """``session_rates`` for the cadence learning of one loop, each session judged once."""
 
     def __init__(self) -> None:
-        self._known: dict[tuple, tuple] = {}
+        self._known: dict[tuple, tuple[float, ...]] = {}
 
-    def __call__(self, session, until, signals, up, gate, cadence):
-        if cadence is not None:
-            return judge_hours(session, until, signals, up, gate, cadence)
+    def __call__(self, session, until, signals, up, gate) -> tuple[float, ...]:
         lo, hi = session.open_ts, until
         inside = tuple((max(a, lo), min(b, hi)) for a, b in up if b > lo and a < hi)
         key = (session.open_ts, until, inside)
-        if key not in self._known:
+        known = self._known.get(key)
+        if known is None:
             # Only what lies inside the session reaches its hours: the lookback's signal counts
             # (RangeReader's, sorted by time) and refusals cut to it, the up-time clipped to it.
             counts = signals[bisect.bisect_left(signals, (lo,)) : bisect.bisect_left(signals, (hi,))]
             refusals = [g for g in gate if g.first_at < hi and g.last_at >= lo]
-            self._known[key] = judge_hours(session, until, counts, inside, refusals, None)
-        return self._known[key]
+            known = self._known[key] = session_rates(session, until, counts, inside, refusals)
+        return known
