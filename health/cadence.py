@@ -70,8 +70,9 @@ class SessionHour:
     end: float  # ... and its end (after the break, for an hour that straddles it)
     parts: tuple[tuple[float, float], ...]  # its RTH intervals
 
-    @property
+    @functools.cached_property
     def rth_seconds(self) -> float:
+        """Kept: a period judges each session's hours for its report and its lookbacks."""
         return iv.total(self.parts)
 
 
@@ -157,15 +158,18 @@ def judge_hours(
     counts = _Counts(signals)
     refusals = [g for g in gate if not g.allowed and g.code in DATA_REFUSALS]
     up = list(up)
+    up_starts = [s for s, _ in up]
     out = []
     for h in hours:
-        parts = list(h.parts)
-        n = sum(counts.between(s, e) for s, e in parts)
-        up_s = iv.total(iv.intersect(parts, up))
+        n = sum(counts.between(s, e) for s, e in h.parts)
+        rth = h.rth_seconds
+        i = bisect.bisect_right(up_starts, h.start) - 1
+        # One up interval holding the whole hour: its intersection is the hour's parts.
+        whole = i >= 0 and up[i][1] >= h.end
+        up_s = rth if whole else iv.total(iv.intersect(list(h.parts), up))
         refused = (
             sum(g.count for g in refusals if g.first_at < h.end and g.last_at >= h.start) if refusals else 0
         )
-        rth = h.rth_seconds
         expected = cadence.expected(rth) if cadence is not None and cadence.per_hour > 0 else None
         out.append(HourJudgement(h.start, h.end, rth, n, up_s, refused, expected))
     return tuple(out)
