@@ -246,20 +246,31 @@ def expected_cadence(
     return cadence
 
 
+def lookback_sessions(calendar: MarketCalendar, day: date) -> list:
+    """The past sessions ``day``'s cadence is learned from (health/cadence.py)."""
+    sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
+    return sessions[-LOOKBACK_SESSIONS:]
+
+
+def lookback_interval(runs) -> float:
+    """The check interval a lookback's spans of an unknown run are held to: its first run's."""
+    return Thresholds.from_config(runs[0].config).check_interval_seconds
+
+
 def _learn_cadence(
     reader: StoreReader, calendar: MarketCalendar, day: date, source: str, rates=session_rates
 ) -> Cadence | None:
     """``rates``: each past session's qualifying rates (health/cadence.py ``session_rates``), or
     a caller's that remembers them per session (health/period_cadence.py)."""
-    sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
-    sessions = sessions[-LOOKBACK_SESSIONS:]
+    sessions = lookback_sessions(calendar, day)
     if not sessions:
         return None
     start, end = sessions[0].open_ts, sessions[-1].close_ts
-    runs = {r.run_id: r for r in reader.runs(start, end, source)}
-    if not runs:
+    found = reader.runs(start, end, source)
+    if not found:
         return None
-    default = Thresholds.from_config(next(iter(runs.values())).config).check_interval_seconds
+    runs = {r.run_id: r for r in found}
+    default = lookback_interval(found)
     up = up_intervals(reader.spans(start, end, source, slack=MAX_INTERVAL_SLACK), runs, default, end)
     # Only the data refusals count (judge_hours filters them again): filtered once, not per session.
     gate = [g for g in reader.gate(start, end, source) if not g.allowed and g.code in DATA_REFUSALS]
