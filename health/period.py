@@ -21,6 +21,7 @@ from health.analysis import DayInputs, analyze, window
 from health.cadence import session_hours
 from health.calendar import MarketCalendar
 from health.codes import ExitCode, Status
+from health.gc_pause import cyclic_gc_paused
 from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, ReportUnavailable, expected_cadence, load_day
 from health.period_cadence import RangeReader, SlidingLookbacks
 from health.period_gate import ONE_BY_ONE, with_gate_sums
@@ -213,8 +214,9 @@ def period_report(
         raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
     inputs = with_gate_sums(reader, calendar, inputs)
     inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback)
-    inputs = _learn_cadences(rows, calendar, inputs, counts, span)
-    reports = [analyze(i) for i in inputs]
+    with cyclic_gc_paused():  # health/gc_pause.py
+        inputs = _learn_cadences(rows, calendar, inputs, counts, span)
+        reports = [analyze(i) for i in inputs]
     rows = tuple(DayRow.of(r) for r in reports)
     return PeriodReport(
         start=lo,
