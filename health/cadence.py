@@ -161,12 +161,13 @@ def judge_hours(
     up_starts = [s for s, _ in up]
     out = []
     for h in hours:
-        n = sum(counts.between(s, e) for s, e in h.parts)
+        parts = h.parts
+        n = counts.between(*parts[0]) if len(parts) == 1 else sum(counts.between(s, e) for s, e in parts)
         rth = h.rth_seconds
         i = bisect.bisect_right(up_starts, h.start) - 1
         # One up interval holding the whole hour: its intersection is the hour's parts.
         whole = i >= 0 and up[i][1] >= h.end
-        up_s = rth if whole else iv.total(iv.intersect(list(h.parts), up))
+        up_s = rth if whole else iv.total(iv.intersect(list(parts), up))
         refused = (
             sum(g.count for g in refusals if g.first_at < h.end and g.last_at >= h.start) if refusals else 0
         )
