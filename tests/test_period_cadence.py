@@ -13,8 +13,9 @@ import pytest
 
 from health import loader
 from health.analysis import window
+from health.cadence import learn_from_rates
 from health.calendar import get_calendar
-from health.loader import MAX_INTERVAL_SLACK, open_store
+from health.loader import MAX_INTERVAL_SLACK, lookback_sessions, open_store
 from health.period_cadence import RangeReader, SlidingLookbacks
 from health.simulation import SimClock, at, monitor, run_loop
 from store.range_rows import RangeRows
@@ -32,15 +33,15 @@ def awkward_weeks(tmp_path_factory: pytest.TempPathFactory) -> Path:
         if date(2025, 11, 10) <= sess.day <= date(2025, 11, 14):
             continue  # silent for a week
         # A run per day (a restart each morning). On SLOW_DAY a first run stops cleanly at
-        # 9:00 and one with a 40-minute check interval takes over: the lookback that opens on
-        # that session holds the first run's beats to the second's interval (it is not alive
-        # in the lookback), up until 10:19 — what the period's up-time cannot say.
+        # 9:00 and one with a 40-minute check interval starts at 10:22: the lookback that opens
+        # on that session holds the first run's beats to the second's interval (the first is
+        # not alive in it), up until 10:19, so its first hour qualifies there and nowhere else.
         clock.now = sess.open_ts - 1800
         if sess.day == SLOW_DAY:
             clock.now = sess.open_ts - 5400
             with monitor(store, clock) as mon:
                 run_loop(mon, clock, sess.open_ts - 1800)
-            clock.now = sess.open_ts - 1500
+            clock.now = sess.open_ts + 52 * 60
         with monitor(store, clock, check_interval_seconds=2400 if sess.day == SLOW_DAY else 60) as mon:
             if sess.day.weekday() == 2:  # Wednesdays: quiet from midday
                 run_loop(mon, clock, sess.open_ts + 3 * 3600, signal_every=(2, 3, 5)[i % 3])
@@ -67,6 +68,11 @@ def test_sliding_lookbacks_learn_what_the_day_report_learns(awkward_weeks: Path)
             want = loader._learn_cadence(reader, cal, sess.day, source)
             if got is SlidingLookbacks.UNSURE:
                 unsure.append(sess.day)
+                # The period's up-time would have said otherwise: the shortcut had to step aside.
+                shortcut = learn_from_rates(
+                    [look._session_rates(s) for s in lookback_sessions(cal, sess.day)]
+                )
+                assert shortcut != want
                 continue
             assert got == want, sess.day
             learned.append(want)
