@@ -187,7 +187,9 @@ def main() -> None:
         "Python. By the rows alone (a v4 store) the floor was SQLite's row lookup per signal: "
         "about 0.3 s for 1M signals. Each day's NO_SIGNALS cadence is learned from its last ten "
         "sessions as the day report learns it (health/cadence.py), from rows read once for the "
-        "period, each session's hours judged once (health/period_cadence.py).",
+        "period, each session's hours judged once and the lookbacks sliding over them "
+        "(health/period_cadence.py); no cyclic garbage collection while the days are built "
+        "(health/gc_pause.py).",
         "",
         *by_minutes,
     ]
