@@ -44,10 +44,10 @@ NOW = "2026-01-05T12:00:00-05:00"
 
 def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
     """period_report in-process, its parts timed by wrapping them."""
-    from console.period_cli import _no_cycle_collection
     from console.sanitize import json_text
     from health import analysis, period
     from health.calendar_record import calendar_for
+    from health.gc_pause import cyclic_gc_paused
     from health.loader import open_store
 
     spent = {"load_day (per day)": 0.0, "signal_summaries (SQLite)": 0.0, "analyze (per day)": 0.0}
@@ -107,7 +107,7 @@ def breakdown(year: Path, start: date, end: date) -> dict[str, float]:
         spent.pop("with_signals") - spent["signal_summaries (SQLite)"]
     )
     t0 = time.perf_counter()
-    with _no_cycle_collection():
+    with cyclic_gc_paused():
         json_text(report.to_json(), indent=2)
     spent["the period's JSON rendered (period_json, json_text)"] = time.perf_counter() - t0
     return spent
@@ -208,13 +208,14 @@ def main() -> None:
         "Python. By the rows alone (a v4 store) the floor was SQLite's row lookup per signal: "
         "about 0.3 s for 1M signals. Each day's NO_SIGNALS cadence is learned from its last ten "
         "sessions as the day report learns it (health/cadence.py), from rows read once for the "
-        "period, each session's hours judged once (health/period_cadence.py).",
+        "period, each session's hours judged once and the lookbacks sliding over them "
+        "(health/period_cadence.py); no cyclic garbage collection while the days are built "
+        "(health/gc_pause.py), nor, from the CLI, while the whole report is (console/period_cli.py).",
         "- SQLite's floors here (measured apart): each column read of the year's 193k minutes "
         "costs ~6 ms, so a piece is asked four (count, age range, newest data: ~21 ms for the whole "
         "table in one scan; the 4,930 pieces' seeks add ~8 ms) and the two others only when those "
         "leave it open; the gate's routine sums cost a table lookup per bucket (~7 ms a loop for "
-        "a bare sum over its 26k buckets). The period's CLI reports with the cycle collector off "
-        "(console/period_cli.py: some 20 ms of a year's collections over objects never in a cycle).",
+        "a bare sum over its 26k buckets).",
         "",
         *by_minutes,
     ]

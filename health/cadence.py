@@ -70,8 +70,9 @@ class SessionHour:
     end: float  # ... and its end (after the break, for an hour that straddles it)
     parts: tuple[tuple[float, float], ...]  # its RTH intervals
 
-    @property
+    @functools.cached_property
     def rth_seconds(self) -> float:
+        """Kept: a period judges each session's hours for its report and its lookbacks."""
         return iv.total(self.parts)
 
 
@@ -157,15 +158,19 @@ def judge_hours(
     counts = _Counts(signals)
     refusals = [g for g in gate if not g.allowed and g.code in DATA_REFUSALS]
     up = list(up)
+    up_starts = [s for s, _ in up]
     out = []
     for h in hours:
-        parts = list(h.parts)
-        n = sum(counts.between(s, e) for s, e in parts)
-        up_s = iv.total(iv.intersect(parts, up))
+        parts = h.parts
+        n = counts.between(*parts[0]) if len(parts) == 1 else sum(counts.between(s, e) for s, e in parts)
+        rth = h.rth_seconds
+        i = bisect.bisect_right(up_starts, h.start) - 1
+        # One up interval holding the whole hour: its intersection is the hour's parts.
+        whole = i >= 0 and up[i][1] >= h.end
+        up_s = rth if whole else iv.total(iv.intersect(list(parts), up))
         refused = (
             sum(g.count for g in refusals if g.first_at < h.end and g.last_at >= h.start) if refusals else 0
         )
-        rth = h.rth_seconds
         expected = cadence.expected(rth) if cadence is not None and cadence.per_hour > 0 else None
         out.append(HourJudgement(h.start, h.end, rth, n, up_s, refused, expected))
     return tuple(out)
@@ -183,12 +188,35 @@ class _Counts:
         return self.cum[bisect.bisect_left(self.times, hi)] - self.cum[bisect.bisect_left(self.times, lo)]
 
 
+def qualifying_rates(hours: Iterable[HourJudgement]) -> tuple[float, ...]:
+    """What the learning reads of one past session (judged without a cadence): the rates of
+    its qualifying hours. A period keeps them per session, for every lookback that holds it
+    (health/period_cadence.py)."""
+    return tuple(h.rate for h in hours if h.qualifies)
+
+
+def session_rates(
+    session: Session,
+    until: float,
+    signals: Iterable[tuple[float, int]],
+    up: Sequence[tuple[float, float]],
+    gate: Iterable[GateRecord],
+) -> tuple[float, ...]:
+    """One past session's ``qualifying_rates``, judged as ``judge_hours`` judges it."""
+    return qualifying_rates(judge_hours(session, until, signals, up, gate, None))
+
+
 def learn(history: Sequence[tuple[HourJudgement, ...]]) -> Cadence | None:
     """The cadence learned from past sessions' hours (each judged without a cadence); None
     when they hold too few qualifying hours to say."""
-    rates = sorted(h.rate for hours in history for h in hours if h.qualifies)
+    return learn_from_rates([qualifying_rates(hours) for hours in history])
+
+
+def learn_from_rates(per_session: Sequence[Sequence[float]]) -> Cadence | None:
+    """``learn``, from each past session's ``qualifying_rates``."""
+    rates = sorted(r for session in per_session for r in session)
     if len(rates) < MIN_LEARN_HOURS:
         return None
-    sessions = sum(1 for hours in history if any(h.qualifies for h in hours))
+    sessions = sum(1 for session in per_session if session)
     p = rates[int(LEARN_PERCENTILE * len(rates))]
     return Cadence(float(math.floor(p / 2)), "learned", sessions, len(rates))

@@ -434,8 +434,10 @@ def get_calendar(code: str = "XNYS") -> MarketCalendar:
     return MarketCalendar(code)
 
 
+@functools.lru_cache(maxsize=4096)
 def day_bounds(day: date, tz: tzinfo) -> tuple[float, float]:
-    """Epoch bounds of a calendar day in the exchange's time zone (DST-correct)."""
+    """Epoch bounds of a calendar day in the exchange's time zone (DST-correct). Kept: a
+    period's every day asks for them again in each of its steps."""
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
     nxt = day + timedelta(days=1)
     end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=tz)

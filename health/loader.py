@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from health.analysis import DayInputs, SourceInputs, analyze, window
-from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, judge_hours, learn
+from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, learn_from_rates, session_rates
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
 from health.calendar_record import calendar_for
 from health.liveness import up_intervals
@@ -225,7 +225,7 @@ _learned_lock = threading.Lock()
 
 
 def expected_cadence(
-    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict, judge=judge_hours
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, config: dict, rates=session_rates
 ) -> Cadence | None:
     """The signal cadence ``source`` is held to on ``day`` (health/cadence.py): its own
     setting, else learned from its sessions before that day. The learned figure depends only
@@ -238,7 +238,7 @@ def expected_cadence(
     with _learned_lock:
         if key in _learned:
             return _learned[key]
-    cadence = _learn_cadence(reader, calendar, day, source, judge)
+    cadence = _learn_cadence(reader, calendar, day, source, rates)
     with _learned_lock:
         if len(_learned) > 256:
             _learned.clear()
@@ -246,21 +246,33 @@ def expected_cadence(
     return cadence
 
 
-def _learn_cadence(
-    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, judge=judge_hours
-) -> Cadence | None:
-    """``judge``: judge_hours, or a caller's that remembers its answers (health/period_cadence.py)."""
+def lookback_sessions(calendar: MarketCalendar, day: date) -> list:
+    """The past sessions ``day``'s cadence is learned from (health/cadence.py)."""
     sessions = calendar.sessions_between(day - timedelta(days=LOOKBACK_DAYS), day - timedelta(days=1))
-    sessions = sessions[-LOOKBACK_SESSIONS:]
+    return sessions[-LOOKBACK_SESSIONS:]
+
+
+def lookback_interval(runs) -> float:
+    """The check interval a lookback's spans of an unknown run are held to: its first run's."""
+    return Thresholds.from_config(runs[0].config).check_interval_seconds
+
+
+def _learn_cadence(
+    reader: StoreReader, calendar: MarketCalendar, day: date, source: str, rates=session_rates
+) -> Cadence | None:
+    """``rates``: each past session's qualifying rates (health/cadence.py ``session_rates``), or
+    a caller's that remembers them per session (health/period_cadence.py)."""
+    sessions = lookback_sessions(calendar, day)
     if not sessions:
         return None
     start, end = sessions[0].open_ts, sessions[-1].close_ts
-    runs = {r.run_id: r for r in reader.runs(start, end, source)}
-    if not runs:
+    found = reader.runs(start, end, source)
+    if not found:
         return None
-    default = Thresholds.from_config(next(iter(runs.values())).config).check_interval_seconds
+    runs = {r.run_id: r for r in found}
+    default = lookback_interval(found)
     up = up_intervals(reader.spans(start, end, source, slack=MAX_INTERVAL_SLACK), runs, default, end)
     # Only the data refusals count (judge_hours filters them again): filtered once, not per session.
     gate = [g for g in reader.gate(start, end, source) if not g.allowed and g.code in DATA_REFUSALS]
     counts = reader.signal_counts(start, end, source)
-    return learn([judge(s, s.close_ts, counts, up, gate, None) for s in sessions])
+    return learn_from_rates([rates(s, s.close_ts, counts, up, gate) for s in sessions])

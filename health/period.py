@@ -21,8 +21,9 @@ from health.analysis import DayInputs, analyze, window
 from health.cadence import session_hours
 from health.calendar import MarketCalendar
 from health.codes import ExitCode, Status
+from health.gc_pause import cyclic_gc_paused
 from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, ReportUnavailable, expected_cadence, load_day
-from health.period_cadence import RangeReader, RememberingJudge
+from health.period_cadence import RangeReader, SlidingLookbacks
 from health.period_gate import ONE_BY_ONE, GateSums, gate_sums
 from health.period_incidents import Incident, incidents
 from health.process import process_alive
@@ -215,8 +216,9 @@ def period_report(
     windows = [window(i.day, calendar, i.now)[:2] for i in inputs]
     gates = gate_sums(reader, inputs, windows)
     inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback, windows, gates)
-    inputs = _learn_cadences(rows, calendar, inputs, counts, span)
-    reports = [analyze(i) for i in inputs]
+    with cyclic_gc_paused():  # health/gc_pause.py
+        inputs = _learn_cadences(rows, calendar, inputs, counts, span)
+        reports = [analyze(i) for i in inputs]
     rows = tuple(DayRow.of(r) for r in reports)
     return PeriodReport(
         start=lo,
@@ -355,7 +357,7 @@ def _learn_cadences(
     """Each loop's expected cadence on each day, as the day report learns it (health/loader.py),
     from the period's rows read once (health/period_cadence.py)."""
     ranged = {name: RangeReader(rows, name, *span, pairs) for name, pairs in counts.items()}
-    judges: dict[str, RememberingJudge] = {}
+    sliding: dict[str, SlidingLookbacks] = {}
     out = []
     for inp in days:
         if cal.session(inp.day) is None:  # no session: no hour for a cadence to judge (health/analysis.py)
@@ -365,10 +367,15 @@ def _learn_cadences(
         for src in inp.sources:
             rr = ranged.get(src.source) or RangeReader(rows, src.source, *span, [])
             ranged[src.source] = rr
-            judge = judges.setdefault(src.source, RememberingJudge())
-            srcs.append(
-                replace(src, cadence=expected_cadence(rr, cal, inp.day, src.source, src.config, judge))
-            )
+            look = sliding.get(src.source)
+            if look is None:
+                look = sliding[src.source] = SlidingLookbacks(rows, rr, src.source, *span, MAX_INTERVAL_SLACK)
+            cadence = SlidingLookbacks.UNSURE
+            if Thresholds.from_config(src.config).min_signals_per_hour is None:
+                cadence = look.cadence(cal, inp.day)
+            if cadence is SlidingLookbacks.UNSURE:
+                cadence = expected_cadence(rr, cal, inp.day, src.source, src.config, look.rates())
+            srcs.append(replace(src, cadence=cadence))
         out.append(replace(inp, sources=tuple(srcs)))
     return out
 

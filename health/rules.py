@@ -32,9 +32,9 @@ def evaluate_rules(inp, session: SessionInfo, sources: tuple[SourceAnalysis, ...
         rth_elapsed = session.elapsed_rth_seconds
         zero = False
         if session.is_trading_day and rth_elapsed > 0 and x.uptime.rth_coverage_pct is not None:
-            hours = f"{_clock(session.open, tz)}–{_clock(session.close, tz)}"
             if x.uptime.rth_up_seconds <= 0:
                 zero = True
+                hours = f"{_clock(session.open, tz)}–{_clock(session.close, tz)}"
                 what = "so far today" if inp.now < session.close else "during the session"
                 sig = (
                     f"; {x.signals.total} signals were generated, none during RTH"
