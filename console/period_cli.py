@@ -4,7 +4,6 @@ text or ``--json``; the exit code is the worst day's (docs/CONTRACT.md §3)."""
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import Callable
 from datetime import UTC
 
@@ -12,6 +11,7 @@ from console.arg_values import instant_of, read_flag_day
 from console.args import UsageError
 from console.range_args import read_range
 from health.codes import ExitCode
+from health.gc_pause import cyclic_gc_paused
 
 
 def period_main(args, clock: Callable[[], float], emit: Callable) -> ExitCode:
@@ -26,7 +26,9 @@ def period_main(args, clock: Callable[[], float], emit: Callable) -> ExitCode:
         from console.compare_cli import compare_main
 
         return compare_main(args, instant_of(clock), emit)
-    with _no_cycle_collection():
+    # No cyclic collection for the whole report, its reading and rendering too: some 5-8 ms of
+    # a year's (health/gc_pause.py; bench/period.py).
+    with cyclic_gc_paused():
         report = _make_period(args, instant_of(clock))
         if args.json:
             from console.sanitize import json_text
@@ -37,21 +39,6 @@ def period_main(args, clock: Callable[[], float], emit: Callable) -> ExitCode:
 
             emit(render_period(report))
     return report.exit_code
-
-
-@contextlib.contextmanager
-def _no_cycle_collection():
-    """The cycle collector off while a period is reported: a year allocates about a million
-    short-lived objects, none left in a reference cycle, and the collector's passes over them
-    (and over every object the imports made) cost some 20 ms of the year's 230 in-process
-    (bench/period.py). Reference counting frees them all as usual."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _make_period(args, now: float):
