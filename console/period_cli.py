@@ -11,6 +11,7 @@ from console.arg_values import instant_of, read_flag_day
 from console.args import UsageError
 from console.range_args import read_range
 from health.codes import ExitCode
+from health.gc_pause import cyclic_gc_paused
 
 
 def period_main(args, clock: Callable[[], float], emit: Callable) -> ExitCode:
@@ -25,15 +26,18 @@ def period_main(args, clock: Callable[[], float], emit: Callable) -> ExitCode:
         from console.compare_cli import compare_main
 
         return compare_main(args, instant_of(clock), emit)
-    report = _make_period(args, instant_of(clock))
-    if args.json:
-        from console.sanitize import json_text
+    # No cyclic collection for the whole report, its reading and rendering too: some 5-8 ms of
+    # a year's (health/gc_pause.py; bench/period.py).
+    with cyclic_gc_paused():
+        report = _make_period(args, instant_of(clock))
+        if args.json:
+            from console.sanitize import json_text
 
-        print(json_text(report.to_json(), indent=2))
-    else:
-        from console.period_text import render_period
+            print(json_text(report.to_json(), indent=2))
+        else:
+            from console.period_text import render_period
 
-        emit(render_period(report))
+            emit(render_period(report))
     return report.exit_code
 
 

@@ -24,9 +24,13 @@ def clean(text: object, *, one_line: bool = False) -> str:
 # many terminals) it leaves raw with ensure_ascii=False, and lone surrogates, which no UTF-8
 # stream can write. Escaped, the text stays exact.
 _JSON_RAW_CONTROLS = {c: f"\\u{c:04x}" for c in (*range(0x7F, 0xA0), *range(0xD800, 0xE000))}
+# Most texts hold none: a search costs a sixth of translating (a year's period JSON, 190 kB:
+# 1 ms against 6).
+_JSON_RAW = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 
 def json_text(obj: object, **kwargs: object) -> str:
     """``json.dumps`` for a terminal: UTF-8 text, every control character escaped
     (docs/CONTRACT.md §5: text from the loop never acts on the terminal that prints it)."""
-    return json.dumps(obj, ensure_ascii=False, **kwargs).translate(_JSON_RAW_CONTROLS)
+    text = json.dumps(obj, ensure_ascii=False, **kwargs)
+    return text.translate(_JSON_RAW_CONTROLS) if _JSON_RAW.search(text) else text

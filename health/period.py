@@ -24,7 +24,7 @@ from health.codes import ExitCode, Status
 from health.gc_pause import cyclic_gc_paused
 from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, ReportUnavailable, expected_cadence, load_day
 from health.period_cadence import RangeReader, SlidingLookbacks
-from health.period_gate import ONE_BY_ONE, with_gate_sums
+from health.period_gate import ONE_BY_ONE, GateSums, gate_sums
 from health.period_incidents import Incident, incidents
 from health.process import process_alive
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
@@ -32,6 +32,7 @@ from store.range_rows import RangeRows
 from store.reader import StoreReader
 
 MAX_DAYS = 3700  # ten years and some: a bad --from is an error, not an hour of work
+_NO_SIGNALS = (0, 0, 0, 0, None, None, 0, ())  # _with_signals' sums of a loop's day without any
 
 
 @dataclass(frozen=True)
@@ -212,8 +213,9 @@ def period_report(
         day += timedelta(days=1)
     if not inputs:
         raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
-    inputs = with_gate_sums(reader, calendar, inputs)
-    inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback)
+    windows = [window(i.day, calendar, i.now)[:2] for i in inputs]
+    gates = gate_sums(reader, inputs, windows)
+    inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback, windows, gates)
     with cyclic_gc_paused():  # health/gc_pause.py
         inputs = _learn_cadences(rows, calendar, inputs, counts, span)
         reports = [analyze(i) for i in inputs]
@@ -246,70 +248,107 @@ def _by_run():
 
 
 def _with_signals(
-    reader: StoreReader, cal: MarketCalendar, days: list[DayInputs], overrides: dict, lookback: list[date]
+    reader: StoreReader,
+    cal: MarketCalendar,
+    days: list[DayInputs],
+    overrides: dict,
+    lookback: list[date],
+    windows: list[tuple[float, float]],
+    gates: list[list[GateSums]],
 ) -> tuple[list[DayInputs], dict[str, list[tuple[float, int]]]]:
-    """Each day's loops with their signals summed up by SQLite (module docstring), and each
-    loop's signals per piece of RTH over the period and the ``lookback`` days before it. RTH
-    pieces are cut at the sessions' hours, so that their counts also say how many signals each
-    session hour held (health/cadence.py, NO_SIGNALS)."""
+    """Each day's loops with their signals summed up by SQLite (module docstring) and their
+    gate's sums (``gates``, health/period_gate.py), and each loop's signals per piece of RTH over
+    the period and the ``lookback`` days before it. RTH pieces are cut at the sessions' hours,
+    so that their counts also say how many signals each session hour held (health/cadence.py,
+    NO_SIGNALS). ``windows``: each day's (start, end)."""
     pieces: list[tuple[int, str, float, float, float | None, float, float]] = []
     owners: list[tuple[int, int, bool]] = []  # per piece key: (day index, source index, in RTH)
+    hours: dict[date, list[float]] = {}
+    limits_of: dict[int, tuple[dict, tuple[float, float]]] = {}  # by id(config), the config kept
     for d, inp in enumerate(days):
-        win_start, win_end, _ = window(inp.day, cal, inp.now)
-        rth = _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, inp.day))
+        win_start, win_end = windows[d]
+        rth = [
+            (a, b, None if c == float("-inf") else c)
+            for a, b, c in _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, inp.day, hours))
+        ]
         outside = _complement([(a, b) for a, b, _ in rth], win_start, win_end)
         for s, src in enumerate(inp.sources):
-            th = Thresholds.from_config(src.config, **overrides)
-            limits = (th.max_data_age_seconds, th.future_tolerance_seconds)
+            kept = limits_of.get(id(src.config))
+            if kept is None or kept[0] is not src.config:
+                th = Thresholds.from_config(src.config, **overrides)
+                kept = limits_of[id(src.config)] = (
+                    src.config,
+                    (th.max_data_age_seconds, th.future_tolerance_seconds),
+                )
+            max_age, tol = kept[1]
             for a, b, c in rth:
-                pieces.append((len(owners), src.source, a, b, None if c == float("-inf") else c, *limits))
+                pieces.append((len(owners), src.source, a, b, c, max_age, tol))
                 owners.append((d, s, True))
             for a, b in outside:
-                pieces.append((len(owners), src.source, a, b, None, *limits))
+                pieces.append((len(owners), src.source, a, b, None, max_age, tol))
                 owners.append((d, s, False))
     names = sorted({src.source for inp in days for src in inp.sources})
     for day in lookback:  # counted only: no limit to judge by
         win_start, win_end, _ = window(day, cal, days[0].now)
-        for a, b, _ in _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, day)):
+        for a, b, _ in _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, day, hours)):
             for n, name in enumerate(names):
                 pieces.append((len(owners), name, a, b, None, math.inf, math.inf))
                 owners.append((-1, n, True))
     sums = reader.signal_summaries(pieces)
-    found: dict[tuple[int, int], list[tuple[float, bool, tuple]]] = {}
+    # Per (day, source): [total, RTH, stale, future, oldest age, newest data, whole-hour ages,
+    # (time, signals) of the RTH pieces], added up in the order of ``sums``.
+    found: dict[tuple[int, int], list] = {}
     counts: dict[str, list[tuple[float, int]]] = {}
-    for key, got in sums.items():
+    for key, (n, stale, future, age, newest, whole) in sums.items():
         d, s, in_rth = owners[key]
+        lo = pieces[key][2]
         if in_rth:
-            counts.setdefault(pieces[key][1], []).append((pieces[key][2], got[0]))
-        if d >= 0:
-            found.setdefault((d, s), []).append((pieces[key][2], in_rth, got))
-    out = [list(inp.sources) for inp in days]
+            counts.setdefault(pieces[key][1], []).append((lo, n))
+        if d < 0:
+            continue
+        acc = found.get((d, s))
+        if acc is None:
+            acc = found[(d, s)] = [0, 0, 0, 0, None, None, 0, []]
+        acc[0] += n
+        if in_rth:
+            acc[1] += n
+            acc[7].append((lo, n))
+        acc[2] += stale
+        acc[3] += future
+        if age is not None and (acc[4] is None or age > acc[4]):
+            acc[4] = age
+        if newest is not None and (acc[5] is None or newest > acc[5]):
+            acc[5] = newest
+        acc[6] += whole
+    out = []
     for d, inp in enumerate(days):
+        srcs = []
         for s, src in enumerate(inp.sources):
-            parts = found.get((d, s), [])
-            total = sum(p[0] for _, _, p in parts)
-            if total >= 3 and sum(p[5] for _, _, p in parts) * 2 >= total:
+            total, rth, stale, future, age, newest, whole, pairs = found.get((d, s), _NO_SIGNALS)
+            if total >= 3 and whole * 2 >= total:
                 # Perhaps a whole-hour offset: its hours are told from each signal, as the day report does.
-                win_start, win_end, _ = window(inp.day, cal, inp.now)
-                out[d][s] = replace(src, signals=tuple(reader.signal_times(win_start, win_end, src.source)))
+                win_start, win_end = windows[d]
+                signals = tuple(reader.signal_times(win_start, win_end, src.source))
+                srcs.append(replace(src, gate_sums=gates[d][s], signals=signals))
                 continue
-            rth = sum(p[0] for _, in_rth, p in parts if in_rth)
-            ages = [p[3] for _, _, p in parts if p[3] is not None]
-            newest = [p[4] for _, _, p in parts if p[4] is not None]
             summary = Signals(
                 total=total,
                 rth=rth,
                 after_hours=total - rth,
-                stale=sum(p[1] for _, _, p in parts),
-                future=sum(p[2] for _, _, p in parts),
-                max_data_age=max(ages) if ages else None,
+                stale=stale,
+                future=future,
+                max_data_age=age,
                 median_data_age=None,
-                newest_data_ts=max(newest) if newest else None,
+                newest_data_ts=newest,
                 hourly={},
             )
-            pairs = tuple(sorted((lo, p[0]) for lo, in_rth, p in parts if in_rth))
-            out[d][s] = replace(src, signal_summary=summary, signal_counts=pairs)
-    return [replace(inp, sources=tuple(srcs)) for inp, srcs in zip(days, out, strict=True)], counts
+            srcs.append(
+                replace(
+                    src, gate_sums=gates[d][s], signal_summary=summary, signal_counts=tuple(sorted(pairs))
+                )
+            )
+        out.append(replace(inp, sources=tuple(srcs)))
+    return out, counts
 
 
 def _learn_cadences(
@@ -341,13 +380,18 @@ def _learn_cadences(
     return out
 
 
-def _hour_edges(cal: MarketCalendar, day: date) -> list[float]:
+def _hour_edges(cal: MarketCalendar, day: date, known: dict[date, list[float]]) -> list[float]:
     """Where the hours of the sessions that may reach into ``day``'s window begin and end
-    (health/cadence.py's hours; an overnight session is labelled the day after its open)."""
+    (health/cadence.py's hours; an overnight session is labelled the day after its open).
+    ``known``: each session's edges, kept for the next days'."""
     edges: set[float] = set()
     for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
-        if cal.first_day <= d <= cal.last_day and (sess := cal.session(d)) is not None:
-            edges.update(t for h in session_hours(sess) for part in h.parts for t in part)
+        got = known.get(d)
+        if got is None:
+            got = known[d] = []
+            if cal.first_day <= d <= cal.last_day and (sess := cal.session(d)) is not None:
+                got += [t for h in session_hours(sess) for part in h.parts for t in part]
+        edges.update(got)
     return sorted(edges)
 
 

@@ -10,25 +10,23 @@ and has SQLite sum up the others per day, loop, code and answer.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-from health.analysis import DayInputs, window
+from health.analysis import DayInputs
 from health.cadence import DATA_REFUSALS
-from health.calendar import MarketCalendar
 from health.gate import FUTURE, PREVIOUS_SESSION, STALE
 from store.reader import StoreReader
 
 ONE_BY_ONE = tuple(sorted(DATA_REFUSALS | {STALE, PREVIOUS_SESSION, FUTURE}))
 
+GateSums = tuple[tuple[str, bool, int, int], ...]
 
-def with_gate_sums(reader: StoreReader, cal: MarketCalendar, days: list[DayInputs]) -> list[DayInputs]:
-    """Each day's loops with the sums of their buckets outside ``ONE_BY_ONE``."""
-    out = []
-    for inp in days:
-        win_start, win_end, _ = window(inp.day, cal, inp.now)
-        sources = tuple(
-            replace(src, gate_sums=tuple(reader.gate_totals(win_start, win_end, src.source, ONE_BY_ONE)))
-            for src in inp.sources
-        )
-        out.append(replace(inp, sources=sources))
-    return out
+
+def gate_sums(
+    reader: StoreReader, days: list[DayInputs], windows: list[tuple[float, float]]
+) -> list[list[GateSums]]:
+    """Per day (its window in ``windows``) and loop, the sums of its buckets outside
+    ``ONE_BY_ONE``, for ``DayInputs``' ``gate_sums`` (health/period.py sets them with the day's
+    signals, one copy of each loop's inputs)."""
+    return [
+        [tuple(reader.gate_totals(lo, hi, src.source, ONE_BY_ONE)) for src in inp.sources]
+        for inp, (lo, hi) in zip(days, windows, strict=True)
+    ]

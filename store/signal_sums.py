@@ -12,10 +12,17 @@ data at or before the cutoff: nothing stale, nothing future); only the others ar
 by row. From schema v5 the whole minutes of a piece are read from ``signal_minutes``
 (store/signal_minutes.py: one row per loop and minute, kept exact by triggers), 50 pieces a
 statement; only a piece that is not clean, and the part-minutes at a piece's ends (a window
-ending "now"), are read from the rows. A v4 store (readers never migrate it) is read from the
-rows alone: one index range scan per piece (INDEXED BY: with the pieces joined in one query,
-the planner built an automatic index over the whole table instead, and the GROUP BY sorted
-every row), whose floor is one table lookup per signal.
+ending "now"), are read from the rows. Each column SQLite reads of a year's minutes costs about
+as much as the next (some 6 ms for the one-year store's 193k minutes), so a piece is first
+asked only the four that settle most: count, range of ages, newest data. No data at or before
+the cutoff follows from the oldest age (a signal at ``at >= lo`` of age at most ``max_age``
+holds data from ``lo - max_age`` on), no whole-hour age from ages all nearer 0 than
+``WHOLE_HOUR_FROM``; a piece these leave open is asked all six.
+
+A v4 store (readers never migrate it) is read from the rows alone: one index range scan per
+piece (INDEXED BY: with the pieces joined in one query, the planner built an automatic index
+over the whole table instead, and the GROUP BY sorted every row), whose floor is one table
+lookup per signal.
 """
 
 from __future__ import annotations
@@ -45,8 +52,15 @@ MINUTES = (
     "SELECT ?, sum(count), min(min_age), max(max_age), min(min_data_ts), max(max_data_ts), "
     "sum(whole_hour) FROM signal_minutes WHERE source = ? AND minute >= ? AND minute < ?"
 )
+FIRST = (  # MINUTES's four columns that settle most pieces (module docstring)
+    "SELECT ?, sum(count), min(min_age), max(max_age), max(max_data_ts) "
+    "FROM signal_minutes WHERE source = ? AND minute >= ? AND minute < ?"
+)
 PER_STATEMENT = 50
 _EXACT = 2.0**53  # every whole second up to here is a float and an SQLite integer
+# Below this magnitude a float's rounding is under 2^-11 s: a second of margin covers the
+# rounding of ``at - data_ts`` and of the bound's own arithmetic.
+_SMALL = 2.0**40
 
 
 def summaries(query: Query, pieces: Sequence[Piece], *, minutes: bool = False) -> dict[int, Sums]:
@@ -58,19 +72,32 @@ def summaries(query: Query, pieces: Sequence[Piece], *, minutes: bool = False) -
         if not minutes:
             _add(out, piece[0], _from_rows(query, piece))
             continue
+        lo, hi = piece[2], piece[3]
+        if lo % 60 == 0 and hi % 60 == 0 and -_EXACT < lo < hi < _EXACT:  # most: whole minutes only
+            whole.append(piece)
+            continue
         head, middle, tail = _split(piece)
         for part in (head, tail):
             if part is not None:
                 _add(out, piece[0], _from_rows(query, part))
         if middle is not None:
             whole.append(middle)
-    for i in range(0, len(whole), PER_STATEMENT):
-        chunk = whole[i : i + PER_STATEMENT]
-        sql = " UNION ALL ".join([MINUTES] * len(chunk))
-        rows = query(sql, tuple(v for j, p in enumerate(chunk) for v in (j, p[1], int(p[2]), int(p[3]))))
-        for j, n, age_lo, age_hi, data_lo, data_hi, hours in rows:
+    unsettled: list[Piece] = []
+    for chunk, rows in _chunks(query, FIRST, whole):
+        for j, n, age_lo, age_hi, data_hi in rows:
             if not n:
                 continue
+            key, _source, lo, _hi, cutoff, max_age, tol = piece = chunk[j]
+            if not (-tol <= age_lo and age_hi <= max_age):  # stale or future: as below
+                _add(out, key, query(COUNTS, _counts_args(piece))[0])
+            elif max(-age_lo, age_hi) < WHOLE_HOUR_FROM and (
+                cutoff is None or (abs(lo) < _SMALL and abs(age_hi) < _SMALL and lo - age_hi - 1.0 > cutoff)
+            ):
+                _add(out, key, (n, 0, 0, age_hi, data_hi, 0))
+            else:
+                unsettled.append(piece)
+    for chunk, rows in _chunks(query, MINUTES, unsettled):
+        for j, n, age_lo, age_hi, data_lo, data_hi, hours in rows:
             key, _source, _lo, _hi, cutoff, max_age, tol = piece = chunk[j]
             if -tol <= age_lo and age_hi <= max_age and (cutoff is None or data_lo > cutoff):
                 _add(out, key, (n, 0, 0, age_hi, data_hi, hours))
@@ -79,12 +106,22 @@ def summaries(query: Query, pieces: Sequence[Piece], *, minutes: bool = False) -
     return out
 
 
+def _chunks(query: Query, sql: str, pieces: list[Piece]):
+    """(chunk, its rows) for ``sql`` (one piece's minutes) asked of ``pieces``, PER_STATEMENT
+    pieces a statement."""
+    for i in range(0, len(pieces), PER_STATEMENT):
+        chunk = pieces[i : i + PER_STATEMENT]
+        params = [v for j, p in enumerate(chunk) for v in (j, p[1], int(p[2]), int(p[3]))]
+        yield chunk, query(" UNION ALL ".join([sql] * len(chunk)), tuple(params))
+
+
 def _split(piece: Piece) -> tuple[Piece | None, Piece | None, Piece | None]:
     """``piece`` as (its part-minute head, its whole minutes, its part-minute tail), each None
     when empty; a piece within one minute (or unbounded) is all head."""
-    key, source, lo, hi, *limits = piece
+    lo, hi = piece[2], piece[3]
     if not -_EXACT < lo < hi < _EXACT:  # unbounded, empty, or beyond SQLite's integers
         return piece, None, None
+    key, source, lo, hi, *limits = piece
     first = math.ceil(lo)  # the first whole minute's start: exact in integers
     first += -first % 60
     last = math.floor(hi)

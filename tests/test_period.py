@@ -7,6 +7,7 @@ the signals up in SQLite instead of reading them, so each test compares its rows
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import zlib
@@ -19,6 +20,7 @@ from test_cli import assert_unknown, run
 from health import loader
 from health.calendar import get_calendar
 from health.codes import ExitCode, IssueCode, Status
+from health.gc_pause import cyclic_gc_paused
 from health.loader import build_report, open_store
 from health.period import DayRow, PeriodReport, period_report
 from health.simulation import SimClock, at, monitor, run_loop
@@ -237,3 +239,20 @@ def test_the_cadence_learned_from_past_sessions_as_the_day_report_learns_it(
     idle = [i for d in p.days for i in d.issues if i.code == IssueCode.NO_SIGNALS]
     assert len(idle) >= 3 and all("expected cadence of" in i.message for i in idle)
     assert len({i.message.split("cadence of ")[1].split(":")[0] for i in idle}) >= 2  # learned anew each day
+
+
+def test_the_cycle_collector_waits_only_while_a_period_is_reported() -> None:
+    """health/gc_pause.py (the period's days, and console/period_cli.py's whole report) gives
+    the process back as it found it, a failed report included."""
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), cyclic_gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("the report failed")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()

@@ -213,6 +213,14 @@ def scratch(tmp_path_factory) -> Iterator[Path]:
     signals=[("a", T0 + 65.0, 5.0)],
     pieces=[(0, "a", T0, T0 + 120, T0 + 61.0, math.inf, 5.0)],
 )
+@example(  # data just after the cutoff: the oldest age cannot tell, the minutes' data times do
+    signals=[("a", T0 + 65.0, 5.0)],
+    pieces=[(0, "a", T0, T0 + 120, T0 + 59.0, math.inf, 5.0)],
+)
+@example(  # a whole hour off in whole minutes: the ages cannot rule it out, the minutes count it
+    signals=[("a", T0 + 65.0, 3600.0), ("a", T0 + 70.0, 3.0)],
+    pieces=[(0, "a", T0, T0 + 120, None, math.inf, 5.0)],
+)
 def test_the_minutes_answer_every_piece_as_the_rows_do(scratch, signals, pieces):
     path = scratch / "h.db"
     for suffix in ("", "-wal", "-shm"):
@@ -248,3 +256,4 @@ def test_clean_whole_minute_pieces_read_no_signal_row(tmp_path):
         9: (19, 0, 0, 3.0, T0 + 3599.5 - 3.0, 0)
     }
     assert [s for s in seen if "FROM signals" in s] == [signal_sums.RANGE]  # the part-minute only
+    assert not [s for s in seen if signal_sums.MINUTES in s]  # four columns settled every piece
