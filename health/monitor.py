@@ -84,6 +84,7 @@ class ProductionMonitor:
                 gate_bucket=gate_bucket_seconds,
                 on_failure=self._store_failed,
                 on_recover=self._store_recovered,
+                start=False,  # its callbacks need the alert delivery and queue wired below
             )
         # The readers answer from the sessions the gate uses, recorded in the store by the
         # writer thread after the loop's first events (docs/ARCHITECTURE.md).
@@ -92,6 +93,7 @@ class ProductionMonitor:
         self._beat = self.recorder.beat
         self._evaluate = self.gate.evaluate
         self._delivery = AlertDelivery(config.alert_callback, f"health-alerts-{self.source}")
+        self.recorder.start()  # wired: a store failing from now on is an alert (_store_failed)
         self._sd: SdNotifier | None = None
         self.hang = self._hang_watch()
         if not self.backtest:

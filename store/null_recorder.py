@@ -29,6 +29,9 @@ class NullRecorder:
         if event[0] in (GATE, SIGNAL):
             self.latest[event[0]] = event
 
+    def start(self) -> None:
+        """Nothing to start: as Recorder.start."""
+
     def beat(self, t: float) -> None:
         if t > self._last_beat:
             self._last_beat = t

@@ -50,9 +50,12 @@ class Recorder:
         gate_bucket: Callable[[str], int] = lambda code: 300,
         on_failure: Callable[[str], None] | None = None,
         on_recover: Callable[[str], None] | None = None,
+        start: bool = True,
     ) -> None:
         """``gate_bucket(code)``: how many seconds of gate decisions with that reason code
-        share one aggregate row (the domain's rule; the store knows no reason code)."""
+        share one aggregate row (the domain's rule; the store knows no reason code).
+        ``start=False``: the writer thread waits for :meth:`start` — for an owner whose
+        ``on_failure`` / ``on_recover`` can only be called once its own constructor is done."""
         self.path = Path(path)
         self.gate_bucket = gate_bucket
         self.flush_interval = flush_interval
@@ -62,7 +65,15 @@ class Recorder:
         self.on_recover = on_recover
         self._init_state(run)
         self._open_at_start()
-        self._start_thread()
+        if start:
+            self._start_thread()
+
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """The writer thread, for a recorder made with ``start=False`` (a flush starts it too)."""
+        if self._thread is None:
+            self._start_thread()
 
     # -- state ----------------------------------------------------------------------------
     def _init_state(self, run: RunInfo) -> None:
@@ -149,6 +160,7 @@ class Recorder:
         """Wait until everything put so far is committed; False if the store is failing."""
         if self._closed:
             return not self._pending and not self._queue
+        self.start()
         with self._flushed:
             self._enqueued_marks += 1
             mark = self._enqueued_marks
