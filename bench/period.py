@@ -201,10 +201,11 @@ def main() -> None:
         "routine buckets (allowed, market closed) are summed up by SQLite per day and loop "
         "(health/period_gate.py), only the refusals the rules read are records; the signals are "
         "summed up by SQLite per RTH piece and per hour outside RTH "
-        "(`StoreReader.signal_summaries`: from schema v5 each piece's whole minutes are read from "
-        "`signal_minutes`, the per-loop, per-minute sums SQLite's triggers keep as signals are "
-        "written (store/signal_minutes.py), and their range of ages and data times settles a "
-        "clean piece; only the others, and part-minutes, are counted row by row), never read into "
+        "(`StoreReader.signal_summaries`: from schema v6 each piece's whole quarter hours are read "
+        "from `signal_quarters` and the whole minutes at its edges from `signal_minutes`, the "
+        "per-loop sums SQLite's triggers keep as signals are written (store/signal_minutes.py), "
+        "and their range of ages and data times settles a clean piece; only the others, and "
+        "part-minutes, are counted row by row), never read into "
         "Python. By the rows alone (a v4 store) the floor was SQLite's row lookup per signal: "
         "about 0.3 s for 1M signals. Each day's NO_SIGNALS cadence is learned from its last ten "
         "sessions as the day report learns it (health/cadence.py), from rows read once for the "
@@ -212,9 +213,8 @@ def main() -> None:
         "(health/period_cadence.py); no cyclic garbage collection while the days are built "
         "(health/gc_pause.py), nor, from the CLI, while the whole report is (console/period_cli.py).",
         "- SQLite's floors here (measured apart): each column read of the year's 193k minutes "
-        "costs ~6 ms, so a piece is asked four (count, age range, newest data: ~21 ms for the whole "
-        "table in one scan; the 4,930 pieces' seeks add ~8 ms) and the two others only when those "
-        "leave it open; the gate's routine sums cost a table lookup per bucket (~7 ms a loop for "
+        "costs ~6 ms (hence the quarters: 13k rows), so a piece is asked four (count, age range, "
+        "newest data) and the two others only when those leave it open; the gate's routine sums cost a table lookup per bucket (~7 ms a loop for "
         "a bare sum over its 26k buckets).",
         "",
         *by_minutes,

@@ -1130,7 +1130,7 @@ def main(argv: list[str] | None = None) -> int:
             res.poller = poller.stop()
         say("storage ...")
         phase_storage(res, work, args.quick)
-        say("the signal_minutes trigger on the writer ...")
+        say("the signal sums' triggers on the writer ...")
         trigger = trigger_cost(work, args.quick)
     res.elapsed = time.perf_counter() - t_start
     if args.quick:

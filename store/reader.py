@@ -266,8 +266,9 @@ class StoreReader:
         self, pieces: Sequence[tuple[int, str, float, float, float | None, float, float]]
     ) -> dict[int, tuple[int, int, int, float | None, float | None, int]]:
         """Signals summed up per piece of time in SQLite (store/signal_sums.py); from the
-        per-minute sums when the store has them (schema v5)."""
-        return signal_sums.summaries(self._q, pieces, minutes=self.schema_version >= 5)
+        per-minute sums when the store has them (schema v5), and the per-quarter-hour ones (v6)."""
+        v = self.schema_version
+        return signal_sums.summaries(self._q, pieces, minutes=v >= 5, quarters=v >= 6)
 
     def signal_counts(
         self, start: float, end: float, source: str | None = None, width: int = 60

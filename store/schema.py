@@ -3,8 +3,8 @@
 Storage grows with what matters, not with heartbeat count: heartbeats are coalesced into
 uptime spans (one row per unbroken run of beats), routine gate decisions into buckets (count
 and data-age range per source, bucket and reason code). Signals, lifecycle events and alerts
-are kept one row each; the signals are also summed up per loop and minute by triggers
-(store/signal_minutes.py), for reports over long periods.
+are kept one row each; the signals are also summed up per loop and minute, and per loop and
+quarter hour, by triggers (store/signal_minutes.py), for reports over long periods.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from store import signal_minutes
 if TYPE_CHECKING:  # imported when a migration runs: readers and CLIs never pay for it
     import sqlite_utils
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # Gate decisions are aggregated into buckets by a rule the recorder is given (the domain's:
 # the store knows no reason code); no bucket is longer than this, so a query for a window
@@ -192,12 +192,21 @@ def _signal_minutes(db: sqlite_utils.Database) -> None:
     signal_minutes.create(db.conn)
 
 
+def _signal_quarters(db: sqlite_utils.Database) -> None:
+    """The signals summed up per loop and quarter hour, kept by the same triggers
+    (store/signal_minutes.py): a year's pieces of time, cut at session hours and whole hours,
+    read a fifteenth of the minutes' rows. Filled from ``signal_minutes`` (whole minutes make a
+    quarter), once, under the migration's lock."""
+    signal_minutes.create(db.conn, signal_minutes.QUARTERS, from_minutes=True)
+
+
 MIGRATIONS: dict[int, Callable[[sqlite_utils.Database], None]] = {
     1: _v1,
     2: _v2,
     3: _v3,
     4: _acks_and_notices,
     5: _signal_minutes,
+    6: _signal_quarters,
 }
 
 

@@ -1,36 +1,60 @@
-"""The signals summed up per loop and minute, kept by SQLite itself (schema v5).
+"""The signals summed up per loop and bucket of time, kept by SQLite itself: per minute
+(``signal_minutes``, schema v5) and per quarter hour (``signal_quarters``, schema v6).
 
 A period's report sums a year's signals per piece of time (store/signal_sums.py). Read row by
 row, its floor was one table lookup per signal (the only signal index is on ``at``): about
-0.3 s for the one-year store's 1M signals. ``signal_minutes`` holds, per (source, minute), what
-settles a piece without its rows: the count, the range of data ages (``at - data_ts``, as
-store/signal_sums.py computes them), the range of data times, and how many ages are a
-non-zero whole number of hours off (within 120 s: store/signal_sums.py's rule, computed here
-with the same SQL arithmetic, so the same doubles).
+0.3 s for the one-year store's 1M signals. Each table holds, per (source, bucket), what settles
+a piece without its rows: the count, the range of data ages (``at - data_ts``, as
+store/signal_sums.py computes them), the range of data times, and how many ages are a non-zero
+whole number of hours off (within 120 s: store/signal_sums.py's rule, computed here with the
+same SQL arithmetic, so the same doubles). The minutes answer any piece's whole minutes; the
+quarters answer a year's pieces (cut at session hours and whole hours) in a fifteenth of the
+rows, the minutes only their edges. Both tables come from one definition, :class:`Buckets`.
 
-Triggers keep it, not the writers: every writer (the recorder's batches, a backfill, a test's
-fixture, a person with ``sqlite3``) keeps it exact in the signal's own transaction, and no
-crash can leave the two disagreeing. Inserting is an upsert on the table's primary key; the
-rare delete or update of a signal (nothing in production-health does either) recounts the
-minutes it touched from their rows. Exact for times that are numbers, which is what every
+Triggers keep them, not the writers: every writer (the recorder's batches, a backfill, a test's
+fixture, a person with ``sqlite3``) keeps them exact in the signal's own transaction, and no
+crash can leave them and the rows disagreeing. Inserting is an upsert on the table's primary
+key; the rare delete or update of a signal (nothing in production-health does either) recounts
+the buckets it touched from their rows. Exact for times that are numbers, which is what every
 writer stores (health/timestamps.py: finite epoch seconds).
 
-``minute`` is the epoch second starting the signal's minute, ``floor(at / 60) * 60`` exactly:
-the quotient is truncated (toward zero) after a rounded division, so it is corrected by one
-whenever its minute starts after ``at`` — times before 1970, and any quotient rounded up.
+A bucket's key is the epoch second starting it, ``floor(at / seconds) * seconds`` exactly: the
+quotient is truncated (toward zero) after a rounded division, so it is corrected by one
+whenever its bucket starts after ``at`` — times before 1970, and any quotient rounded up.
+A quarter is whole minutes, so its sums are its minutes' sums: v6 fills ``signal_quarters``
+from ``signal_minutes`` (store/schema.py), not from the rows.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import dataclass
 
-TABLE = "signal_minutes"
+
+@dataclass(frozen=True)
+class Buckets:
+    """One table of sums: its name, its key column, and the seconds its buckets last."""
+
+    table: str
+    key: str
+    seconds: int
+
+
+MINUTES = Buckets("signal_minutes", "minute", 60)
+QUARTERS = Buckets("signal_quarters", "quarter", 900)
+TABLE = MINUTES.table
+
+
+def bucket_of(at: str, seconds: int) -> str:
+    """SQL: the start of the ``seconds`` bucket holding the time ``at`` (an SQL expression),
+    as an integer."""
+    k = f"CAST({at} / {seconds} AS INTEGER)"
+    return f"(({k} - ({at} < {k} * {seconds})) * {seconds})"
 
 
 def minute_of(at: str) -> str:
     """SQL: the start of the minute holding the time ``at`` (an SQL expression), as an integer."""
-    k = f"CAST({at} / 60 AS INTEGER)"
-    return f"(({k} - ({at} < {k} * 60)) * 60)"
+    return bucket_of(at, 60)
 
 
 def whole_hour_of(age: str) -> str:
@@ -42,46 +66,66 @@ def whole_hour_of(age: str) -> str:
 # A signal whose age is not a number (both times infinite: SQLite makes inf - inf NULL; no
 # writer here stores one) lies in no piece of time: it is left out, never refused.
 _HAS_AGE = "at - data_ts IS NOT NULL"
-_COLUMNS = "source, minute, count, min_age, max_age, min_data_ts, max_data_ts, whole_hour"
-_AGG = (  # one row per (source, minute) from the signals in FROM … WHERE …
-    f"SELECT source, {minute_of('at')}, count(*), min(at - data_ts), max(at - data_ts), "
-    f"min(data_ts), max(data_ts), sum({whole_hour_of('at - data_ts')}) "
-)
+_SUMS = "count, min_age, max_age, min_data_ts, max_data_ts, whole_hour"
 
 
-def _recount(row: str) -> str:
-    """Trigger body statements: the minute of the ``row`` (OLD or NEW) counted again from its rows."""
-    m = minute_of(f"{row}.at")
+def _columns(b: Buckets) -> str:
+    return f"source, {b.key}, {_SUMS}"
+
+
+def _agg(b: Buckets) -> str:
+    """One row per (source, bucket) from the signals in FROM … WHERE …"""
     return (
-        f"DELETE FROM {TABLE} WHERE source = {row}.source AND minute = {m}; "
-        f"INSERT INTO {TABLE} ({_COLUMNS}) {_AGG}FROM signals "
-        f"WHERE source = {row}.source AND at >= {m} AND at < {m} + 60 GROUP BY 1, 2; "
+        f"SELECT source, {bucket_of('at', b.seconds)}, count(*), min(at - data_ts), max(at - data_ts), "
+        f"min(data_ts), max(data_ts), sum({whole_hour_of('at - data_ts')}) "
     )
 
 
-def create(conn: sqlite3.Connection) -> None:
-    """The table, filled from the signals already stored, and its triggers: run inside the
-    migration's transaction (store/schema.py), so no signal is written meanwhile."""
+def _recount(b: Buckets, row: str) -> str:
+    """Trigger body statements: the bucket of the ``row`` (OLD or NEW) counted again from its rows."""
+    m = bucket_of(f"{row}.at", b.seconds)
+    return (
+        f"DELETE FROM {b.table} WHERE source = {row}.source AND {b.key} = {m}; "
+        f"INSERT INTO {b.table} ({_columns(b)}) {_agg(b)}FROM signals "
+        f"WHERE source = {row}.source AND at >= {m} AND at < {m} + {b.seconds} GROUP BY 1, 2; "
+    )
+
+
+def create(conn: sqlite3.Connection, b: Buckets = MINUTES, *, from_minutes: bool = False) -> None:
+    """The table, filled from the signals already stored (or, for whole minutes' buckets,
+    ``from_minutes``: from ``signal_minutes``, a GROUP BY over far fewer rows), and its
+    triggers: run inside the migration's transaction (store/schema.py), so no signal is written
+    meanwhile."""
     conn.execute(
-        f"CREATE TABLE {TABLE} (source TEXT NOT NULL, minute INTEGER NOT NULL, "
+        f"CREATE TABLE {b.table} (source TEXT NOT NULL, {b.key} INTEGER NOT NULL, "
         "count INTEGER NOT NULL, min_age REAL NOT NULL, max_age REAL NOT NULL, "
         "min_data_ts REAL NOT NULL, max_data_ts REAL NOT NULL, whole_hour INTEGER NOT NULL, "
-        "PRIMARY KEY (source, minute)) WITHOUT ROWID"
+        f"PRIMARY KEY (source, {b.key})) WITHOUT ROWID"
     )
-    conn.execute(f"INSERT INTO {TABLE} ({_COLUMNS}) {_AGG}FROM signals WHERE {_HAS_AGE} GROUP BY 1, 2")
+    if from_minutes:
+        assert b.seconds % MINUTES.seconds == 0, "a bucket of whole minutes"
+        conn.execute(
+            f"INSERT INTO {b.table} ({_columns(b)}) SELECT source, {bucket_of(MINUTES.key, b.seconds)}, "
+            "sum(count), min(min_age), max(max_age), min(min_data_ts), max(max_data_ts), "
+            f"sum(whole_hour) FROM {MINUTES.table} GROUP BY 1, 2"
+        )
+    else:
+        conn.execute(
+            f"INSERT INTO {b.table} ({_columns(b)}) {_agg(b)}FROM signals WHERE {_HAS_AGE} GROUP BY 1, 2"
+        )
     age = "NEW.at - NEW.data_ts"  # as _HAS_AGE, of the new row
     conn.execute(
-        f"CREATE TRIGGER {TABLE}_insert AFTER INSERT ON signals WHEN {age} IS NOT NULL BEGIN "
-        f"INSERT INTO {TABLE} ({_COLUMNS}) VALUES (NEW.source, {minute_of('NEW.at')}, 1, "
+        f"CREATE TRIGGER {b.table}_insert AFTER INSERT ON signals WHEN {age} IS NOT NULL BEGIN "
+        f"INSERT INTO {b.table} ({_columns(b)}) VALUES (NEW.source, {bucket_of('NEW.at', b.seconds)}, 1, "
         f"{age}, {age}, NEW.data_ts, NEW.data_ts, {whole_hour_of(age)}) "
-        "ON CONFLICT (source, minute) DO UPDATE SET count = count + 1, "
+        f"ON CONFLICT (source, {b.key}) DO UPDATE SET count = count + 1, "
         "min_age = min(min_age, excluded.min_age), max_age = max(max_age, excluded.max_age), "
         "min_data_ts = min(min_data_ts, excluded.min_data_ts), "
         "max_data_ts = max(max_data_ts, excluded.max_data_ts), "
         "whole_hour = whole_hour + excluded.whole_hour; END"
     )
-    conn.execute(f"CREATE TRIGGER {TABLE}_delete AFTER DELETE ON signals BEGIN {_recount('OLD')}END")
+    conn.execute(f"CREATE TRIGGER {b.table}_delete AFTER DELETE ON signals BEGIN {_recount(b, 'OLD')}END")
     conn.execute(
-        f"CREATE TRIGGER {TABLE}_update AFTER UPDATE OF source, at, data_ts ON signals BEGIN "
-        f"{_recount('OLD')}{_recount('NEW')}END"
+        f"CREATE TRIGGER {b.table}_update AFTER UPDATE OF source, at, data_ts ON signals BEGIN "
+        f"{_recount(b, 'OLD')}{_recount(b, 'NEW')}END"
     )

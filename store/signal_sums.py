@@ -9,15 +9,16 @@ without signals is absent; pieces sharing a key add up.
 
 A piece's range of ages and data times settles a clean piece (every age within the limits, no
 data at or before the cutoff: nothing stale, nothing future); only the others are counted row
-by row. From schema v5 the whole minutes of a piece are read from ``signal_minutes``
-(store/signal_minutes.py: one row per loop and minute, kept exact by triggers), 50 pieces a
-statement; only a piece that is not clean, and the part-minutes at a piece's ends (a window
-ending "now"), are read from the rows. Each column SQLite reads of a year's minutes costs about
-as much as the next (some 6 ms for the one-year store's 193k minutes), so a piece is first
-asked only the four that settle most: count, range of ages, newest data. No data at or before
-the cutoff follows from the oldest age (a signal at ``at >= lo`` of age at most ``max_age``
-holds data from ``lo - max_age`` on), no whole-hour age from ages all nearer 0 than
-``WHOLE_HOUR_FROM``; a piece these leave open is asked all six.
+by row. From schema v5 the whole minutes of a piece are read from ``signal_minutes``, from v6
+its whole quarter hours from ``signal_quarters`` and only the minutes at either edge from
+``signal_minutes`` (store/signal_minutes.py: one row per loop and bucket, kept exact by
+triggers), 50 pieces a statement; only a piece that is not clean, and the part-minutes at a
+piece's ends (a window ending "now"), are read from the rows. Each column SQLite reads of the
+buckets costs about as much as the next (some 6 ms for the one-year store's 193k minutes), so
+a piece is first asked only the four that settle most: count, range of ages, newest data. No
+data at or before the cutoff follows from the oldest age (a signal at ``at >= lo`` of age at
+most ``max_age`` holds data from ``lo - max_age`` on), no whole-hour age from ages all nearer 0
+than ``WHOLE_HOUR_FROM``; a piece these leave open is asked all six.
 
 A v4 store (readers never migrate it) is read from the rows alone: one index range scan per
 piece (INDEXED BY: with the pieces joined in one query, the planner built an automatic index
@@ -29,6 +30,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+
+from store.signal_minutes import MINUTES, QUARTERS, Buckets
 
 Piece = tuple[int, str, float, float, float | None, float, float]
 Sums = tuple[int, int, int, float | None, float | None, int]
@@ -45,17 +48,19 @@ COUNTS = (
     "FROM signals INDEXED BY idx_signals_at WHERE at >= ?1 AND at < ?2 AND source = ?3)"
 )
 WHOLE_HOUR_FROM = 3600 - 120  # no age nearer 0 is a whole number of hours off, within 120 s
-# One piece's minutes; the pieces of a statement joined by UNION ALL (no sort, no temporary
+# One piece's buckets; the pieces of a statement joined by UNION ALL (no sort, no temporary
 # table: a reader may create none). 50 a statement keeps under SQLite's oldest limits (999
 # variables, 500 compound terms) and its prepared statement is reused.
-MINUTES = (
-    "SELECT ?, sum(count), min(min_age), max(max_age), min(min_data_ts), max(max_data_ts), "
-    "sum(whole_hour) FROM signal_minutes WHERE source = ? AND minute >= ? AND minute < ?"
-)
-FIRST = (  # MINUTES's four columns that settle most pieces (module docstring)
-    "SELECT ?, sum(count), min(min_age), max(max_age), max(max_data_ts) "
-    "FROM signal_minutes WHERE source = ? AND minute >= ? AND minute < ?"
-)
+SUMS = {
+    b: f"SELECT ?, sum(count), min(min_age), max(max_age), min(min_data_ts), max(max_data_ts), "
+    f"sum(whole_hour) FROM {b.table} WHERE source = ? AND {b.key} >= ? AND {b.key} < ?"
+    for b in (MINUTES, QUARTERS)
+}
+FIRST = {  # SUMS's four columns that settle most pieces (module docstring)
+    b: f"SELECT ?, sum(count), min(min_age), max(max_age), max(max_data_ts) "
+    f"FROM {b.table} WHERE source = ? AND {b.key} >= ? AND {b.key} < ?"
+    for b in (MINUTES, QUARTERS)
+}
 PER_STATEMENT = 50
 _EXACT = 2.0**53  # every whole second up to here is a float and an SQLite integer
 # Below this magnitude a float's rounding is under 2^-11 s: a second of margin covers the
@@ -63,51 +68,75 @@ _EXACT = 2.0**53  # every whole second up to here is a float and an SQLite integ
 _SMALL = 2.0**40
 
 
-def summaries(query: Query, pieces: Sequence[Piece], *, minutes: bool = False) -> dict[int, Sums]:
+def summaries(
+    query: Query, pieces: Sequence[Piece], *, minutes: bool = False, quarters: bool = False
+) -> dict[int, Sums]:
     """``query``: the reader's (one SQL statement, its rows; StoreUnavailable on a bad store).
-    ``minutes``: the store has ``signal_minutes`` (schema v5)."""
+    ``minutes``: the store has ``signal_minutes`` (schema v5); ``quarters``: and
+    ``signal_quarters`` (schema v6)."""
     out: dict[int, Sums] = {}
-    whole: list[Piece] = []  # the pieces' whole minutes
+    whole: dict[Buckets, list[Piece]] = {MINUTES: [], QUARTERS: []}  # the pieces' whole buckets
     for piece in pieces:
         if not minutes:
             _add(out, piece[0], _from_rows(query, piece))
             continue
         lo, hi = piece[2], piece[3]
         if lo % 60 == 0 and hi % 60 == 0 and -_EXACT < lo < hi < _EXACT:  # most: whole minutes only
-            whole.append(piece)
+            _whole(whole, piece, quarters)
             continue
         head, middle, tail = _split(piece)
         for part in (head, tail):
             if part is not None:
                 _add(out, piece[0], _from_rows(query, part))
         if middle is not None:
-            whole.append(middle)
-    unsettled: list[Piece] = []
-    for chunk, rows in _chunks(query, FIRST, whole):
-        for j, n, age_lo, age_hi, data_hi in rows:
-            if not n:
-                continue
-            key, _source, lo, _hi, cutoff, max_age, tol = piece = chunk[j]
-            if not (-tol <= age_lo and age_hi <= max_age):  # stale or future: as below
-                _add(out, key, query(COUNTS, _counts_args(piece))[0])
-            elif max(-age_lo, age_hi) < WHOLE_HOUR_FROM and (
-                cutoff is None or (abs(lo) < _SMALL and abs(age_hi) < _SMALL and lo - age_hi - 1.0 > cutoff)
-            ):
-                _add(out, key, (n, 0, 0, age_hi, data_hi, 0))
-            else:
-                unsettled.append(piece)
-    for chunk, rows in _chunks(query, MINUTES, unsettled):
-        for j, n, age_lo, age_hi, data_lo, data_hi, hours in rows:
-            key, _source, _lo, _hi, cutoff, max_age, tol = piece = chunk[j]
-            if -tol <= age_lo and age_hi <= max_age and (cutoff is None or data_lo > cutoff):
-                _add(out, key, (n, 0, 0, age_hi, data_hi, hours))
-            else:  # some may be stale or future: count them from the rows
-                _add(out, key, query(COUNTS, _counts_args(piece))[0])
+            _whole(whole, middle, quarters)
+    for b, ps in whole.items():
+        unsettled: list[Piece] = []
+        for chunk, rows in _chunks(query, FIRST[b], ps):
+            for j, n, age_lo, age_hi, data_hi in rows:
+                if not n:
+                    continue
+                key, _source, lo, _hi, cutoff, max_age, tol = piece = chunk[j]
+                if not (-tol <= age_lo and age_hi <= max_age):  # stale or future: as below
+                    _add(out, key, query(COUNTS, _counts_args(piece))[0])
+                elif max(-age_lo, age_hi) < WHOLE_HOUR_FROM and (
+                    cutoff is None
+                    or (abs(lo) < _SMALL and abs(age_hi) < _SMALL and lo - age_hi - 1.0 > cutoff)
+                ):
+                    _add(out, key, (n, 0, 0, age_hi, data_hi, 0))
+                else:
+                    unsettled.append(piece)
+        for chunk, rows in _chunks(query, SUMS[b], unsettled):
+            for j, n, age_lo, age_hi, data_lo, data_hi, hours in rows:
+                key, _source, _lo, _hi, cutoff, max_age, tol = piece = chunk[j]
+                if -tol <= age_lo and age_hi <= max_age and (cutoff is None or data_lo > cutoff):
+                    _add(out, key, (n, 0, 0, age_hi, data_hi, hours))
+                else:  # some may be stale or future: count them from the rows
+                    _add(out, key, query(COUNTS, _counts_args(piece))[0])
     return out
 
 
+def _whole(whole: dict[Buckets, list[Piece]], piece: Piece, quarters: bool) -> None:
+    """``piece`` (whole minutes) to the tables that answer it: with ``quarters``, its whole
+    quarter hours to ``signal_quarters`` and the minutes at either edge to ``signal_minutes``."""
+    if not quarters:
+        whole[MINUTES].append(piece)
+        return
+    key, source, lo, hi, *limits = piece
+    first, last = int(lo), int(hi)
+    q0 = first + -first % QUARTERS.seconds
+    q1 = last - last % QUARTERS.seconds
+    if q0 >= q1:
+        whole[MINUTES].append(piece)
+        return
+    whole[QUARTERS].append((key, source, float(q0), float(q1), *limits))
+    for a, b in ((first, q0), (q1, last)):
+        if a < b:
+            whole[MINUTES].append((key, source, float(a), float(b), *limits))
+
+
 def _chunks(query: Query, sql: str, pieces: list[Piece]):
-    """(chunk, its rows) for ``sql`` (one piece's minutes) asked of ``pieces``, PER_STATEMENT
+    """(chunk, its rows) for ``sql`` (one piece's buckets) asked of ``pieces``, PER_STATEMENT
     pieces a statement."""
     for i in range(0, len(pieces), PER_STATEMENT):
         chunk = pieces[i : i + PER_STATEMENT]

@@ -1,5 +1,6 @@
-"""The per-minute signal sums (schema v5, store/signal_minutes.py) and the period's sums read
-from them (store/signal_sums.py): the same answers as the rows, on real SQLite files.
+"""The per-minute and per-quarter-hour signal sums (schemas v5 and v6, store/signal_minutes.py)
+and the period's sums read from them (store/signal_sums.py): the same answers as the rows, on
+real SQLite files.
 
 The reference for the table is computed here in Python from the signals themselves; the
 reference for the sums is the row path every v4 store still takes."""
@@ -46,14 +47,15 @@ def insert(conn: sqlite3.Connection, rows: list[tuple]) -> None:
     conn.execute("COMMIT")
 
 
-def expected_minutes(path: Path) -> dict[tuple[str, int], tuple]:
-    """What signal_minutes must hold, from the signals read into Python."""
+def expected_minutes(path: Path, seconds: int = 60) -> dict[tuple[str, int], tuple]:
+    """What signal_minutes (or, for 900 ``seconds``, signal_quarters) must hold, from the
+    signals read into Python."""
     out: dict[tuple[str, int], list] = {}
     for source, at, data_ts in query(path, "SELECT source, at, data_ts FROM signals"):
         age = at - data_ts
         hours = round(age / 3600)  # a tie is 1800 s off a whole hour: never within 120 s
         whole = int(hours != 0 and abs(age - hours * 3600) <= 120)
-        key = (source, int(Fraction(at) // 60) * 60)  # exact: at / 60 in floats may round up
+        key = (source, int(Fraction(at) // seconds) * seconds)  # exact: at / 60 in floats may round up
         row = out.setdefault(key, [0, age, age, data_ts, data_ts, 0])
         row[0] += 1
         row[1], row[2] = min(row[1], age), max(row[2], age)
@@ -62,14 +64,17 @@ def expected_minutes(path: Path) -> dict[tuple[str, int], tuple]:
     return {k: tuple(v) for k, v in out.items()}
 
 
-def minutes_of(path: Path) -> dict[tuple[str, int], tuple]:
-    rows = query(path, "SELECT * FROM signal_minutes")
+def minutes_of(path: Path, table: str = "signal_minutes") -> dict[tuple[str, int], tuple]:
+    rows = query(path, f"SELECT * FROM {table}")
     assert all(type(r[1]) is int for r in rows)
     return {(r[0], r[1]): tuple(r[2:]) for r in rows}
 
 
 def assert_exact(path: Path) -> None:
+    """Both tables hold what the signals say (a v5 store: the minutes only)."""
     assert minutes_of(path) == expected_minutes(path)
+    if query(path, "PRAGMA user_version")[0][0] >= 6:
+        assert minutes_of(path, "signal_quarters") == expected_minutes(path, 900)
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -147,12 +152,32 @@ def test_migrating_a_v4_store_fills_the_table_and_keeps_it_from_then_on(tmp_path
         assert reader.schema_version == 4
         before = reader.signal_summaries(pieces)
     assert "signal_minutes" not in {r[0] for r in query(path, "SELECT name FROM sqlite_master")}
-    assert migrate(conn) == SCHEMA_VERSION == 5
+    assert migrate(conn) == SCHEMA_VERSION == 6
     assert_exact(path)
     with StoreReader(path) as reader:
-        assert reader.schema_version == 5
+        assert reader.schema_version == 6
         assert reader.signal_summaries(pieces) == before
     conn.execute(INSERT, ("a", T0 + 1.5, T0 - 3600.0))
+    assert_exact(path)
+
+
+def test_migrating_a_v5_store_fills_the_quarters_from_its_minutes(tmp_path):
+    """v6 sums the minutes up, not the rows: the same doubles, before 1970 too."""
+    path = tmp_path / "h.db"
+    conn = new_store(path, 5)
+    rows = [("ab"[i % 3 % 2], T0 + i * 13.75, T0 + i * 13.75 - (i % 11) * 700.0) for i in range(1500)]
+    rows += [("a", -1000.0 + i * 61.5, -1005.0 - i) for i in range(40)]  # minutes before 1970
+    insert(conn, rows)
+    pieces = [(i, s, T0 + i * 1200, T0 + (i + 1) * 1800, None, 6000.0, 5.0) for i in range(12) for s in "ab"]
+    with StoreReader(path) as reader:
+        assert reader.schema_version == 5
+        before = reader.signal_summaries(pieces)
+    assert migrate(conn) == SCHEMA_VERSION == 6
+    assert len(minutes_of(path, "signal_quarters")) > 10
+    assert_exact(path)
+    with StoreReader(path) as reader:
+        assert reader.signal_summaries(pieces) == before
+    insert(conn, [("b", T0 + 901.0, T0 - 10.0), ("b", T0 - 899.5, T0 - 900.0)])
     assert_exact(path)
 
 
@@ -169,6 +194,10 @@ def test_deleting_or_moving_signals_recounts_their_minutes(tmp_path):
     assert_exact(path)
     assert ("a", int(T0) + 60) not in minutes_of(path)
     assert minutes_of(path)[("b", int(T0) + 3600 + 300)][0] == 1
+    assert minutes_of(path, "signal_quarters")[("b", int(T0) + 3600)][0] == 1
+    conn.execute("DELETE FROM signals WHERE source = 'a' AND at < ?", (T0 + 900,))  # a whole quarter
+    assert_exact(path)
+    assert [k for k in minutes_of(path, "signal_quarters") if k[0] == "a"] == []
 
 
 # -- the sums: minutes and rows agree ---------------------------------------------------------
@@ -221,7 +250,19 @@ def scratch(tmp_path_factory) -> Iterator[Path]:
     signals=[("a", T0 + 65.0, 3600.0), ("a", T0 + 70.0, 3.0)],
     pieces=[(0, "a", T0, T0 + 120, None, math.inf, 5.0)],
 )
-def test_the_minutes_answer_every_piece_as_the_rows_do(scratch, signals, pieces):
+@example(  # quarters with whole minutes and part-minutes at either edge; a stale quarter
+    signals=[
+        ("a", T0 + 899.5, 5.0),
+        ("a", T0 + 905.0, 30.0),
+        ("a", T0 + 1810.0, 3720.0),
+        ("a", T0 + 2750.0, 2.0),
+    ],
+    pieces=[
+        (0, "a", T0 + 839.5, T0 + 2760.25, T0 + 100.0, 20.0, 5.0),
+        (1, "a", T0, T0 + 3600, None, 60.0, 5.0),
+    ],
+)
+def test_the_minutes_and_quarters_answer_every_piece_as_the_rows_do(scratch, signals, pieces):
     path = scratch / "h.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
@@ -232,8 +273,10 @@ def test_the_minutes_answer_every_piece_as_the_rows_do(scratch, signals, pieces)
     with StoreReader(path) as reader:
         by_rows = signal_sums.summaries(reader._q, pieces, minutes=False)
         by_minutes = signal_sums.summaries(reader._q, pieces, minutes=True)
-        assert reader.signal_summaries(pieces) == by_minutes
+        by_quarters = signal_sums.summaries(reader._q, pieces, minutes=True, quarters=True)
+        assert reader.signal_summaries(pieces) == by_quarters
     assert by_minutes == by_rows
+    assert by_quarters == by_rows
 
 
 def test_clean_whole_minute_pieces_read_no_signal_row(tmp_path):
@@ -242,7 +285,12 @@ def test_clean_whole_minute_pieces_read_no_signal_row(tmp_path):
     conn = new_store(path)
     insert(conn, [("a", T0 + i * 0.5, T0 + i * 0.5 - 3.0) for i in range(7200)])
     conn.close()
+    # ten minutes each, then 40 minutes from 10:00 and 25 from 10:35: whole quarters inside
     pieces = [(i, "a", T0 + i * 600, T0 + (i + 1) * 600, T0 - 60, 60.0, 5.0) for i in range(6)]
+    pieces += [
+        (7, "a", T0, T0 + 2400, T0 - 60, 60.0, 5.0),
+        (8, "a", T0 + 2100, T0 + 3600, T0 - 60, 60.0, 5.0),
+    ]
     pieces += [(9, "a", T0 + 3590.5, T0 + 3600, None, 60.0, 5.0)]  # "now": part of a minute
     with StoreReader(path) as reader:
         seen: list[str] = []
@@ -251,9 +299,13 @@ def test_clean_whole_minute_pieces_read_no_signal_row(tmp_path):
             seen.append(sql)
             return reader._q(sql, params)
 
-        got = signal_sums.summaries(q, pieces, minutes=True)
+        got = signal_sums.summaries(q, pieces, minutes=True, quarters=True)
     assert got == {i: (1200, 0, 0, 3.0, T0 + i * 600 + 599.5 - 3.0, 0) for i in range(6)} | {
-        9: (19, 0, 0, 3.0, T0 + 3599.5 - 3.0, 0)
+        7: (4800, 0, 0, 3.0, T0 + 2399.5 - 3.0, 0),
+        8: (3000, 0, 0, 3.0, T0 + 3599.5 - 3.0, 0),
+        9: (19, 0, 0, 3.0, T0 + 3599.5 - 3.0, 0),
     }
     assert [s for s in seen if "FROM signals" in s] == [signal_sums.RANGE]  # the part-minute only
-    assert not [s for s in seen if signal_sums.MINUTES in s]  # four columns settled every piece
+    # four columns settled every piece; the quarters answered the whole quarter hours
+    assert not [s for s in seen if any(sql in s for sql in signal_sums.SUMS.values())]
+    assert [s for s in seen if "signal_quarters" in s]
