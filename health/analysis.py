@@ -172,20 +172,13 @@ def _duplicates(inp: DayInputs, src: SourceInputs, win_start: float, win_end: fl
     beats: dict[str, list[tuple[float, float]]] = {}
     for span in src.spans:
         beats.setdefault(span.run_id, []).append((span.start, span.end))
-    hull = {rid: (min(s for s, _ in spans), max(e for _, e in spans)) for rid, spans in beats.items()}
-    order = sorted(beats, key=lambda rid: hull[rid][0])
-    merged: dict[str, list[tuple[float, float]]] = {}
+    order = sorted(beats, key=lambda rid: min(s for s, _ in beats[rid]))
     out = []
     for a, b in itertools.combinations(order, 2):
+        both = iv.intersect(iv.merge(beats[a]), iv.merge(beats[b]))
+        seconds = iv.total(both)
         ra, rb = runs.get(a), runs.get(b)
         intervals = [r.heartbeat_interval for r in (ra, rb) if r is not None] or [60.0]
-        if min(hull[a][1], hull[b][1]) - max(hull[a][0], hull[b][0]) <= up_window(max(intervals)):
-            continue  # they overlap no longer than that, beat for beat (most pairs: one ran after the other)
-        for rid in (a, b):
-            if rid not in merged:
-                merged[rid] = iv.merge(beats[rid])
-        both = iv.intersect(merged[a], merged[b])
-        seconds = iv.total(both)
         if (
             not both
             or seconds <= up_window(max(intervals))
@@ -281,15 +274,12 @@ def _lifecycle(
 
 def _restarts(inp: DayInputs, src: SourceInputs, win_start: float, win_end: float) -> tuple[Restart, ...]:
     runs = [r for r in src.runs if not is_backtest(r)]  # a simulation has no process to restart
-    prev = src.previous_run
-    with_prev = prev is not None and not is_backtest(prev) and all(r.run_id != prev.run_id for r in runs)
-    if with_prev:
-        runs.append(prev)
-    if not any(win_start <= r.started_at < win_end for r in runs):
-        return ()  # a restart is a run's start: none started in the window (a weekend, a holiday)
     beats = last_beats(src.spans)
-    if with_prev and src.previous_last_beat is not None:
-        beats[prev.run_id] = max(beats.get(prev.run_id, src.previous_last_beat), src.previous_last_beat)
+    prev = src.previous_run
+    if prev is not None and not is_backtest(prev) and all(r.run_id != prev.run_id for r in runs):
+        runs.append(prev)
+        if src.previous_last_beat is not None:
+            beats[prev.run_id] = max(beats.get(prev.run_id, src.previous_last_beat), src.previous_last_beat)
     found = find_restarts(runs, beats, inp.calendar)
     return tuple(r for r in found if win_start <= r.at < win_end)
 
