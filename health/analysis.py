@@ -82,6 +82,8 @@ class DayInputs:
     sources: tuple[SourceInputs, ...]
     store_path: str = ""
     alive: Callable[[RunRecord], bool | None] = lambda run: None  # pid alive on this host?
+    # health/process.py's, or the same memoised per run by a caller that asks it every day
+    restart_command: Callable[[RunRecord], str | None] = restart_command
     overrides: dict = field(default_factory=dict)  # threshold flags
     acks: tuple[AckRecord, ...] = ()  # operators' acks in force at some point of the day
     ack_resolutions: tuple[AlertRecord, ...] = ()  # the watchdog's resolutions while they ran
@@ -265,7 +267,7 @@ def _lifecycle(
             host=latest.host,
             alive=inp.alive(latest),
             log_files=tuple(latest.config.get("log_files") or ()),
-            restart_command=restart_command(latest),
+            restart_command=inp.restart_command(latest),
         ),
     )
 

@@ -14,7 +14,7 @@ from health.cadence import DATA_REFUSALS, LOOKBACK_SESSIONS, Cadence, learn_from
 from health.calendar import CalendarRangeError, MarketCalendar, get_calendar
 from health.calendar_record import calendar_for
 from health.liveness import up_intervals
-from health.process import process_alive
+from health.process import process_alive, restart_command
 from health.report import HealthReport, Thresholds
 from store.reader import StoreReader, StoreUnavailable
 
@@ -41,6 +41,7 @@ def load_day(
     source: str | None = None,
     overrides: dict | None = None,
     alive=process_alive,
+    restart_command=restart_command,
     with_signals: bool = True,
     tail: DayTail | None = None,
     gate_codes: Collection[str] | None = None,
@@ -138,6 +139,7 @@ def load_day(
         sources=tuple(inputs),
         store_path=str(reader.path),
         alive=alive,
+        restart_command=restart_command,
         overrides=overrides or {},
         acks=acks,
         ack_resolutions=resolutions,

@@ -26,7 +26,7 @@ from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, ReportUnavailable, 
 from health.period_cadence import RangeReader, SlidingLookbacks
 from health.period_gate import ONE_BY_ONE, GateSums, gate_sums
 from health.period_incidents import Incident, incidents
-from health.process import process_alive
+from health.process import process_alive, restart_command
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
 from store.range_rows import RangeRows
 from store.reader import StoreReader
@@ -186,7 +186,7 @@ def period_report(
         raise ReportUnavailable(
             f"no loop named {source!r} in {reader.path} (sources: {', '.join(sources) or 'none'})"
         )
-    alive = _by_run()
+    alive, command = _by_run(process_alive), _by_run(restart_command)
     lookback = [lo - timedelta(days=k) for k in range(LOOKBACK_DAYS + 2, 0, -1)]
     lookback = [d for d in lookback if calendar.first_day <= d]
     span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
@@ -206,6 +206,7 @@ def period_report(
                     source,
                     overrides,
                     alive=alive,
+                    restart_command=command,
                     with_signals=False,
                     gate_codes=ONE_BY_ONE,
                 )
@@ -235,16 +236,18 @@ def period_report(
     )
 
 
-def _by_run():
-    """process_alive, asked once per run for the whole range, not once per day."""
-    seen: dict[str, bool | None] = {}
+def _by_run(fact):
+    """``fact`` of a run (process_alive, restart_command), asked once per run for the whole
+    range, not once per day: a run's id names one run of the store, whose record the period
+    reads once (store/range_rows.py)."""
+    seen: dict = {}
 
-    def alive(run):
+    def of(run):
         if run.run_id not in seen:
-            seen[run.run_id] = process_alive(run)
+            seen[run.run_id] = fact(run)
         return seen[run.run_id]
 
-    return alive
+    return of
 
 
 def _with_signals(
