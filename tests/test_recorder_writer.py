@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -349,10 +350,11 @@ def test_a_calendar_step_meeting_another_writers_lock_is_tried_again(store_path:
     assert [r.getMessage() for r in caplog.records] == []
 
 
+@pytest.mark.slow  # 200,000 rows: about 1 s
 def test_a_calendar_unfinished_at_close_is_finished_by_close(store_path: Path) -> None:
-    """A recording far longer than the writer's steps of ~20 ms after each batch (40,000 rows):
+    """A recording far longer than the writer's steps of ~20 ms after each batch (200,000 rows):
     the batches go between its steps, and close() writes what is left at once."""
-    sessions = [(f"day{i:05d}", T + i, T + i + 0.5, None, None, 0, 0) for i in range(40_000)]
+    sessions = [(f"day{i:06d}", T + i, T + i + 0.5, None, None, 0, 0) for i in range(200_000)]
     rec = _recorder(store_path, flush_interval=30.0)
     rec.record_calendar(_header("XBIG"), lambda: (sessions, [("day99999", "a holiday")]))
     rec.put((SIGNAL, T, "A", T, None))
@@ -362,7 +364,7 @@ def test_a_calendar_unfinished_at_close_is_finished_by_close(store_path: Path) -
     assert count(store_path, "calendars") == 0
     assert rec.close(10.0)
     assert query(store_path, "SELECT code FROM calendars") == [("XBIG",)]
-    assert count(store_path, "calendar_sessions") == 40_000
+    assert count(store_path, "calendar_sessions") == 200_000
     assert count(store_path, "calendar_closures") == 1
 
 
@@ -420,3 +422,38 @@ def test_an_idle_writer_commits_nothing(store_path: Path) -> None:
     finally:
         other.close()
     assert rec.close(5.0)
+
+
+@pytest.mark.slow  # two stores created: about 1 s
+def test_a_store_replaced_between_a_batch_and_the_calendar_step_stops_nothing(
+    store_path: Path, tmp_path: Path
+) -> None:
+    """The store is replaced by garbage right after a batch is committed (here by the
+    on_recover callback, which runs then, on the writer thread), so the calendar's step that
+    follows finds no store it can open: the step waits, the writer goes on, says the store
+    failed, and records everything, the calendar too, once the garbage is gone."""
+    garbage = tmp_path / "garbage"
+    garbage.write_bytes(b"not a database " * 300)
+
+    def replace_store(message: str) -> None:
+        if garbage.exists():  # the first recovery only
+            os.replace(garbage, store_path)
+
+    pauses = Pauses()
+    rec = _recorder(store_path, busy_timeout=0.01, pause=pauses, on_recover=replace_store)
+    rec.record_calendar(_header("XTST"), lambda: ([("d1", T, T + 3600, None, None, 0, 0)], []))
+    other = _lock(store_path)
+    try:
+        rec.put((SIGNAL, T, "A", T, None))
+        assert pauses.wait_for(len(pauses.asked) + 3) and rec.failed
+    finally:
+        _unlock(other)
+    assert rec.flush(5.0)  # "A" written; then the store replaced, before the calendar's step
+    rec.put((SIGNAL, T + 1, "B", T, None))
+    assert pauses.wait_for(len(pauses.asked) + 3) and rec.failed
+    assert "file is not a database" in (rec.failure or "")
+    store_path.unlink()
+    assert rec.flush(5.0)
+    assert rec.close(5.0)
+    assert query(store_path, "SELECT symbol FROM signals") == [("B",)]
+    assert query(store_path, "SELECT code FROM calendars") == [("XTST",)]
