@@ -261,6 +261,7 @@ def test_a_whole_hour_offset_needs_three_signals_and_half_of_them() -> None:
     # exactly half of the signals is enough, one fewer is not
     assert _offsets([(1, 2), (2, 2), (3, 2), (4, 1), (5, 1), (6, 0)]) == (2, 3)
     assert _offsets([(1, 2), (2, 2), (3, 1), (4, 1), (5, 0), (6, 0), (7, 0)]) == (None, 0)
+    assert _offsets([(1, 2), (2, 2), (3, 0), (4, 0), (5, 0)]) == (None, 0)  # two of five
 
 
 def test_of_two_offsets_as_common_the_one_that_showed_first_wins() -> None:
@@ -289,3 +290,11 @@ def test_a_whole_hour_offset_at_its_slack_and_at_any_number_of_hours() -> None:
         assert SignalTally(cal, Thresholds()).extend(rows).whole_hour_offset() == (hours, 3), age
     rows = [(T_OPEN + m, T_OPEN + m - 3600 + 121) for m in (60, 120, 180)]
     assert SignalTally(cal, Thresholds()).extend(rows).whole_hour_offset() == (None, 0)
+
+
+def test_data_ahead_by_the_tolerance_is_not_from_the_future_and_a_hair_more_is() -> None:
+    """The gate's clock tolerance (5 s by default): stamped 5 s ahead is allowed."""
+    cal = get_calendar("XNYS")
+    for ahead, future in ((5.0, 0), (5.001, 1)):
+        got = SignalTally(cal, Thresholds()).extend([(T_OPEN + 60, T_OPEN + 60 + ahead)]).signals()
+        assert got.future == future, ahead
