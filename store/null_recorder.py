@@ -46,7 +46,7 @@ class NullRecorder:
     def record_calendar(self, header: CalendarHeader, rows: RowsFactory) -> None:
         pass
 
-    def flush(self, timeout: float = 5.0) -> bool:
+    def flush(self, timeout: float) -> bool:
         return True
 
     def close(self, timeout: float = 5.0) -> bool:

@@ -44,19 +44,24 @@ class Recorder:
         path: Path,
         run: RunInfo,
         *,
-        flush_interval: float = 0.25,
-        max_pending: int = 100_000,
+        flush_interval: float,
+        max_pending: int,
         busy_timeout: float = 5.0,
         gate_bucket: Callable[[str], int] = lambda code: 300,
         on_failure: Callable[[str], None] | None = None,
         on_recover: Callable[[str], None] | None = None,
+        pause: Callable[[threading.Event, float], object] = threading.Event.wait,
         start: bool = True,
     ) -> None:
-        """``gate_bucket(code)``: how many seconds of gate decisions with that reason code
+        """``flush_interval`` and ``max_pending``: MonitorConfig's (their one definition).
+        ``gate_bucket(code)``: how many seconds of gate decisions with that reason code
         share one aggregate row (the domain's rule; the store knows no reason code).
+        ``pause(wake, seconds)``: the writer's wait between cycles, cut short when ``wake``
+        is set; a test injects its own to see the back-off without waiting for it.
         ``start=False``: the writer thread waits for :meth:`start` — for an owner whose
         ``on_failure`` / ``on_recover`` can only be called once its own constructor is done."""
         self.path = Path(path)
+        self._pause = pause
         self.gate_bucket = gate_bucket
         self.flush_interval = flush_interval
         self.max_pending = max_pending
@@ -156,7 +161,7 @@ class Recorder:
     def mark_stopped(self, t: float) -> None:
         self._queue.append((STOP, t))
 
-    def flush(self, timeout: float = 5.0) -> bool:
+    def flush(self, timeout: float) -> bool:
         """Wait until everything put so far is committed; False if the store is failing."""
         if self._closed:
             return not self._pending and not self._queue
@@ -184,8 +189,8 @@ class Recorder:
         self._wake.set()
         self._thread.join(timeout=max(0.1, timeout / 5) + CLOSE_CHECKPOINT_WAIT)
         self._closed = True
-        if not ok:
-            left = len(self._pending.rows) + len(self._queue)
+        if not ok:  # the rows taken, and what is still queued (a flush mark is no event)
+            left = len(self._pending.rows) + sum(ev[0] != MARK for ev in list(self._queue))
             log.error("health store %s: closing with %d events not written", self.path, left)
         if not self._thread.is_alive():  # else the thread drops it when it is done with it
             self._store.drop()
@@ -194,29 +199,30 @@ class Recorder:
     # -- the writer thread -----------------------------------------------------------------
     def _run_loop(self) -> None:
         while True:
-            self._wake.wait(self._backoff if self.failed else self.flush_interval)
+            self._pause(self._wake, self._backoff)  # flush_interval, longer while failing
             self._wake.clear()
             closing = self._closing
-            written = True
             try:
                 while True:  # a burst larger than one batch is written batch after batch
                     mark, more = self._drain()
                     self._mark_seen = max(self._mark_seen, mark)
-                    if self._pending or self._span_dirty():
-                        written = self._write()
-                    if not more or not written:
+                    # A failing store is tried even with nothing new to write: only a write
+                    # tells it is back (its flushes answered, its failure resolved).
+                    if self._pending or self._span_dirty() or self.failed:
+                        self._write()
+                    if not more or self.failed:
                         break
             except Exception as exc:  # never let the writer die, never call unwritten written
-                written = False
                 self._conn_failed(exc, unexpected=True)
-            if written and self._mark_seen > self._done_marks and not self.failed:
+            written = not self.failed  # everything drained so far is committed
+            if written and self._mark_seen > self._done_marks:
                 with self._flushed:
                     self._done_marks = self._mark_seen
                     self._flushed.notify_all()
-            if written and self._calendar_job is not None and not self.failed:
+            if written and self._calendar_job is not None:
                 self._write_calendar(closing)
             if closing:
-                if written and not self.failed:
+                if written:
                     self._store.checkpoint_at_close()
                 self._store.drop()
                 return
@@ -284,10 +290,10 @@ class Recorder:
                 time.sleep(0)  # let the trading loop's thread have the GIL
         return mark, False
 
-    def _write(self) -> bool:
+    def _write(self) -> None:
         """Commit what is pending, at most ``_ROWS_PER_TRANSACTION`` rows a transaction: after
-        an outage the backlog goes in pieces, so a nearly full disk still takes it. True when
-        everything pending is committed; False (events kept) when the store failed.
+        an outage the backlog goes in pieces, so a nearly full disk still takes it. Everything
+        pending is committed, or the store failed (``self.failed``) and the events are kept.
 
         The pending rows are one long-lived list, taken from in place: a retry never copies
         it. A copy is a young object, and every young-generation garbage collection — run by
@@ -306,7 +312,7 @@ class Recorder:
             except Exception as exc:
                 if batch.is_store_failure(exc):
                     self._conn_failed(exc)
-                    return False
+                    return
                 # A row SQLite cannot take (text with a lone surrogate...): repair, or drop it.
                 if not repaired and self._repair_rows(pending, exc):
                     repaired = True
@@ -314,7 +320,7 @@ class Recorder:
                 if self._drop_bad_rows(conn, pending, exc):
                     continue
                 self._conn_failed(exc, unexpected=True)
-                return False
+                return
             self._run_written_on = self._store.opened
             self.written_events += take
             self._span_written = (span_now[0], span_now[2], span_now[3])
@@ -330,7 +336,6 @@ class Recorder:
             self.failure = None
             if self.on_recover:
                 self.on_recover(message)
-        return True
 
     def _repair_rows(self, pending: Pending, exc: BaseException) -> bool:
         """Store the rows SQLite refused in a readable, replaced form (batch.repair), counted.
@@ -368,12 +373,11 @@ class Recorder:
         if not self.failed:
             self.failed = True
             self.failure = f"cannot write health store {self.path}: {type(exc).__name__}: {exc}"
-            if unexpected:
-                log.error(
-                    "%s; buffering events in memory (up to %d)", self.failure, self.max_pending, exc_info=exc
-                )
-            else:
-                log.error("%s; buffering events in memory (up to %d)", self.failure, self.max_pending)
+            # A traceback only for what no store failure explains (a locked store is none).
+            trace = exc if unexpected else None
+            log.error(
+                "%s; buffering events in memory (up to %d)", self.failure, self.max_pending, exc_info=trace
+            )
             if self.on_failure:
                 self.on_failure(self.failure)
 
@@ -382,13 +386,11 @@ class Recorder:
 
     def record_calendar(self, header: CalendarHeader, rows: RowsFactory) -> None:
         """Have the writer record a calendar once, in steps of about 20 ms after each batch of
-        the loop's own events has been committed and its flushes answered, so it never holds
-        them back (store/calendars.py, CalendarWriter); at close, whatever is left at once.
-        Skipped when the store holds this header already. ``rows`` is called on the writer
-        thread, off the loop's path, once. A step waits for another writer's lock only
-        briefly: it is tried again after the next batch (so while the store fails); a
-        recording that cannot be written otherwise is logged and given up (readers then build
-        the calendar themselves)."""
+        the loop's events is committed and its flushes answered, so it never holds them back
+        (store/calendars.py); at close, what is left at once. Skipped when the store holds
+        this header already. ``rows`` is called once, on the writer thread. A step waits for
+        another writer's lock only briefly and is tried again after the next batch; a recording
+        that fails otherwise is logged and given up (readers then build the calendar)."""
         self._calendar_job = CalendarWriter(header, functools.cache(rows))
 
     def _write_calendar(self, closing: bool) -> None:

@@ -523,3 +523,80 @@ def test_a_recorded_calendar_that_cannot_be_read_is_store_unavailable(tmp_path: 
     with StoreReader(path) as r, pytest.raises(StoreUnavailable) as refused:
         r.calendar_header("XNYS") if table == "calendars" else r.calendar_rows(header)
     assert str(refused.value) == f"cannot read health store {path}: no such table: {table}"
+
+
+def test_the_first_heartbeat_at_or_after_a_time(store: Path) -> None:
+    """When a silence ended (health/period.py): the first span of that loop starting at or
+    after the instant, or None."""
+    with StoreReader(store) as r:
+        assert r.first_activity_after("a", T - 60) == T - 60  # a span starting exactly then
+        assert r.first_activity_after("a", T - 59) == END  # the one after it
+        assert r.first_activity_after("b", T) == T + 10
+        assert r.first_activity_after("b", T + 11) is None
+        assert r.first_activity_after("c", T) is None
+
+
+def test_gate_buckets_of_some_reason_codes_only(store: Path) -> None:
+    with StoreReader(store) as r:
+        assert [(g.source, g.code) for g in r.gate(T, END, codes=["closed", "stale"])] == [("b", "closed")]
+        assert [(g.source, g.code) for g in r.gate(T, END, source="a", codes=["ok"])] == [
+            ("a", "ok"),
+            ("a", "ok"),
+        ]
+        assert r.gate(T, END, codes=[]) == []
+        assert len(r.gate(T, END, codes=None)) == len(r.gate(T, END)) == 3
+
+
+def test_signals_counted_per_minute_or_per_width(store: Path) -> None:
+    with StoreReader(store) as r:
+        assert r.signal_counts(T, END) == [(T, 2), (END - 60, 1)]  # T and T + 15 share a minute
+        assert r.signal_counts(T, END, source="a") == [(T, 1), (END - 60, 1)]
+        assert r.signal_counts(T, END, width=3600) == [(T, 3)]
+        assert r.signal_counts(T - 1, T + 1, width=10) == [(T - 10, 1), (T, 1)]
+
+
+def test_the_newest_signals_before_an_instant(store: Path) -> None:
+    with StoreReader(store) as r:
+        assert r.newest_signal_times(before=END, limit=2) == [(END - 0.001, END - 5), (T + 15, T + 10)]
+        assert r.newest_signal_times(before=T, limit=5) == [(T - 0.001, T - 5)]
+        assert r.newest_signal_times(limit=1) == [(END, END - 5)]
+
+
+def test_a_schema_3_store_has_recorded_calendars_and_no_acks(tmp_path: Path) -> None:
+    """Schema 3 brought the recorded calendars, 4 the acks: a v3 store answers both."""
+    import sqlite_utils
+
+    from store.calendars import CalendarHeader
+    from store.schema import MIGRATIONS
+
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for version in (1, 2, 3):
+        MIGRATIONS[version](sqlite_utils.Database(conn))
+    conn.execute("PRAGMA user_version = 3")
+    conn.execute("INSERT INTO runs (run_id, source, started_at) VALUES ('r', 'old', 1.0)")
+    conn.execute(
+        "INSERT INTO calendars VALUES ('XNYS', '4.0', '2025-01-02', '2025-12-31', 'America/New_York', '{}', 1.0)"
+    )
+    conn.close()
+    with StoreReader(path) as r:
+        assert r.schema_version == 3
+        assert r.calendar_header("XNYS") == CalendarHeader(
+            "XNYS", "4.0", "2025-01-02", "2025-12-31", "America/New_York", "{}"
+        )
+        assert r.acks(T, END) == []
+
+
+def test_acks_of_a_table_the_reader_cannot_read_are_a_one_line_error(store: Path) -> None:
+    conn = sqlite3.connect(store, isolation_level=None)
+    conn.execute("DROP TABLE acks")
+    conn.execute("CREATE TABLE acks (id INTEGER PRIMARY KEY, code TEXT)")  # a layout it does not know
+    conn.close()
+    r = StoreReader(store)
+    with pytest.raises(StoreUnavailable) as refused:
+        r.acks(T, END)
+    assert str(refused.value) == f"cannot read health store {store}: no such column: source"
+    r.close()
+    with pytest.raises(StoreUnavailable) as refused:
+        r.acks(T, END)
+    assert str(refused.value) == f"cannot read health store {store}: Cannot operate on a closed database."

@@ -23,6 +23,7 @@ GAP = 120.0  # beats further apart than this start a new span
 def _recorder(path: Path, **kw) -> Recorder:
     run = RunInfo(uuid.uuid4().hex, "raw", 1, "host", ["loop.py"], "0", {"k": 1}, T - 10, GAP)
     kw.setdefault("flush_interval", 0.02)
+    kw.setdefault("max_pending", 100_000)
     return Recorder(path, run, gate_bucket=lambda code: 3600 if code == "closed" else 300, **kw)
 
 
@@ -261,6 +262,7 @@ def test_a_store_that_stays_locked_is_said_once_and_at_close(store_path: Path, c
             rec.put((SIGNAL, T + i, f"S{i}", T, None))
         assert not rec.flush(0.5)
         assert not rec.close(timeout=0.5)
+        assert not rec.flush(0.1)  # closed with events left: a flush says so at once
     finally:
         other.execute("ROLLBACK")
         other.close()
@@ -271,3 +273,15 @@ def test_a_store_that_stays_locked_is_said_once_and_at_close(store_path: Path, c
         f"health store {store_path}: closing with 3 events not written",
     ]
     assert all(r.exc_info is None for r in caplog.records)  # a locked store is no traceback
+
+
+def test_a_bucket_keeps_its_largest_age_and_of_one_instant_the_last_decision(store_path: Path) -> None:
+    """The largest age, whatever the sum before it (4 + 3 > 5 > 4); of decisions made at the
+    same instant the one put last is the last reason (as the store's upsert does, store/batch.py)."""
+    rec = _recorder(store_path)
+    for at, reason, age in ((T + 1, "first", 4.0), (T + 2, "second", 3.0), (T + 2, "third", 5.0)):
+        rec.put((GATE, at, True, "ok", reason, age, at - age))
+    assert rec.close()
+    assert query(store_path, "SELECT count, min_age, max_age, sum_age, last_at, last_reason FROM gate") == [
+        (3, 3.0, 5.0, 12.0, T + 2, "third")
+    ]

@@ -78,7 +78,7 @@ def test_a_poisoned_after_hours_alert_is_replaced_too(make_monitor, store_path, 
 
 def _recorder(path) -> Recorder:
     run = RunInfo(uuid.uuid4().hex, "raw", 1, "host", [], "0", {}, time.time(), 120.0)
-    return Recorder(path, run, flush_interval=0.05)
+    return Recorder(path, run, flush_interval=0.05, max_pending=100_000)
 
 
 def test_values_sqlite_cannot_bind_are_replaced_by_their_text(store_path) -> None:

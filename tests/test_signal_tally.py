@@ -238,3 +238,63 @@ def test_minute_counts_judge_the_session_hours_as_every_signal_does(code, offset
     by_signal = judge_hours(sess, sess.open_ts + until, ((t, 1) for t in times), up, (), cadence)
     assert by_minute == by_signal
     assert sum(n for _, n in tally.minute_counts()) == len(times)
+
+
+# -- the whole-hour offset: its limits and its ties ----------------------------------------------
+def _offsets(signals) -> tuple[int | None, int]:
+    """(hours, signals) of a day's signals given as (minutes after the open, hours off)."""
+    cal = get_calendar("XNYS")
+    rows = [(T_OPEN + m * 60, T_OPEN + m * 60 - h * 3600) for m, h in signals]
+    answers = set()
+    for order in (rows, rows[::-1]):
+        tally = SignalTally(cal, Thresholds()).extend(order)
+        got = tally.signals()
+        assert (got.whole_hour_offset, got.whole_hour_count) == tally.whole_hour_offset()
+        answers.add(tally.whole_hour_offset())
+    assert len(answers) == 1, answers  # the order signals come in never matters
+    return answers.pop()
+
+
+def test_a_whole_hour_offset_needs_three_signals_and_half_of_them() -> None:
+    assert _offsets([(1, 1), (2, 1)]) == (None, 0)  # two signals: too few to say
+    assert _offsets([(1, 1), (2, 1), (3, 1)]) == (1, 3)
+    # exactly half of the signals is enough, one fewer is not
+    assert _offsets([(1, 2), (2, 2), (3, 2), (4, 1), (5, 1), (6, 0)]) == (2, 3)
+    assert _offsets([(1, 2), (2, 2), (3, 1), (4, 1), (5, 0), (6, 0), (7, 0)]) == (None, 0)
+    assert _offsets([(1, 2), (2, 2), (3, 0), (4, 0), (5, 0)]) == (None, 0)  # two of five
+
+
+def test_of_two_offsets_as_common_the_one_that_showed_first_wins() -> None:
+    assert _offsets([(1, 2), (2, 1), (3, 1), (4, 2)]) == (2, 2)  # +2 h showed first
+    assert _offsets([(1, 1), (2, 2), (3, 2), (4, 1)]) == (1, 2)
+    # both at the same first minute: the fewer hours, whatever the order they came in
+    assert _offsets([(1, 2), (1, 1), (3, 1), (4, 2)]) == (1, 2)
+
+
+def test_data_stamped_at_the_previous_close_is_stale_in_rth_and_a_hair_later_is_not() -> None:
+    """The gate's rule (docs/CONTRACT.md §2): stamped at or before the previous session's close."""
+    cal = get_calendar("XNYS")
+    prev_close = at(date(2025, 12, 9), 16, 0)
+    th = Thresholds(max_data_age_seconds=86400)
+    for data_ts, stale in ((prev_close, 1), (prev_close + 0.001, 0)):
+        got = SignalTally(cal, th).extend([(T_OPEN + 60, data_ts)]).signals()
+        assert (got.rth, got.stale) == (1, stale)
+
+
+def test_a_whole_hour_offset_at_its_slack_and_at_any_number_of_hours() -> None:
+    """120 s off the hour still reads as one (health/gate.py WHOLE_HOUR_SLACK), behind or
+    ahead; and 2,000 hours is a whole number of hours too."""
+    cal = get_calendar("XNYS")
+    for age, hours in ((3600 - 120, 1), (-3600 + 120, -1), (3600 + 120, 1), (2000 * 3600, 2000)):
+        rows = [(T_OPEN + m, T_OPEN + m - age) for m in (60, 120, 180)]
+        assert SignalTally(cal, Thresholds()).extend(rows).whole_hour_offset() == (hours, 3), age
+    rows = [(T_OPEN + m, T_OPEN + m - 3600 + 121) for m in (60, 120, 180)]
+    assert SignalTally(cal, Thresholds()).extend(rows).whole_hour_offset() == (None, 0)
+
+
+def test_data_ahead_by_the_tolerance_is_not_from_the_future_and_a_hair_more_is() -> None:
+    """The gate's clock tolerance (5 s by default): stamped 5 s ahead is allowed."""
+    cal = get_calendar("XNYS")
+    for ahead, future in ((5.0, 0), (5.001, 1)):
+        got = SignalTally(cal, Thresholds()).extend([(T_OPEN + 60, T_OPEN + 60 + ahead)]).signals()
+        assert got.future == future, ahead
