@@ -75,6 +75,8 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/test_gate_abutting_sessions.py",
             "tests/test_gate.py::test_truth_table_through_gate",
             "tests/test_gate.py::test_gate_agrees_with_exchange_calendars_on_any_minute",
+            "tests/test_calendar_pieces.py",
+            "tests/test_signal_tally.py::test_stretch_agrees_with_is_open_and_the_previous_close",
         ),
     ),
     "rules": (
@@ -84,6 +86,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/test_boundaries.py",
             "tests/test_lunch_break_counts.py",
             "tests/test_analysis_scenarios.py",
+            "tests/test_idle_and_duplicate.py",
         ),
     ),
     "analysis": (
