@@ -98,6 +98,12 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/test_rule_messages.py",
             "tests/test_analysis_scenarios.py",
             "tests/test_restarts.py",
+            "tests/test_idle_and_duplicate.py",
+            "tests/test_backtest_runs.py",
+            "tests/test_signal_tally.py",
+            "tests/test_period.py",
+            "tests/test_range_rows.py",
+            "tests/test_acks_store.py",
         ),
     ),
     "recorder": (
