@@ -49,6 +49,7 @@ def _instants(code: str):
 def test_a_stretch_is_where_nothing_changes_and_ends_where_something_does(code: str) -> None:
     cal = get_calendar(code)
     closes = {s.close_ts for s in cal.sessions_between(cal.first_day, cal.last_day)}
+    first_close = min(closes)
 
     @settings(max_examples=150, deadline=None)
     @given(ts=_instants(code))
@@ -59,6 +60,11 @@ def test_a_stretch_is_where_nothing_changes_and_ends_where_something_does(code: 
         for t in (start, (start + min(end, ts + DAY)) / 2, ts):
             if t >= start and t > float("-inf"):
                 assert (cal.is_open(t), cal.previous_session_close(t)) == (is_open, cutoff), t
+        if start == float("-inf"):  # it reaches back forever only before the first close
+            assert first_close > ts
+        else:  # else it starts at a session's edge or where the answer changed
+            before = (cal.is_open(start - 1e-3), cal.previous_session_close(start - 1e-3))
+            assert before != (is_open, cutoff) or start in closes, start
         if end != float("inf"):  # it ends where the answer changes, or where a session closes
             changed = (cal.is_open(end), cal.previous_session_close(end)) != (is_open, cutoff)
             assert changed or end in closes, end
