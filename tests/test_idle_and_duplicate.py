@@ -348,3 +348,45 @@ async def test_the_console_shows_both_in_its_issues_panel(tmp_path):
     assert "CRITICAL DUPLICATE_LOOP" in text and "two processes beat for this loop at once" in text
     a.abandon()
     b.abandon()
+
+
+# -- the sentences, word for word ---------------------------------------------------------------
+def _idle_between(store: Path, start: tuple[int, int], end: tuple[int, int]):
+    clock = SimClock(at(WED, 9, 20))
+    mon = monitor(store, clock, check_interval_seconds=60, min_signals_per_hour=10)
+    run_loop(mon, clock, at(WED, *start))
+    beat_only(mon, clock, at(WED, *end), step=60)
+    if clock.now < at(WED, 16, 5):
+        run_loop(mon, clock, at(WED, 16, 5))
+    mon.close()
+    rep = build_report(store, WED, "XNYS", now=at(WED, 20, 0))
+    return [i.message for i in rep.issues if i.code == IssueCode.NO_SIGNALS]
+
+
+def test_one_idle_hour_is_one_hour_and_past_five_the_rest_are_counted(tmp_path):
+    prefix = "idle: up, the gate allowing its data, yet "
+    cadence = " below the expected cadence of 10/h (MonitorConfig.min_signals_per_hour): "
+    assert _idle_between(tmp_path / "one.db", (11, 30), (12, 30)) == [
+        prefix + "1 session hour" + cadence + "11:30 EST–12:30 EST (0 of ≥10)"
+    ]
+    hours = ", ".join(f"{h}:30 EST–{h + 1}:30 EST (0 of ≥10)" for h in range(10, 15))
+    assert _idle_between(tmp_path / "five.db", (10, 30), (15, 30)) == [
+        prefix + "5 session hours" + cadence + hours  # all five listed, nothing more to count
+    ]
+    assert _idle_between(tmp_path / "six.db", (10, 30), (16, 5)) == [
+        prefix + "6 session hours" + cadence + hours + " and 1 more"
+    ]
+
+
+def test_a_duplicate_still_running_says_so(tmp_path):
+    store = tmp_path / "h.db"
+    a, b = two_processes(store, WED, at(WED, 12, 0), at(WED, 10, 2), at(WED, 13, 0))
+    assert a.flush(5.0) and b.flush(5.0)
+    _pids(store, 4242, 4343)
+    rep = build_report(store, WED, "XNYS", now=at(WED, 12, 0) + 20)
+    assert [i.message for i in rep.issues if i.code == IssueCode.DUPLICATE_LOOP] == [
+        "two processes beat for this loop at once, 2025-12-10 10:02:07 EST–now (both still running): "
+        "pid 4242 on trading-host and pid 4343 on trading-host; each may act on every signal"
+    ]
+    a.abandon()
+    b.abandon()
