@@ -123,3 +123,25 @@ def test_a_naive_clock_is_told_to_return_an_aware_datetime(naive: datetime) -> N
     with pytest.raises(ValueError) as refused:
         clock_epoch(naive)
     assert str(refused.value) == "clock() returned a naive datetime; return an aware one"
+
+
+# -- a naive wall time a DST change makes ambiguous or skips (to_epoch's not_after) --------------
+def test_an_ambiguous_wall_time_is_the_latest_reading_not_after_now() -> None:
+    from zoneinfo import ZoneInfo
+
+    ny = ZoneInfo("America/New_York")
+    wall = datetime(2025, 11, 2, 1, 30)  # the fall-back night: 01:30 EDT, then 01:30 EST
+    edt = datetime(2025, 11, 2, 1, 30, tzinfo=ny).timestamp()  # fold=0, the first
+    est = datetime(2025, 11, 2, 1, 30, fold=1, tzinfo=ny).timestamp()  # an hour later
+    assert est - edt == 3600
+    assert to_epoch(wall, ny) == edt  # no now given: Python's first reading
+    assert to_epoch(wall, ny, not_after=est + 10) == est  # both past: the fresher
+    assert to_epoch(wall, ny, not_after=est) == est  # the later one, exactly at now
+    assert to_epoch(wall, ny, not_after=est - 0.001) == edt  # the later one is future
+    assert to_epoch(wall, ny, not_after=edt - 10) == edt  # both future: the earlier
+    folded = datetime(2025, 11, 2, 1, 30, fold=1)  # the same wall time asked as its second fold
+    assert to_epoch(folded, ny, not_after=est + 10) == est
+    assert to_epoch(folded, ny, not_after=est - 0.001) == edt
+    plain = datetime(2025, 11, 3, 1, 30)  # any other night: one reading, whatever now is
+    one = datetime(2025, 11, 3, 1, 30, tzinfo=ny).timestamp()
+    assert to_epoch(plain, ny, not_after=one - 3600) == one == to_epoch(plain, ny, not_after=one + 3600)
