@@ -220,7 +220,7 @@ def period_report(
     with cyclic_gc_paused():  # health/gc_pause.py
         inputs = _learn_cadences(rows, calendar, inputs, counts, span)
         reports = [analyze(i) for i in inputs]
-    rows = tuple(DayRow.of(r) for r in reports)
+    day_rows = tuple(DayRow.of(r) for r in reports)
     return PeriodReport(
         start=lo,
         end=hi,
@@ -230,8 +230,10 @@ def period_report(
         now=now,
         store_path=str(reader.path),
         source=source,
-        days=rows,
-        incidents=tuple(incidents(calendar, rows, reader.first_activity_after, window(hi, calendar, now)[1])),
+        days=day_rows,
+        incidents=tuple(
+            incidents(calendar, day_rows, reader.first_activity_after, window(hi, calendar, now)[1])
+        ),
         backtest=bool(reports) and all(r.backtest for r in reports),
     )
 
