@@ -88,15 +88,11 @@ class HourJudgement:
 
     @property
     def qualifies(self) -> bool:
-        return (
-            self.rth_seconds >= MIN_HOUR_SECONDS
-            and self.up_seconds >= MIN_UP_FRACTION * self.rth_seconds
-            and self.refused == 0
-        )
+        return hour_qualifies(self.rth_seconds, self.up_seconds, self.refused)
 
     @property
     def rate(self) -> float:
-        return self.signals * HOUR / self.rth_seconds if self.rth_seconds else 0.0
+        return hour_rate(self.signals, self.rth_seconds)
 
     @property
     def below(self) -> bool:
@@ -142,6 +138,17 @@ def session_hours(session: Session) -> tuple[SessionHour, ...]:
     return tuple(out)
 
 
+def hour_qualifies(rth_seconds: float, up_seconds: float, refused: int) -> bool:
+    """Whether an hour is judged at all (module docstring): long enough, up enough, and no
+    data refused in it."""
+    return rth_seconds >= MIN_HOUR_SECONDS and up_seconds >= MIN_UP_FRACTION * rth_seconds and refused == 0
+
+
+def hour_rate(signals: int, rth_seconds: float) -> float:
+    """An hour's signals per hour of RTH."""
+    return signals * HOUR / rth_seconds if rth_seconds else 0.0
+
+
 def judge_hours(
     session: Session,
     until: float,
@@ -152,9 +159,28 @@ def judge_hours(
 ) -> tuple[HourJudgement, ...]:
     """Every session hour that ended by ``until``. ``signals`` are (time, count) pairs — one
     per signal, or per minute of a count — ``up`` is merged and sorted (when the loop was up)."""
+    per_hour = cadence.per_hour if cadence is not None and cadence.per_hour > 0 else None
+    return tuple(
+        HourJudgement(
+            h.start, h.end, rth, n, up_s, refused, None if per_hour is None else cadence.expected(rth)
+        )
+        for h, rth, n, up_s, refused in _hour_facts(session, until, signals, up, gate)
+    )
+
+
+def _hour_facts(
+    session: Session,
+    until: float,
+    signals: Iterable[tuple[float, int]],
+    up: Sequence[tuple[float, float]],
+    gate: Iterable[GateRecord],
+) -> list[tuple[SessionHour, float, int, float, int]]:
+    """(hour, RTH seconds, signals, up seconds, refusals) of every session hour that ended by
+    ``until``: what ``judge_hours`` says of each, and all ``session_rates`` reads (a period
+    learns from every session of its lookbacks: no judgement objects for those)."""
     hours = [h for h in session_hours(session) if h.end <= until]
     if not hours:
-        return ()
+        return []
     counts = _Counts(signals)
     refusals = [g for g in gate if not g.allowed and g.code in DATA_REFUSALS]
     up = list(up)
@@ -171,9 +197,8 @@ def judge_hours(
         refused = (
             sum(g.count for g in refusals if g.first_at < h.end and g.last_at >= h.start) if refusals else 0
         )
-        expected = cadence.expected(rth) if cadence is not None and cadence.per_hour > 0 else None
-        out.append(HourJudgement(h.start, h.end, rth, n, up_s, refused, expected))
-    return tuple(out)
+        out.append((h, rth, n, up_s, refused))
+    return out
 
 
 class _Counts:
@@ -203,7 +228,11 @@ def session_rates(
     gate: Iterable[GateRecord],
 ) -> tuple[float, ...]:
     """One past session's ``qualifying_rates``, judged as ``judge_hours`` judges it."""
-    return qualifying_rates(judge_hours(session, until, signals, up, gate, None))
+    return tuple(
+        hour_rate(n, rth)
+        for _, rth, n, up_s, refused in _hour_facts(session, until, signals, up, gate)
+        if hour_qualifies(rth, up_s, refused)
+    )
 
 
 def learn(history: Sequence[tuple[HourJudgement, ...]]) -> Cadence | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from health.analysis import DayInputs, analyze, window
@@ -216,9 +216,14 @@ def period_report(
         raise ReportUnavailable(f"{start.isoformat()} to {end.isoformat()} is before the loop's first record")
     windows = [window(i.day, calendar, i.now)[:2] for i in inputs]
     gates = gate_sums(reader, inputs, windows)
-    inputs, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback, windows, gates)
+    changes, counts = _with_signals(reader, calendar, inputs, overrides or {}, lookback, windows, gates)
     with cyclic_gc_paused():  # health/gc_pause.py
-        inputs = _learn_cadences(rows, calendar, inputs, counts, span)
+        _learn_cadences(rows, calendar, inputs, counts, span, changes)
+        # Each loop's day inputs copied once, with its signals, gate sums and cadence.
+        inputs = [
+            _copy(inp, {"sources": tuple(_copy(src, c) for src, c in zip(inp.sources, ch, strict=True))})
+            for inp, ch in zip(inputs, changes, strict=True)
+        ]
         reports = [analyze(i) for i in inputs]
     day_rows = tuple(DayRow.of(r) for r in reports)
     return PeriodReport(
@@ -236,6 +241,18 @@ def period_report(
         ),
         backtest=bool(reports) and all(r.backtest for r in reports),
     )
+
+
+def _copy(record, changes: dict):
+    """``dataclasses.replace(record, **changes)`` for the period's day inputs (``DayInputs``,
+    ``SourceInputs``: frozen dataclasses, every field set by ``__init__``, no ``__post_init__``
+    nor slots): the fields copied as they are. ``replace`` calls the frozen ``__init__``, one
+    ``object.__setattr__`` per field: 3.3 us a loop's inputs against 0.5, a year's 730 of them
+    (tests/test_period_copy.py holds the two equal)."""
+    out = object.__new__(type(record))
+    out.__dict__.update(record.__dict__)
+    out.__dict__.update(changes)
+    return out
 
 
 def _by_run(fact):
@@ -260,10 +277,11 @@ def _with_signals(
     lookback: list[date],
     windows: list[tuple[float, float]],
     gates: list[list[GateSums]],
-) -> tuple[list[DayInputs], dict[str, list[tuple[float, int]]]]:
-    """Each day's loops with their signals summed up by SQLite (module docstring) and their
-    gate's sums (``gates``, health/period_gate.py), and each loop's signals per piece of RTH over
-    the period and the ``lookback`` days before it. RTH pieces are cut at the sessions' hours,
+) -> tuple[list[list[dict]], dict[str, list[tuple[float, int]]]]:
+    """Per day and loop, the changes to its inputs (``SourceInputs`` fields): its signals
+    summed up by SQLite (module docstring) and its gate's sums (``gates``,
+    health/period_gate.py); and each loop's signals per piece of RTH over the period and the
+    ``lookback`` days before it. RTH pieces are cut at the sessions' hours,
     so that their counts also say how many signals each session hour held (health/cadence.py,
     NO_SIGNALS). ``windows``: each day's (start, end)."""
     pieces: list[tuple[int, str, float, float, float | None, float, float]] = []
@@ -334,7 +352,7 @@ def _with_signals(
                 # Perhaps a whole-hour offset: its hours are told from each signal, as the day report does.
                 win_start, win_end = windows[d]
                 signals = tuple(reader.signal_times(win_start, win_end, src.source))
-                srcs.append(replace(src, gate_sums=gates[d][s], signals=signals))
+                srcs.append({"gate_sums": gates[d][s], "signals": signals})
                 continue
             summary = Signals(
                 total=total,
@@ -348,28 +366,29 @@ def _with_signals(
                 hourly={},
             )
             srcs.append(
-                replace(
-                    src, gate_sums=gates[d][s], signal_summary=summary, signal_counts=tuple(sorted(pairs))
-                )
+                {"gate_sums": gates[d][s], "signal_summary": summary, "signal_counts": tuple(sorted(pairs))}
             )
-        out.append(replace(inp, sources=tuple(srcs)))
+        out.append(srcs)
     return out, counts
 
 
 def _learn_cadences(
-    rows: RangeRows, cal: MarketCalendar, days: list[DayInputs], counts: dict, span: tuple[float, float]
-) -> list[DayInputs]:
+    rows: RangeRows,
+    cal: MarketCalendar,
+    days: list[DayInputs],
+    counts: dict,
+    span: tuple[float, float],
+    changes: list[list[dict]],
+) -> None:
     """Each loop's expected cadence on each day, as the day report learns it (health/loader.py),
-    from the period's rows read once (health/period_cadence.py)."""
+    from the period's rows read once (health/period_cadence.py): added to ``changes``, the
+    changes to each day's and loop's inputs."""
     ranged = {name: RangeReader(rows, name, *span, pairs) for name, pairs in counts.items()}
     sliding: dict[str, SlidingLookbacks] = {}
-    out = []
-    for inp in days:
+    for inp, changed in zip(days, changes, strict=True):
         if cal.session(inp.day) is None:  # no session: no hour for a cadence to judge (health/analysis.py)
-            out.append(inp)
             continue
-        srcs = []
-        for src in inp.sources:
+        for src, change in zip(inp.sources, changed, strict=True):
             rr = ranged.get(src.source) or RangeReader(rows, src.source, *span, [])
             ranged[src.source] = rr
             look = sliding.get(src.source)
@@ -380,9 +399,7 @@ def _learn_cadences(
                 cadence = look.cadence(cal, inp.day)
             if cadence is SlidingLookbacks.UNSURE:
                 cadence = expected_cadence(rr, cal, inp.day, src.source, src.config, look.rates())
-            srcs.append(replace(src, cadence=cadence))
-        out.append(replace(inp, sources=tuple(srcs)))
-    return out
+            change["cadence"] = cadence
 
 
 def _hour_edges(cal: MarketCalendar, day: date, known: dict[date, list[float]]) -> list[float]:
