@@ -35,6 +35,18 @@ BUSY_WARNING = (
 )
 
 
+def compile_package() -> None:
+    """The package's modules compiled to bytecode before any process is timed, as an installed
+    package has them (pip writes them for a wheel; an editable install on its first run).
+    A shell with PYTHONDONTWRITEBYTECODE=1 (this machine's sessions have it) never writes
+    them: every process would compile each module edited since the last write, and the
+    figures would measure the compiler (a year's range compiled ten modules, one day's two)."""
+    import compileall
+
+    for pkg in ("console", "health", "store"):
+        compileall.compile_dir(REPO / pkg, quiet=2, force=False)
+
+
 def say(*a: object) -> None:
     """Progress, on stderr (stdout carries the section)."""
     print(*a, file=sys.stderr, flush=True)

@@ -65,6 +65,7 @@ if str(REPO) not in sys.path:  # run as a script from a checkout without install
 
 from bench._common import (  # noqa: E402
     BENCH_MD,
+    compile_package,
     console_script,
     load_average,
     machine_info,
@@ -1148,6 +1149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md after a --quick run")
     ap.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = ap.parse_args(argv)
+    compile_package()  # bench/_common.py: timed as installed, bytecode written
     started = time.perf_counter()
     p = QUICK if args.quick else FULL
     n_an = args.runs or (10 if args.quick else 40)

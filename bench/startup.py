@@ -57,6 +57,7 @@ sys.path.insert(0, str(REPO))
 from bench._common import (  # noqa: E402
     BENCH_MD,
     BUSY_WARNING,
+    compile_package,
     console_script,
     load_average,
     load_before_after,
@@ -318,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--write", action="store_true", help="update BENCHMARKS.md after a --quick run")
     ap.add_argument("--no-write", action="store_true", help="do not update BENCHMARKS.md")
     args = ap.parse_args(argv)
+    compile_package()  # bench/_common.py: timed as installed, bytecode written
     started = time.perf_counter()
     rounds = max(5, args.rounds or (5 if args.quick else 9))
     info = machine_info()
