@@ -120,19 +120,24 @@ def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
     th = x.thresholds
     if inp.now < session.close:
         if session.phase == "open":
-            ref, where, before = inp.now, "now", "now"
+            ref, before = inp.now, "now"
         elif session.phase == "break" and session.break_start is not None:
             # Pausing for the midday break is what the gate asks of the loop: judge whether
             # it was running when the morning session ended, not during the break.
             ref, before = session.break_start, "the break"
-            where = f"at the start of the break ({_clock(ref, tz)})"
         else:
             return
     else:
-        ref, where, before = session.close, f"at the close ({_clock(session.close, tz)})", "the close"
+        ref, before = session.close, "the close"
     last = x.uptime.last_activity
     if not is_silent(last, ref, th.max_gap_seconds):
-        return
+        return  # the usual answer: nothing to format (a period asks it of every day)
+    if before == "now":
+        where = "now"
+    elif before == "the break":
+        where = f"at the start of the break ({_clock(ref, tz)})"
+    else:
+        where = f"at the close ({_clock(ref, tz)})"
     if last is None:
         add(IssueCode.NO_ACTIVITY, f"NO ACTIVITY: no heartbeat recorded; the system was not running {where}")
         return
@@ -146,8 +151,8 @@ def _no_activity(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
 
 def _data_rules(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
     th = x.thresholds
-    limit = fmt_limit(th.max_data_age_seconds)
     if x.signals.stale:
+        limit = fmt_limit(th.max_data_age_seconds)
         if x.signals.after_hours and not x.signals.rth:
             msg = (
                 f"STALE DATA: {x.signals.after_hours} signals after hours vs 0 during RTH: "
@@ -162,6 +167,7 @@ def _data_rules(inp, session: SessionInfo, x: SourceAnalysis, add, tz) -> None:
             msg += ")"
         add(IssueCode.STALE_DATA, msg)
     if x.gate.stale_rth:
+        limit = fmt_limit(th.max_data_age_seconds)
         add(
             IssueCode.STALE_DATA,
             f"STALE DATA: the gate refused stale data {x.gate.stale_rth} times during RTH, "
