@@ -69,11 +69,7 @@ class SessionHour:
     start: float  # wall clock: the hour's first RTH instant
     end: float  # ... and its end (after the break, for an hour that straddles it)
     parts: tuple[tuple[float, float], ...]  # its RTH intervals
-
-    @functools.cached_property
-    def rth_seconds(self) -> float:
-        """Kept: a period judges each session's hours for its report and its lookbacks."""
-        return iv.total(self.parts)
+    rth_seconds: float  # the parts' total, kept: a period judges each hour twice (report, lookbacks)
 
 
 @dataclass(frozen=True)
@@ -131,10 +127,10 @@ def session_hours(session: Session) -> tuple[SessionHour, ...]:
             cursor += step
             need -= step
             if need <= 0:
-                out.append(SessionHour(parts[0][0], parts[-1][1], tuple(parts)))
+                out.append(SessionHour(parts[0][0], parts[-1][1], tuple(parts), iv.total(parts)))
                 parts, need = [], HOUR
     if parts:
-        out.append(SessionHour(parts[0][0], parts[-1][1], tuple(parts)))
+        out.append(SessionHour(parts[0][0], parts[-1][1], tuple(parts), iv.total(parts)))
     return tuple(out)
 
 
