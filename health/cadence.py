@@ -239,7 +239,7 @@ def learn(history: Sequence[tuple[HourJudgement, ...]]) -> Cadence | None:
 
 def learn_from_rates(per_session: Sequence[Sequence[float]]) -> Cadence | None:
     """``learn``, from each past session's ``qualifying_rates``."""
-    rates = sorted(r for session in per_session for r in session)
+    rates = sorted(itertools.chain.from_iterable(per_session))
     if len(rates) < MIN_LEARN_HOURS:
         return None
     sessions = sum(1 for session in per_session if session)
