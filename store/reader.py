@@ -217,14 +217,16 @@ class StoreReader:
         self, start: float, end: float, source: str, skip: Sequence[str]
     ) -> list[tuple[str, bool, int, int]]:
         """(code, allowed, decisions, first bucket) of the buckets ``gate`` would answer, but
-        for the codes ``skip``: summed up here, for a caller that only adds them up."""
+        for the codes ``skip``: summed up here, for a caller that only adds them up. The codes
+        ``skip`` are dropped from the groups, not the rows: SQLite's ``NOT IN`` on every bucket
+        cost a fifth of the query (their buckets are rare; a NULL code is in no group either)."""
         rows = self._q(
             "SELECT code, allowed, sum(count), min(bucket) FROM gate WHERE bucket >= ? AND bucket < ? "
-            f"AND last_at >= ? AND first_at < ? AND source = ? AND code NOT IN ({','.join('?' * len(skip))}) "
-            "GROUP BY code, allowed",
-            (start - MAX_GATE_BUCKET_SECONDS, end, start, end, source, *skip),
+            "AND last_at >= ? AND first_at < ? AND source = ? GROUP BY code, allowed",
+            (start - MAX_GATE_BUCKET_SECONDS, end, start, end, source),
         )
-        return [(r[0], bool(r[1]), r[2], r[3]) for r in rows]
+        dropped = frozenset(skip)
+        return [(r[0], bool(r[1]), r[2], r[3]) for r in rows if r[0] is not None and r[0] not in dropped]
 
     def last_gate(
         self, source: str | None = None, limit: int = 1, before: float | None = None
