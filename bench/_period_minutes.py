@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 from bench._common import md_row
+from store.schema import GATE_BY_CODE
 
 
 def _pieces(year: Path, start: date, end: date) -> list[tuple]:
@@ -36,7 +37,7 @@ def _pieces(year: Path, start: date, end: date) -> list[tuple]:
 
 def _as_version(src: Path, dest: Path, version: int) -> None:
     """A copy of ``src`` as production-health wrote it at schema ``version`` (4 or 5): without
-    the sums that came later."""
+    the sums, and the gate's index by code (v7), that came later."""
     with contextlib.closing(sqlite3.connect(src)) as a, contextlib.closing(sqlite3.connect(dest)) as b:
         a.backup(b)
     with contextlib.closing(sqlite3.connect(dest, isolation_level=None)) as conn:
@@ -44,6 +45,7 @@ def _as_version(src: Path, dest: Path, version: int) -> None:
             for trigger in ("insert", "delete", "update"):
                 conn.execute(f"DROP TRIGGER {table}_{trigger}")
             conn.execute(f"DROP TABLE {table}")
+        conn.execute(f"DROP INDEX IF EXISTS {GATE_BY_CODE}")
         conn.execute(f"PRAGMA user_version = {version}")
         conn.execute("PRAGMA journal_mode=WAL")
 

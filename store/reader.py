@@ -27,7 +27,7 @@ from store.records import (
     SignalRecord,
     SpanRecord,
 )
-from store.schema import MAX_GATE_BUCKET_SECONDS, SCHEMA_VERSION
+from store.schema import GATE_BY_CODE, MAX_GATE_BUCKET_SECONDS, SCHEMA_VERSION
 
 
 class StoreUnavailable(RuntimeError):
@@ -198,14 +198,18 @@ class StoreReader:
     def gate(
         self, start: float, end: float, source: str | None = None, codes: Sequence[str] | None = None
     ) -> list[GateRecord]:
-        """The gate's buckets overlapping [start, end); ``codes``: only those reason codes."""
+        """The gate's buckets overlapping [start, end); ``codes``: only those reason codes, by
+        the index on them from schema v7 (the planner, without statistics, took the primary key)."""
         cond, params = self._src(source)
+        table = "gate"
         if codes is not None:
             cond += f" AND code IN ({','.join('?' * len(codes))})"
             params = (*params, *codes)
+            if self.schema_version >= 7:
+                table = f"gate INDEXED BY {GATE_BY_CODE}"
         rows = self._q(
             "SELECT source, bucket, code, allowed, count, min_age, max_age, sum_age, first_at, "
-            f"last_at, last_reason, last_data_ts FROM gate WHERE bucket >= ? AND bucket < ?{cond} "
+            f"last_at, last_reason, last_data_ts FROM {table} WHERE bucket >= ? AND bucket < ?{cond} "
             "ORDER BY bucket, source, code",
             (start - MAX_GATE_BUCKET_SECONDS, end, *params),
         )
@@ -217,14 +221,16 @@ class StoreReader:
         self, start: float, end: float, source: str, skip: Sequence[str]
     ) -> list[tuple[str, bool, int, int]]:
         """(code, allowed, decisions, first bucket) of the buckets ``gate`` would answer, but
-        for the codes ``skip``: summed up here, for a caller that only adds them up."""
+        for the codes ``skip``: summed up here, for a caller that only adds them up. The codes
+        ``skip`` are dropped from the groups, not the rows: SQLite's ``NOT IN`` on every bucket
+        cost a fifth of the query (their buckets are rare; a NULL code is in no group either)."""
         rows = self._q(
             "SELECT code, allowed, sum(count), min(bucket) FROM gate WHERE bucket >= ? AND bucket < ? "
-            f"AND last_at >= ? AND first_at < ? AND source = ? AND code NOT IN ({','.join('?' * len(skip))}) "
-            "GROUP BY code, allowed",
-            (start - MAX_GATE_BUCKET_SECONDS, end, start, end, source, *skip),
+            "AND last_at >= ? AND first_at < ? AND source = ? GROUP BY code, allowed",
+            (start - MAX_GATE_BUCKET_SECONDS, end, start, end, source),
         )
-        return [(r[0], bool(r[1]), r[2], r[3]) for r in rows]
+        dropped = frozenset(skip)
+        return [(r[0], bool(r[1]), r[2], r[3]) for r in rows if r[0] is not None and r[0] not in dropped]
 
     def last_gate(
         self, source: str | None = None, limit: int = 1, before: float | None = None

@@ -70,14 +70,14 @@ def test_the_migration_is_a_single_step_that_creates_only_its_own_tables(tmp_pat
     before = tables(store)
     assert {"calendars", "calendar_sessions", "calendar_closures"} <= before
     conn = sqlite3.connect(store, isolation_level=None)
-    assert migrate(conn) == SCHEMA_VERSION == 6
+    assert migrate(conn) == SCHEMA_VERSION == 7
     conn.close()
     assert tables(store) - before == {
         "acks",
         "notices",
         "signal_minutes",
         "signal_quarters",
-    }  # v4's, v5's, v6's
+    }  # v4's, v5's, v6's (v7 adds an index only)
     assert max(MIGRATIONS) == SCHEMA_VERSION
 
 

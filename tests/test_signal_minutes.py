@@ -152,10 +152,10 @@ def test_migrating_a_v4_store_fills_the_table_and_keeps_it_from_then_on(tmp_path
         assert reader.schema_version == 4
         before = reader.signal_summaries(pieces)
     assert "signal_minutes" not in {r[0] for r in query(path, "SELECT name FROM sqlite_master")}
-    assert migrate(conn) == SCHEMA_VERSION == 6
+    assert migrate(conn) == SCHEMA_VERSION == 7
     assert_exact(path)
     with StoreReader(path) as reader:
-        assert reader.schema_version == 6
+        assert reader.schema_version == SCHEMA_VERSION
         assert reader.signal_summaries(pieces) == before
     conn.execute(INSERT, ("a", T0 + 1.5, T0 - 3600.0))
     assert_exact(path)
@@ -172,7 +172,7 @@ def test_migrating_a_v5_store_fills_the_quarters_from_its_minutes(tmp_path):
     with StoreReader(path) as reader:
         assert reader.schema_version == 5
         before = reader.signal_summaries(pieces)
-    assert migrate(conn) == SCHEMA_VERSION == 6
+    assert migrate(conn) == SCHEMA_VERSION == 7
     assert len(minutes_of(path, "signal_quarters")) > 10
     assert_exact(path)
     with StoreReader(path) as reader:
