@@ -172,9 +172,12 @@ def _duplicates(inp: DayInputs, src: SourceInputs, win_start: float, win_end: fl
     beats: dict[str, list[tuple[float, float]]] = {}
     for span in src.spans:
         beats.setdefault(span.run_id, []).append((span.start, span.end))
-    order = sorted(beats, key=lambda rid: min(s for s, _ in beats[rid]))
+    hull = {rid: (min(s for s, _ in got), max(e for _, e in got)) for rid, got in beats.items()}
+    order = sorted(beats, key=lambda rid: hull[rid][0])
     out = []
     for a, b in itertools.combinations(order, 2):
+        if hull[a][1] <= hull[b][0]:
+            continue  # b began beating after a's last beat (the usual restart): no overlap
         both = iv.intersect(iv.merge(beats[a]), iv.merge(beats[b]))
         seconds = iv.total(both)
         ra, rb = runs.get(a), runs.get(b)
@@ -245,18 +248,24 @@ def _lifecycle(
     inp: DayInputs, src: SourceInputs, th: Thresholds, win_start: float, win_end: float
 ) -> Lifecycle:
     latest = src.latest_run
+    starts = clean_stops = 0
+    for r in src.runs:
+        starts += win_start <= r.started_at < win_end
+        clean_stops += r.stopped_at is not None and win_start <= r.stopped_at < win_end
     return Lifecycle(
-        starts=sum(1 for r in src.runs if win_start <= r.started_at < win_end),
-        clean_stops=sum(
-            1 for r in src.runs if r.stopped_at is not None and win_start <= r.stopped_at < win_end
-        ),
+        starts=starts,
+        clean_stops=clean_stops,
         unclean_exits=tuple(_unclean_exits(inp, src, th, win_start, win_end)),
         store_errors=tuple(
             (a.at, a.message) for a in src.alerts if a.code == IssueCode.STORE_ERROR and not a.resolved
-        ),
+        )
+        if src.alerts
+        else (),
         dropped_events=sum(
             int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events"
-        ),
+        )
+        if src.events
+        else 0,
         restarts=_restarts(inp, src, win_start, win_end),
         duplicates=_duplicates(inp, src, win_start, win_end),
         latest=None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from datetime import timedelta
 
 from health.calendar import MarketCalendar
 from health.durations import fmt_duration, fmt_limit
@@ -30,15 +29,7 @@ def rth_seconds_between(calendar: MarketCalendar, start: float, end: float) -> f
     if end <= start:
         return 0.0
     start = max(start, end - MAX_LOOKBACK_SECONDS)
-    first = max(calendar.first_day, calendar.local_date(start) - timedelta(days=1))
-    last = min(calendar.last_day, calendar.local_date(end) + timedelta(days=1))
-    total = 0.0
-    for session in calendar.sessions_between(first, last):
-        for a, b in session.rth_intervals():
-            lo, hi = max(a, start), min(b, end)
-            if hi > lo:
-                total += hi - lo
-    return total
+    return sum((hi - lo for lo, hi, _ in calendar.rth_parts(start, end)), 0.0)
 
 
 def check_period(check_interval_seconds: float, max_gap_seconds: float) -> float:

@@ -4,7 +4,11 @@ resume; never outside RTH, on a holiday or in a lunch break."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from health.calendar import get_calendar
 from health.codes import IssueCode
@@ -105,3 +109,38 @@ def test_rth_seconds_between_cuts_out_nights_weekends_and_breaks():
     b = datetime(2025, 12, 10, 14, 0, tzinfo=HK).timestamp()
     assert rth_seconds_between(xhkg, a, b) == 2 * 3600  # 11-12 and 13-14
     assert rth_seconds_between(xnys, b, a) == 0.0
+
+
+def _rth_seconds_by_dates(calendar, start: float, end: float) -> float:
+    """The definition by the sessions' dates (each session's RTH clipped), beside the
+    calendar's own pieces that ``rth_seconds_between`` sums."""
+    if end <= start:
+        return 0.0
+    start = max(start, end - 31 * 86400)
+    first = max(calendar.first_day, calendar.local_date(start) - timedelta(days=1))
+    last = min(calendar.last_day, calendar.local_date(end) + timedelta(days=1))
+    total = 0.0
+    for session in calendar.sessions_between(first, last):
+        for a, b in session.rth_intervals():
+            total += max(0.0, min(b, end) - max(a, start))
+    return total
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    code=st.sampled_from(["XNYS", "XHKG", "XTKS", "CMES", "XLON"]),
+    start=st.floats(1.70e9, 1.80e9),
+    length=st.one_of(st.floats(0, 4 * 86400), st.floats(0, 40 * 86400)),
+)
+def test_rth_seconds_between_is_every_session_clipped(code, start, length):
+    cal = get_calendar(code)
+    assert rth_seconds_between(cal, start, start + length) == pytest.approx(
+        _rth_seconds_by_dates(cal, start, start + length), abs=1e-6
+    )
+
+
+def test_rth_seconds_between_is_a_float_even_when_none():
+    # The report's JSON says 0.0 seconds of RTH downtime, not 0.
+    xnys = get_calendar("XNYS")
+    sat = ny(2025, 12, 13, 12, 0).timestamp()
+    assert repr(rth_seconds_between(xnys, sat, sat + 3600)) == "0.0"
