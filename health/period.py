@@ -12,20 +12,19 @@ off by whole hours) has its signals read one by one, as the day report reads the
 from __future__ import annotations
 
 import contextlib
-import itertools
 import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from health.analysis import DayInputs, analyze, window
-from health.cadence import session_hours
-from health.calendar import MarketCalendar
+from health.calendar import MarketCalendar, day_bounds
 from health.codes import ExitCode, Status
 from health.gc_pause import cyclic_gc_paused
 from health.loader import LOOKBACK_DAYS, MAX_INTERVAL_SLACK, ReportUnavailable, expected_cadence, load_day
 from health.period_cadence import RangeReader, SlidingLookbacks
 from health.period_gate import ONE_BY_ONE, GateSums, gate_sums
 from health.period_incidents import Incident, incidents
+from health.period_pieces import QuarterCounts, complement, rth_pieces
 from health.process import process_alive, restart_command
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
 from store.range_rows import RangeRows
@@ -281,20 +280,22 @@ def _with_signals(
     """Per day and loop, the changes to its inputs (``SourceInputs`` fields): its signals
     summed up by SQLite (module docstring) and its gate's sums (``gates``,
     health/period_gate.py); and each loop's signals per piece of RTH over the period and the
-    ``lookback`` days before it. RTH pieces are cut at the sessions' hours,
-    so that their counts also say how many signals each session hour held (health/cadence.py,
-    NO_SIGNALS). ``windows``: each day's (start, end)."""
+    ``lookback`` days before it, as (time, signals) pairs that each lie inside one session
+    hour (health/cadence.py, NO_SIGNALS; health/period_pieces.py). ``windows``: each day's
+    (start, end)."""
     pieces: list[tuple[int, str, float, float, float | None, float, float]] = []
-    owners: list[tuple[int, int, bool]] = []  # per piece key: (day index, source index, in RTH)
+    # per piece key: (day index, source index, in RTH, its hours counted from quarter hours)
+    owners: list[tuple[int, int, bool, bool]] = []
     hours: dict[date, list[float]] = {}
     limits_of: dict[int, tuple[dict, tuple[float, float]]] = {}  # by id(config), the config kept
+    names = sorted({src.source for inp in days for src in inp.sources})
+    first = window(lookback[0], cal, days[0].now)[0] if lookback else windows[0][0]
+    quarters = QuarterCounts(reader, names, first, windows[-1][1])
     for d, inp in enumerate(days):
         win_start, win_end = windows[d]
-        rth = [
-            (a, b, None if c == float("-inf") else c)
-            for a, b, c in _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, inp.day, hours))
-        ]
-        outside = _complement([(a, b) for a, b, _ in rth], win_start, win_end)
+        today = win_end < day_bounds(inp.day, cal.tz)[1]  # ends now: its sums may still change
+        rth, quartered = rth_pieces(cal, inp.day, win_start, win_end, hours, quarters.available and not today)
+        outside = complement([(a, b) for a, b, _ in rth], win_start, win_end)
         for s, src in enumerate(inp.sources):
             kept = limits_of.get(id(src.config))
             if kept is None or kept[0] is not src.config:
@@ -306,27 +307,28 @@ def _with_signals(
             max_age, tol = kept[1]
             for a, b, c in rth:
                 pieces.append((len(owners), src.source, a, b, c, max_age, tol))
-                owners.append((d, s, True))
+                owners.append((d, s, True, quartered))
             for a, b in outside:
                 pieces.append((len(owners), src.source, a, b, None, max_age, tol))
-                owners.append((d, s, False))
-    names = sorted({src.source for inp in days for src in inp.sources})
+                owners.append((d, s, False, False))
     for day in lookback:  # counted only: no limit to judge by
         win_start, win_end, _ = window(day, cal, days[0].now)
-        for a, b, _ in _cut(cal.rth_parts(win_start, win_end), _hour_edges(cal, day, hours)):
+        rth, quartered = rth_pieces(cal, day, win_start, win_end, hours, quarters.available)
+        for a, b, _ in rth:
             for n, name in enumerate(names):
                 pieces.append((len(owners), name, a, b, None, math.inf, math.inf))
-                owners.append((-1, n, True))
+                owners.append((-1, n, True, quartered))
     sums = reader.signal_summaries(pieces)
     # Per (day, source): [total, RTH, stale, future, oldest age, newest data, whole-hour ages,
     # (time, signals) of the RTH pieces], added up in the order of ``sums``.
     found: dict[tuple[int, int], list] = {}
     counts: dict[str, list[tuple[float, int]]] = {}
     for key, (n, stale, future, age, newest, whole) in sums.items():
-        d, s, in_rth = owners[key]
-        lo = pieces[key][2]
+        d, s, in_rth, quartered = owners[key]
+        _, name, lo, hi, *_ = pieces[key]
         if in_rth:
-            counts.setdefault(pieces[key][1], []).append((lo, n))
+            pairs = quarters.between(name, lo, hi) if quartered else [(lo, n)]
+            counts.setdefault(name, []).extend(pairs)
         if d < 0:
             continue
         acc = found.get((d, s))
@@ -335,7 +337,7 @@ def _with_signals(
         acc[0] += n
         if in_rth:
             acc[1] += n
-            acc[7].append((lo, n))
+            acc[7] += pairs
         acc[2] += stale
         acc[3] += future
         if age is not None and (acc[4] is None or age > acc[4]):
@@ -407,38 +409,3 @@ def _learn_cadences(
             if cadence is SlidingLookbacks.UNSURE:
                 cadence = expected_cadence(rr, cal, inp.day, src.source, src.config, look.rates())
             change["cadence"] = cadence
-
-
-def _hour_edges(cal: MarketCalendar, day: date, known: dict[date, list[float]]) -> list[float]:
-    """Where the hours of the sessions that may reach into ``day``'s window begin and end
-    (health/cadence.py's hours; an overnight session is labelled the day after its open).
-    ``known``: each session's edges, kept for the next days'."""
-    edges: set[float] = set()
-    for d in (day - timedelta(days=1), day, day + timedelta(days=1)):
-        got = known.get(d)
-        if got is None:
-            got = known[d] = []
-            if cal.first_day <= d <= cal.last_day and (sess := cal.session(d)) is not None:
-                got += [t for h in session_hours(sess) for part in h.parts for t in part]
-        edges.update(got)
-    return sorted(edges)
-
-
-def _cut(pieces: list[tuple[float, float, float]], edges: list[float]) -> list[tuple[float, float, float]]:
-    """The pieces cut at every edge inside them."""
-    out = []
-    for a, b, c in pieces:
-        cuts = [a, *(t for t in edges if a < t < b), b]
-        out += [(lo, hi, c) for lo, hi in itertools.pairwise(cuts)]
-    return out
-
-
-def _complement(parts: list[tuple[float, float]], lo: float, hi: float) -> list[tuple[float, float]]:
-    out, at = [], lo
-    for a, b in parts:
-        if a > at:
-            out.append((at, a))
-        at = max(at, b)
-    if at < hi:
-        out.append((at, hi))
-    return out

@@ -276,6 +276,10 @@ class StoreReader:
         v = self.schema_version
         return signal_sums.summaries(self._q, pieces, minutes=v >= 5, quarters=v >= 6)
 
+    def quarter_counts(self, start: float, end: float, source: str) -> list[tuple[float, int]] | None:
+        """store/signal_sums.py ``quarter_counts``; None before schema v6 (no such sums)."""
+        return None if self.schema_version < 6 else signal_sums.quarter_counts(self._q, source, start, end)
+
     def signal_counts(
         self, start: float, end: float, source: str | None = None, width: int = 60
     ) -> list[tuple[float, int]]:

@@ -188,3 +188,15 @@ def _add(out: dict[int, Sums], key: int, got: Sums | None) -> None:
         c, st, fu, ma, ne, wh = out[key]
         got = (c + got[0], st + got[1], fu + got[2], max(ma, got[3]), max(ne, got[4]), wh + got[5])
     out[key] = got
+
+
+def quarter_counts(query: Query, source: str, start: float, end: float) -> list[tuple[float, int]]:
+    """(quarter-hour start, signals) of ``source``'s quarter hours in [start, end) (on quarter
+    hours), from ``signal_quarters`` (schema v6), oldest first."""
+    b = QUARTERS
+    rows = query(
+        f"SELECT {b.key}, count FROM {b.table} WHERE source = ? AND {b.key} >= ? AND {b.key} < ? "
+        f"ORDER BY {b.key}",
+        (source, int(start), int(end)),
+    )
+    return [(float(q), n) for q, n in rows]
