@@ -25,7 +25,7 @@ from health.period_cadence import RangeReader, SlidingLookbacks
 from health.period_gate import ONE_BY_ONE, GateSums, gate_sums
 from health.period_incidents import Incident, incidents
 from health.period_pieces import QuarterCounts, complement, rth_pieces
-from health.process import process_alive, restart_command
+from health.process import process_alive
 from health.report import Gap, HealthReport, Issue, Signals, Thresholds
 from store.range_rows import RangeRows
 from store.reader import StoreReader
@@ -185,7 +185,8 @@ def period_report(
         raise ReportUnavailable(
             f"no loop named {source!r} in {reader.path} (sources: {', '.join(sources) or 'none'})"
         )
-    alive, command = _by_run(process_alive), _by_run(restart_command)
+    # The rows (DayRow) carry no advice: no run's restart command is built for them.
+    alive, command = _by_run(process_alive), _no_command
     lookback = [lo - timedelta(days=k) for k in range(LOOKBACK_DAYS + 2, 0, -1)]
     lookback = [d for d in lookback if calendar.first_day <= d]
     span = (window(lookback[0] if lookback else lo, calendar, now)[0], window(hi, calendar, now)[1])
@@ -254,8 +255,13 @@ def _copy(record, changes: dict):
     return out
 
 
+def _no_command(run) -> None:
+    """``restart_command`` for a period: its rows say what happened, not how to restart."""
+    return None
+
+
 def _by_run(fact):
-    """``fact`` of a run (process_alive, restart_command), asked once per run for the whole
+    """``fact`` of a run (process_alive), asked once per run for the whole
     range, not once per day: a run's id names one run of the store, whose record the period
     reads once (store/range_rows.py)."""
     seen: dict = {}
