@@ -14,6 +14,17 @@ from health.liveness import up_window
 from health.restarts import Restart
 from store.records import AlertRecord
 
+# What Thresholds.from_config reads of a config.
+_CONFIG_KEYS = (
+    "check_interval_seconds",
+    "max_data_age_hours",
+    "max_uptime_gap_minutes",
+    "min_rth_coverage_pct",
+    "future_tolerance_seconds",
+    "min_signals_per_hour",
+)
+_FROM_CONFIG: dict[tuple, Thresholds] = {}
+
 
 @dataclass(frozen=True)
 class Thresholds:
@@ -29,6 +40,22 @@ class Thresholds:
 
     @classmethod
     def from_config(cls, config: dict[str, Any], **overrides: float | None) -> Thresholds:
+        """The thresholds of a recorded run config. Kept by the values it reads, with their
+        types (True is not 1 here): a period asks it for every day of every run, whose configs
+        differ only in what the thresholds do not read."""
+        try:
+            key = (*((type(v), v) for v in map(config.get, _CONFIG_KEYS)), *overrides.items())
+            got = _FROM_CONFIG.get(key)
+        except TypeError:  # a value that cannot be a key (a list): not kept
+            return cls._from_config(config, **overrides)
+        if got is None:
+            if len(_FROM_CONFIG) >= 256:
+                _FROM_CONFIG.clear()
+            got = _FROM_CONFIG[key] = cls._from_config(config, **overrides)
+        return got
+
+    @classmethod
+    def _from_config(cls, config: dict[str, Any], **overrides: float | None) -> Thresholds:
         def num(key: str, default: float) -> float:
             value = config.get(key, default)
             try:
