@@ -201,8 +201,11 @@ def main() -> None:
         "- Each day is analysed by the one-day report's engine (`analyze`), from the inputs "
         "`load_day` gives it out of the period's rows read once (store/range_rows.py); the gate's "
         "routine buckets (allowed, market closed) are summed up by SQLite per day and loop "
-        "(health/period_gate.py), only the refusals the rules read are records; the signals are "
-        "summed up by SQLite per RTH piece and per hour outside RTH "
+        "(health/period_gate.py), only the refusals the rules read are records (found by the "
+        "gate's index by code, schema v7); the signals are summed up by SQLite per piece: each "
+        "day's RTH whole, its session hours' signals counted from the quarter-hour sums when every "
+        "edge lies on a quarter hour (else RTH cut at the hours: health/period_pieces.py), and the "
+        "stretches outside RTH "
         "(`StoreReader.signal_summaries`: from schema v6 each piece's whole quarter hours are read "
         "from `signal_quarters` and the whole minutes at its edges from `signal_minutes`, the "
         "per-loop sums SQLite's triggers keep as signals are written (store/signal_minutes.py), "
@@ -213,11 +216,15 @@ def main() -> None:
         "sessions as the day report learns it (health/cadence.py), from rows read once for the "
         "period, each session's hours judged once and the lookbacks sliding over them "
         "(health/period_cadence.py); no cyclic garbage collection while the days are built "
-        "(health/gc_pause.py), nor, from the CLI, while the whole report is (console/period_cli.py).",
+        "(health/gc_pause.py), nor, from the CLI, while the whole report is (console/period_cli.py). "
+        "Every process runs with the package's bytecode written (bench/_common.py "
+        "`compile_package`), as an installed one does.",
         "- SQLite's floors here (measured apart): each column read of the year's 193k minutes "
         "costs ~6 ms (hence the quarters: 13k rows), so a piece is asked four (count, age range, "
-        "newest data) and the two others only when those leave it open; the gate's routine sums cost a table lookup per bucket (~7 ms a loop for "
-        "a bare sum over its 26k buckets).",
+        "newest data) and the two others only when those leave it open; the gate's routine sums "
+        "cost a table lookup per bucket (~7 ms a loop for a bare sum over its 26k buckets) and the "
+        "sort of each day's ~70 (one query per loop grouping by day sorted all 26k: no cheaper; "
+        "a table without rowid, 12% cheaper, not worth rebuilding the table).",
         "",
         *by_minutes,
     ]

@@ -18,6 +18,7 @@ from urllib.parse import quote
 from store import signal_sums
 from store.acks import AckRecord, ack_from_row
 from store.calendars import CalendarHeader, CalendarRows, read_header, read_rows
+from store.file_facts import StoreFileFacts
 from store.paths import file_identity
 from store.records import (
     AlertRecord,
@@ -47,7 +48,7 @@ def _ro_uri(path: Path, snapshot: bool) -> str:
     return uri
 
 
-class StoreReader:
+class StoreReader(StoreFileFacts):
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 2.0, snapshot: bool = False) -> None:
         """``snapshot=True`` for one-shot reads (reports): when no loop has the store open,
         nothing is created beside it. Live readers (console, watchdog) leave it False."""
@@ -377,29 +378,6 @@ class StoreReader:
             raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot read health store {self.path}: {exc}") from None
-
-    # -- health of the store itself ----------------------------------------------------
-    def quick_check(self) -> str:
-        rows = self._q("PRAGMA quick_check")
-        return "; ".join(str(r[0]) for r in rows[:5])
-
-    def journal_mode(self) -> str:
-        """The journal mode, "wal" or "delete", from the file header (bytes 18-19 are 2 in WAL mode): a
-        snapshot (immutable) connection would always say "delete"."""
-        try:
-            with open(self.path, "rb") as f:
-                header = f.read(20)
-        except OSError:
-            return "unknown"
-        if len(header) < 20 or not header.startswith(b"SQLite format 3\x00"):
-            return "unknown"
-        return "wal" if header[18] == 2 and header[19] == 2 else "delete"
-
-    def wal_bytes(self) -> int:
-        try:
-            return os.path.getsize(f"{self.path}-wal")
-        except OSError:
-            return 0
 
 
 def _run(r: tuple) -> RunRecord:
