@@ -23,6 +23,7 @@ from pathlib import Path
 
 from store.records import RunInfo
 from store.schema import SchemaTooNewError, migrate
+from store.signal_minutes import summed_at_the_end
 from store.sql import insert_rows
 
 
@@ -141,11 +142,12 @@ def _write(
             "spans (run_id, seq, source, start, end, beats)",
             [(rid, seq + i, src, start, end, n) for i, (start, end, n) in enumerate(spans)],
         )
-        insert_rows(
-            conn,
-            "signals (source, run_id, at, symbol, data_ts, details)",
-            [(src, rid, at, symbol, data_ts, None) for at, symbol, data_ts in new_signals],
-        )
+        with summed_at_the_end(conn):  # store/signal_minutes.py: no upsert per signal
+            insert_rows(
+                conn,
+                "signals (source, run_id, at, symbol, data_ts, details)",
+                [(src, rid, at, symbol, data_ts, None) for at, symbol, data_ts in new_signals],
+            )
     return BackfillResult(
         signals_added=len(new_signals),
         signals_present=len(signals) - len(new_signals),

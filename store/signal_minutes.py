@@ -27,7 +27,9 @@ from ``signal_minutes`` (store/schema.py), not from the rows.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 
@@ -113,19 +115,65 @@ def create(conn: sqlite3.Connection, b: Buckets = MINUTES, *, from_minutes: bool
         conn.execute(
             f"INSERT INTO {b.table} ({_columns(b)}) {_agg(b)}FROM signals WHERE {_HAS_AGE} GROUP BY 1, 2"
         )
-    age = "NEW.at - NEW.data_ts"  # as _HAS_AGE, of the new row
-    conn.execute(
-        f"CREATE TRIGGER {b.table}_insert AFTER INSERT ON signals WHEN {age} IS NOT NULL BEGIN "
-        f"INSERT INTO {b.table} ({_columns(b)}) VALUES (NEW.source, {bucket_of('NEW.at', b.seconds)}, 1, "
-        f"{age}, {age}, NEW.data_ts, NEW.data_ts, {whole_hour_of(age)}) "
-        f"ON CONFLICT (source, {b.key}) DO UPDATE SET count = count + 1, "
-        "min_age = min(min_age, excluded.min_age), max_age = max(max_age, excluded.max_age), "
-        "min_data_ts = min(min_data_ts, excluded.min_data_ts), "
-        "max_data_ts = max(max_data_ts, excluded.max_data_ts), "
-        "whole_hour = whole_hour + excluded.whole_hour; END"
-    )
+    _insert_trigger(conn, b)
     conn.execute(f"CREATE TRIGGER {b.table}_delete AFTER DELETE ON signals BEGIN {_recount(b, 'OLD')}END")
     conn.execute(
         f"CREATE TRIGGER {b.table}_update AFTER UPDATE OF source, at, data_ts ON signals BEGIN "
         f"{_recount(b, 'OLD')}{_recount(b, 'NEW')}END"
     )
+
+
+# Adding sums to a bucket's: what the insert trigger does for one signal, for many at once.
+_ADD = (
+    "count = count + excluded.count, min_age = min(min_age, excluded.min_age), "
+    "max_age = max(max_age, excluded.max_age), min_data_ts = min(min_data_ts, excluded.min_data_ts), "
+    "max_data_ts = max(max_data_ts, excluded.max_data_ts), whole_hour = whole_hour + excluded.whole_hour"
+)
+
+
+def _insert_trigger(conn: sqlite3.Connection, b: Buckets) -> None:
+    age = "NEW.at - NEW.data_ts"  # as _HAS_AGE, of the new row
+    conn.execute(
+        f"CREATE TRIGGER {b.table}_insert AFTER INSERT ON signals WHEN {age} IS NOT NULL BEGIN "
+        f"INSERT INTO {b.table} ({_columns(b)}) VALUES (NEW.source, {bucket_of('NEW.at', b.seconds)}, 1, "
+        f"{age}, {age}, NEW.data_ts, NEW.data_ts, {whole_hour_of(age)}) "
+        f"ON CONFLICT (source, {b.key}) DO UPDATE SET {_ADD}; END"
+    )
+
+
+@contextlib.contextmanager
+def summed_at_the_end(conn: sqlite3.Connection) -> Iterator[None]:
+    """For a writer adding many signals inside one write transaction (store/backfill.py): the
+    per-signal insert triggers step aside while it inserts, and the new rows' sums are added
+    to the buckets at the end, in the same transaction — one GROUP BY over the new rows
+    instead of an upsert per signal (a million-line import: ~2 s less). The triggers are the
+    schema's again before the block ends, whatever happens in it; a block that raises must
+    roll the transaction back (its rows' sums were not added), as every writer here does."""
+    first = conn.execute("SELECT coalesce(max(id), 0) FROM signals").fetchone()[0]
+    for b in (MINUTES, QUARTERS):
+        conn.execute(f"DROP TRIGGER {b.table}_insert")
+    try:
+        yield
+        # The new rows' minutes once, then each table's buckets added to from them (a quarter
+        # is whole minutes: its sums are its minutes' sums, as v6's migration fills it).
+        new = "temp.new_signal_minutes"
+        conn.execute(f"CREATE TEMP TABLE new_signal_minutes ({_columns(MINUTES)})")
+        conn.execute(
+            f"INSERT INTO {new} ({_columns(MINUTES)}) {_agg(MINUTES)}FROM signals "
+            f"WHERE id > ? AND {_HAS_AGE} GROUP BY 1, 2",
+            (first,),
+        )
+        conn.execute(
+            f"INSERT INTO {MINUTES.table} ({_columns(MINUTES)}) SELECT {_columns(MINUTES)} FROM {new} "
+            f"WHERE true ON CONFLICT (source, {MINUTES.key}) DO UPDATE SET {_ADD}"
+        )
+        conn.execute(
+            f"INSERT INTO {QUARTERS.table} ({_columns(QUARTERS)}) SELECT source, "
+            f"{bucket_of(MINUTES.key, QUARTERS.seconds)}, sum(count), min(min_age), max(max_age), "
+            f"min(min_data_ts), max(max_data_ts), sum(whole_hour) FROM {new} GROUP BY 1, 2 "
+            f"ON CONFLICT (source, {QUARTERS.key}) DO UPDATE SET {_ADD}"
+        )
+        conn.execute(f"DROP TABLE {new}")
+    finally:
+        for b in (MINUTES, QUARTERS):
+            _insert_trigger(conn, b)
