@@ -10,8 +10,6 @@ events wait in memory, bounded, and are written when the store recovers.
 from __future__ import annotations
 
 import collections
-import contextlib
-import functools
 import logging
 import sqlite3
 import threading
@@ -21,8 +19,8 @@ from pathlib import Path
 
 from store import batch
 from store.batch import Pending
-from store.calendars import CalendarHeader, CalendarWriter, RowsFactory
 from store.events import ALERT, EVENT, GATE, MARK, SIGNAL, SPAN, STOP, Event
+from store.recorder_calendar import CalendarRecording
 from store.records import RunInfo
 from store.writer_connection import CLOSE_CHECKPOINT_WAIT, WriterConnection
 
@@ -32,11 +30,9 @@ _START_BUSY_TIMEOUT = 1.0  # the constructor waits at most this long for a locke
 _DRAIN_YIELD_EVERY = 256  # items processed between voluntary GIL releases
 _ROWS_PER_TRANSACTION = 20_000
 _ROW_KINDS = frozenset({SIGNAL, EVENT, ALERT})  # kept one row each; the rest is aggregated
-_CALENDAR_BUSY_MS = 100  # how long a step of the calendar's write waits for another writer's lock
-_CALENDAR_STEP_S = 0.02  # the calendar's writing per writer cycle, between the loop's batches
 
 
-class Recorder:
+class Recorder(CalendarRecording):
     """Queue in front, one writer thread behind, one SQLite connection of its own."""
 
     def __init__(
@@ -380,40 +376,3 @@ class Recorder:
             )
             if self.on_failure:
                 self.on_failure(self.failure)
-
-    # -- a one-off item: the loop's calendar (store/calendars.py) ---------------------------
-    _calendar_job: CalendarWriter | None = None
-
-    def record_calendar(self, header: CalendarHeader, rows: RowsFactory) -> None:
-        """Have the writer record a calendar once, in steps of about 20 ms after each batch of
-        the loop's events is committed and its flushes answered, so it never holds them back
-        (store/calendars.py); at close, what is left at once. Skipped when the store holds
-        this header already. ``rows`` is called once, on the writer thread. A step waits for
-        another writer's lock only briefly and is tried again after the next batch; a recording
-        that fails otherwise is logged and given up (readers then build the calendar)."""
-        self._calendar_job = CalendarWriter(header, functools.cache(rows))
-
-    def _write_calendar(self, closing: bool) -> None:
-        job = self._calendar_job
-        conn = None
-        try:
-            conn = self._store.get()
-            conn.execute(f"PRAGMA busy_timeout = {_CALENDAR_BUSY_MS}")
-            deadline = float("inf") if closing else time.monotonic() + _CALENDAR_STEP_S
-            if job.step(conn, deadline) is None:
-                return  # more after the next batch
-        except Exception as exc:
-            if batch.is_store_failure(exc):
-                return  # locked by another writer, or failing: tried again after the next batch
-            log.warning(
-                "health store %s: calendar %s not recorded: %s: %s",
-                self.path,
-                job.header.code,
-                type(exc).__name__,
-                exc,
-            )
-        finally:
-            if conn is not None:
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        self._calendar_job = None
