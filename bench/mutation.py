@@ -79,6 +79,24 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
             "tests/test_signal_tally.py::test_stretch_agrees_with_is_open_and_the_previous_close",
         ),
     ),
+    "sessions": (
+        "health/sessions.py",
+        (
+            "tests/test_calendar_edges.py",
+            "tests/test_lunch_break_counts.py",
+            "tests/test_overnight_sessions.py",
+            "tests/test_calendar_pieces.py",
+            "tests/test_gate.py::test_gate_agrees_with_exchange_calendars_on_any_minute",
+        ),
+    ),
+    "period_pieces": (
+        "health/period_pieces.py",
+        ("tests/test_period_pieces.py", "tests/test_period.py", "tests/test_period_cadence.py"),
+    ),
+    "signal_minutes": (
+        "store/signal_minutes.py",
+        ("tests/test_signal_minutes.py", "tests/test_import_sums.py", "tests/test_backfill.py"),
+    ),
     "rules": (
         "health/rules.py",
         (

@@ -54,11 +54,6 @@ def bucket_of(at: str, seconds: int) -> str:
     return f"(({k} - ({at} < {k} * {seconds})) * {seconds})"
 
 
-def minute_of(at: str) -> str:
-    """SQL: the start of the minute holding the time ``at`` (an SQL expression), as an integer."""
-    return bucket_of(at, 60)
-
-
 def whole_hour_of(age: str) -> str:
     """SQL: 1 when the age ``age`` is off by a non-zero whole number of hours (within 120 s)."""
     hours = f"round(({age}) / 3600.0)"

@@ -27,13 +27,16 @@ DAYS = 12  # a DST change on XNYS (March 9)
 
 def _store(path: Path, code: str) -> Path:
     """Twelve days of a loop on ``code`` at a cadence that changes, an idle hour a day in the
-    second week, and a few signals outside RTH and on stale data."""
+    second week, a few signals outside RTH and on old data, and each session's first signal on
+    data from before the previous close: stale by that rule alone (the limit is 48 hours)."""
     cal = get_calendar(code)
     rng = random.Random(7)
     clock = SimClock(at(FIRST, 0, 0, calendar=code))
-    with monitor(path, clock, calendar=code) as mon:
+    with monitor(path, clock, calendar=code, max_data_age_hours=48) as mon:
         for i, sess in enumerate(cal.sessions_between(FIRST, FIRST + timedelta(days=DAYS - 1))):
             clock.now = max(clock.now, sess.open_ts - 600)
+            run_loop(mon, clock, sess.open_ts + 30)
+            mon.record_signal("OLD", max(cal.previous_session_close(clock.now), clock.now - 86400) - 60)
             if i >= 6:  # from the second week, an idle hour (NO_SIGNALS: the hours' counts matter)
                 idle = sess.open_ts + 3600 * (1 + i % 3)
                 run_loop(mon, clock, idle, signal_every=(2, 3, 5)[i % 3])
@@ -72,7 +75,7 @@ def _rows(store: Path, code: str, now: float) -> tuple[tuple[DayRow, ...], int]:
     return p.days, sum(asked)
 
 
-@pytest.mark.parametrize("code", ["XNYS", "XHKG", "XOSL"])
+@pytest.mark.parametrize("code", ["XNYS", "XHKG", "XOSL", "CMES"])
 def test_quarter_hours_and_cut_pieces_say_the_same_as_each_days_report(tmp_path: Path, code: str) -> None:
     store = _store(tmp_path / "health.db", code)
     now = at(FIRST + timedelta(days=DAYS + 1), 12, 0, calendar=code)
@@ -80,12 +83,16 @@ def test_quarter_hours_and_cut_pieces_say_the_same_as_each_days_report(tmp_path:
     for version in (5, 4):
         older, older_pieces = _rows(_as_version(store, tmp_path / f"v{version}.db", version), code, now)
         assert older == rows, version
-        # XOSL closes at 16:20: its hours are cut either way; the others' only without quarters.
+        # XOSL closes at 16:20: its hours are cut either way; the others' only without quarters
+        # (CMES: at the hours of the session that opens the evening before, too).
         assert (older_pieces > pieces) == (code != "XOSL")
     loader._learned.clear()
     for row in rows:
         assert row == DayRow.of(build_report(store, row.day, code, now=now)), row.day
-    assert sum(i.code == "NO_SIGNALS" for r in rows for i in r.issues) >= 2  # the hours' counts matter
+    if code != "CMES":  # (its evening hours do not qualify here; sessions that abut have no
+        # previous close to be stale by)
+        assert sum(i.code == "NO_SIGNALS" for r in rows for i in r.issues) >= 2  # the hours' counts
+        assert sum(r.signals_stale for r in rows) >= 8  # the previous close's rule alone
 
 
 def test_today_and_edges_off_the_quarter_hours_are_cut_at_the_hours() -> None:
