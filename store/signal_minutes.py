@@ -8,12 +8,15 @@ a piece without its rows: the count, the range of data ages (``at - data_ts``, a
 store/signal_sums.py computes them), the range of data times, and how many ages are a non-zero
 whole number of hours off (within 120 s: store/signal_sums.py's rule, computed here with the
 same SQL arithmetic, so the same doubles). The minutes answer any piece's whole minutes; the
-quarters answer a year's pieces (cut at session hours and whole hours) in a fifteenth of the
-rows, the minutes only their edges. Both tables come from one definition, :class:`Buckets`.
+quarters answer a year's pieces (each day's RTH and the stretches outside it) in a fifteenth of
+the rows, the minutes only their edges, and a period counts its session hours' signals from
+them (health/period_pieces.py). Both tables come from one definition, :class:`Buckets`.
 
-Triggers keep them, not the writers: every writer (the recorder's batches, a backfill, a test's
-fixture, a person with ``sqlite3``) keeps them exact in the signal's own transaction, and no
-crash can leave them and the rows disagreeing. Inserting is an upsert on the table's primary
+Triggers keep them, not the writers: every writer (the recorder's batches, a test's fixture, a
+person with ``sqlite3``) keeps them exact in the signal's own transaction, and no crash can
+leave them and the rows disagreeing. A writer adding many signals in one transaction (a
+backfill) has the insert triggers step aside and adds the new rows' sums at its end, in that
+same transaction (``summed_at_the_end``). Inserting is an upsert on the table's primary
 key; the rare delete or update of a signal (nothing in production-health does either) recounts
 the buckets it touched from their rows. Exact for times that are numbers, which is what every
 writer stores (health/timestamps.py: finite epoch seconds).
