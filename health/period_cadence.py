@@ -91,13 +91,6 @@ class RememberingRates:
         return known
 
 
-def _last(r: RunRecord) -> float:
-    """The run's last sign of life: what the store's runs query reads (store/reader.py)."""
-    if r.stopped_at is not None:
-        return r.stopped_at
-    return r.last_seen if r.last_seen is not None else r.started_at
-
-
 class SlidingLookbacks:
     """One loop's cadence for every day of the period, its lookbacks sliding over sessions
     judged once (``RememberingRates``), with no per-day reading of runs, spans and up-time.
@@ -121,7 +114,7 @@ class SlidingLookbacks:
         runs = {r.run_id: r for r in found}
         spans = rows.spans(start, end, source, slack=slack)
         self.exact = all(
-            (r := runs.get(s.run_id)) is not None and r.started_at <= s.start and _last(r) >= s.end
+            (r := runs.get(s.run_id)) is not None and r.started_at <= s.start and r.last_sign_of_life >= s.end
             for s in spans
         )
         self._up = up_intervals(spans, runs, 0.0, end)  # every span's run is known when exact

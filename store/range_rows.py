@@ -22,13 +22,6 @@ from store.schema import MAX_GATE_BUCKET_SECONDS
 MARGIN = 1.0  # seconds of room for float rounding in the bisection bounds below
 
 
-def _last(r: RunRecord) -> float:
-    """The run's last sign of life, as the reader's ``coalesce(stopped_at, last_seen, started_at)``."""
-    if r.stopped_at is not None:
-        return r.stopped_at
-    return r.last_seen if r.last_seen is not None else r.started_at
-
-
 class _Runs:
     """One loop's runs alive in the range, oldest first, with the run before it and the first
     start after it."""
@@ -37,7 +30,7 @@ class _Runs:
         self.rows: list[RunRecord] = reader.runs(start, end, source)
         self.starts = [r.started_at for r in self.rows]
         # A run alive at s started no earlier than s minus the longest run's life.
-        self.longest = max((_last(r) - r.started_at for r in self.rows), default=0.0)
+        self.longest = max((r.last_sign_of_life - r.started_at for r in self.rows), default=0.0)
         # Every run started inside the range is in rows: before it, only the newest counts.
         self.before = reader.last_run_before(source, start)
         self.inside = [r for r in self.rows if r.started_at >= start]
@@ -129,7 +122,7 @@ class RangeRows:
             return self.reader.runs(start, end, source)
         i = bisect.bisect_left(runs.starts, start - runs.longest - MARGIN)
         j = bisect.bisect_left(runs.starts, end)
-        return [r for r in runs.rows[i:j] if _last(r) >= start]
+        return [r for r in runs.rows[i:j] if r.last_sign_of_life >= start]
 
     def last_run_before(self, source: str, t: float) -> RunRecord | None:
         runs = self._runs.get(source)

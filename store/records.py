@@ -27,6 +27,14 @@ class RunRecord:
         return self.stopped_at is not None
 
     @property
+    def last_sign_of_life(self) -> float:
+        """Its clean stop, else its last beat, else its start: what the store's runs query reads
+        as ``coalesce(stopped_at, last_seen, started_at)`` (store/reader.py)."""
+        if self.stopped_at is not None:
+            return self.stopped_at
+        return self.last_seen if self.last_seen is not None else self.started_at
+
+    @property
     def wall_started_at(self) -> float:
         """When the run started in real time (its own clock may be simulated): a process
         created after this cannot be the run's — its pid was reused."""

@@ -81,6 +81,17 @@ def _agg(b: Buckets) -> str:
     )
 
 
+def _from_minutes(b: Buckets, table: str) -> str:
+    """One row per (source, bucket of ``b``) from the per-minute sums in ``table``: a bucket of
+    whole minutes holds its minutes' sums."""
+    assert b.seconds % MINUTES.seconds == 0, "a bucket of whole minutes"
+    return (
+        f"SELECT source, {bucket_of(MINUTES.key, b.seconds)}, "
+        "sum(count), min(min_age), max(max_age), min(min_data_ts), max(max_data_ts), "
+        f"sum(whole_hour) FROM {table} GROUP BY 1, 2"
+    )
+
+
 def _recount(b: Buckets, row: str) -> str:
     """Trigger body statements: the bucket of the ``row`` (OLD or NEW) counted again from its rows."""
     m = bucket_of(f"{row}.at", b.seconds)
@@ -103,12 +114,7 @@ def create(conn: sqlite3.Connection, b: Buckets = MINUTES, *, from_minutes: bool
         f"PRIMARY KEY (source, {b.key})) WITHOUT ROWID"
     )
     if from_minutes:
-        assert b.seconds % MINUTES.seconds == 0, "a bucket of whole minutes"
-        conn.execute(
-            f"INSERT INTO {b.table} ({_columns(b)}) SELECT source, {bucket_of(MINUTES.key, b.seconds)}, "
-            "sum(count), min(min_age), max(max_age), min(min_data_ts), max(max_data_ts), "
-            f"sum(whole_hour) FROM {MINUTES.table} GROUP BY 1, 2"
-        )
+        conn.execute(f"INSERT INTO {b.table} ({_columns(b)}) {_from_minutes(b, MINUTES.table)}")
     else:
         conn.execute(
             f"INSERT INTO {b.table} ({_columns(b)}) {_agg(b)}FROM signals WHERE {_HAS_AGE} GROUP BY 1, 2"
@@ -166,9 +172,7 @@ def summed_at_the_end(conn: sqlite3.Connection) -> Iterator[None]:
             f"WHERE true ON CONFLICT (source, {MINUTES.key}) DO UPDATE SET {_ADD}"
         )
         conn.execute(
-            f"INSERT INTO {QUARTERS.table} ({_columns(QUARTERS)}) SELECT source, "
-            f"{bucket_of(MINUTES.key, QUARTERS.seconds)}, sum(count), min(min_age), max(max_age), "
-            f"min(min_data_ts), max(max_data_ts), sum(whole_hour) FROM {new} GROUP BY 1, 2 "
+            f"INSERT INTO {QUARTERS.table} ({_columns(QUARTERS)}) {_from_minutes(QUARTERS, new)} "
             f"ON CONFLICT (source, {QUARTERS.key}) DO UPDATE SET {_ADD}"
         )
         conn.execute(f"DROP TABLE {new}")
