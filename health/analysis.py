@@ -248,24 +248,18 @@ def _lifecycle(
     inp: DayInputs, src: SourceInputs, th: Thresholds, win_start: float, win_end: float
 ) -> Lifecycle:
     latest = src.latest_run
-    starts = clean_stops = 0
-    for r in src.runs:
-        starts += win_start <= r.started_at < win_end
-        clean_stops += r.stopped_at is not None and win_start <= r.stopped_at < win_end
     return Lifecycle(
-        starts=starts,
-        clean_stops=clean_stops,
+        starts=sum(1 for r in src.runs if win_start <= r.started_at < win_end),
+        clean_stops=sum(
+            1 for r in src.runs if r.stopped_at is not None and win_start <= r.stopped_at < win_end
+        ),
         unclean_exits=tuple(_unclean_exits(inp, src, th, win_start, win_end)),
         store_errors=tuple(
             (a.at, a.message) for a in src.alerts if a.code == IssueCode.STORE_ERROR and not a.resolved
-        )
-        if src.alerts
-        else (),
+        ),
         dropped_events=sum(
             int(e.detail_dict().get("count", 0)) for e in src.events if e.kind == "dropped_events"
-        )
-        if src.events
-        else 0,
+        ),
         restarts=_restarts(inp, src, win_start, win_end),
         duplicates=_duplicates(inp, src, win_start, win_end),
         latest=None

@@ -285,7 +285,6 @@ def _learn_cadences(
     changes to each day's and loop's inputs."""
     ranged = {name: RangeReader(rows, name, *span, pairs) for name, pairs in counts.items()}
     sliding: dict[str, SlidingLookbacks] = {}
-    own_rate: dict[int, tuple[dict, float | None]] = {}  # by id(config), the config kept
     for inp, changed in zip(days, changes, strict=True):
         if cal.session(inp.day) is None:  # no session: no hour for a cadence to judge (health/analysis.py)
             continue
@@ -296,13 +295,7 @@ def _learn_cadences(
             if look is None:
                 look = sliding[src.source] = SlidingLookbacks(rows, rr, src.source, *span, MAX_INTERVAL_SLACK)
             cadence = SlidingLookbacks.UNSURE
-            kept = own_rate.get(id(src.config))
-            if kept is None or kept[0] is not src.config:
-                kept = own_rate[id(src.config)] = (
-                    src.config,
-                    Thresholds.from_config(src.config).min_signals_per_hour,
-                )
-            if kept[1] is None:
+            if Thresholds.from_config(src.config).min_signals_per_hour is None:
                 cadence = look.cadence(cal, inp.day)
             if cadence is SlidingLookbacks.UNSURE:
                 cadence = expected_cadence(rr, cal, inp.day, src.source, src.config, look.rates())

@@ -37,7 +37,6 @@ def with_signals(
     # per piece key: (day index, source index, in RTH, its hours counted from quarter hours)
     owners: list[tuple[int, int, bool, bool]] = []
     hours: dict[date, list[float]] = {}
-    limits_of: dict[int, tuple[dict, tuple[float, float]]] = {}  # by id(config), the config kept
     names = sorted({src.source for inp in days for src in inp.sources})
     first = window(lookback[0], cal, days[0].now)[0] if lookback else windows[0][0]
     quarters = QuarterCounts(reader, names, first, windows[-1][1])
@@ -47,14 +46,8 @@ def with_signals(
         rth, quartered = rth_pieces(cal, inp.day, win_start, win_end, hours, quarters.available and not today)
         outside = complement([(a, b) for a, b, _ in rth], win_start, win_end)
         for s, src in enumerate(inp.sources):
-            kept = limits_of.get(id(src.config))
-            if kept is None or kept[0] is not src.config:
-                th = Thresholds.from_config(src.config, **overrides)
-                kept = limits_of[id(src.config)] = (
-                    src.config,
-                    (th.max_data_age_seconds, th.future_tolerance_seconds),
-                )
-            max_age, tol = kept[1]
+            th = Thresholds.from_config(src.config, **overrides)
+            max_age, tol = th.max_data_age_seconds, th.future_tolerance_seconds
             for a, b, c in rth:
                 pieces.append((len(owners), src.source, a, b, c, max_age, tol))
                 owners.append((d, s, True, quartered))

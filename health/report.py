@@ -276,39 +276,24 @@ class Totals:
             worst = min(with_cov, key=lambda s: s.uptime.rth_coverage_pct)
         else:
             worst = min(sources, key=lambda s: s.uptime.pct) if sources else None
-        # One pass over the loops (a period totals every one of its days).
-        n = [0, 0, 0, 0, 0, 0, 0]  # total, RTH, after hours, stale, future, allowed, blocked
-        gaps: list[Gap] = []
-        alerts: list[AlertRecord] = []
-        for x in sources:
-            sig, gate = x.signals, x.gate
-            n[0] += sig.total
-            n[1] += sig.rth
-            n[2] += sig.after_hours
-            n[3] += sig.stale
-            n[4] += sig.future
-            n[5] += gate.allowed
-            n[6] += gate.blocked
-            gaps += x.uptime.gaps
-            alerts += x.alerts
         return cls(
             worst=worst,
             rth_coverage_pct=None if worst is None else worst.uptime.rth_coverage_pct,
             uptime_pct=0.0 if worst is None else worst.uptime.pct,
             last_activity=_max(x.uptime.last_activity for x in sources),
-            gaps=tuple(sorted(gaps, key=lambda g: g.start)),
-            signals=n[0],
-            signals_rth=n[1],
-            signals_after_hours=n[2],
-            signals_stale=n[3],
-            signals_future=n[4],
-            allowed=n[5],
-            blocked=n[6],
+            gaps=tuple(sorted((g for x in sources for g in x.uptime.gaps), key=lambda g: g.start)),
+            signals=sum(x.signals.total for x in sources),
+            signals_rth=sum(x.signals.rth for x in sources),
+            signals_after_hours=sum(x.signals.after_hours for x in sources),
+            signals_stale=sum(x.signals.stale for x in sources),
+            signals_future=sum(x.signals.future for x in sources),
+            allowed=sum(x.gate.allowed for x in sources),
+            blocked=sum(x.gate.blocked for x in sources),
             blocked_by_reason=_sum_dicts(x.gate.by_code for x in sources),
             max_data_age=_max(x.signals.max_data_age for x in sources),
             median_data_age=_max(x.signals.median_data_age for x in sources),
             newest_data_ts=_max(x.signals.newest_data_ts for x in sources),
-            alerts=tuple(sorted(alerts, key=lambda a: (a.at, a.id))),
+            alerts=tuple(sorted((a for x in sources for a in x.alerts), key=lambda a: (a.at, a.id))),
         )
 
 
